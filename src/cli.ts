@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+/**
+ * The ssmcap command line: a thin yargs layer over the library. Exit codes:
+ *   0 done; 2 usage error; 65 no input could be read as a capture at all.
+ */
+import process from 'node:process';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { isCaptureError } from './errors.js';
+import { expandInputs } from './input/dir.js';
+import { formatInfoText, infoJson, inspectCapture } from './report/info.js';
+import { resolveFields, UnknownFieldError, writePackets, type PacketsFormat } from './report/packets.js';
+
+export const EXIT = { ok: 0, usage: 2, unreadable: 65 } as const;
+
+class UsageError extends Error {}
+
+function errLine(msg: string): void {
+  process.stderr.write(`ssmcap: ${msg}\n`);
+}
+
+async function cmdPackets(argv: { input: string[]; format: string; e?: string[]; header: boolean }): Promise<number> {
+  if (argv.input.length !== 1) throw new UsageError(`packets takes one input (a file or -), got ${argv.input.length}: ${argv.input.join(' ')}`);
+  const input = argv.input[0]!;
+  if (input !== '-') {
+    const [entry] = await expandInputs([input]);
+    if (entry && entry.path !== input) throw new UsageError(`packets takes one file, and ${input} is a directory`);
+  }
+  try {
+    resolveFields(argv.e);
+  } catch (e) {
+    if (e instanceof UnknownFieldError) throw new UsageError(e.message);
+    throw e;
+  }
+  const summary = await writePackets(input, process.stdout, { format: argv.format as PacketsFormat, fields: argv.e, header: argv.header });
+  if (summary.error) errLine(summary.error.message);
+  return summary.frames > 0 ? EXIT.ok : EXIT.unreadable;
+}
+
+async function cmdInfo(argv: { input: string[]; format: string; port: number }): Promise<number> {
+  const entries = await expandInputs(argv.input);
+  let readable = 0;
+  const docs: Record<string, unknown>[] = [];
+  let skipped = 0;
+  for (const e of entries) {
+    if (e.kind === 'missing') {
+      errLine(`${e.path}: byte 0: cannot read: no such file`);
+      continue;
+    }
+    if (e.kind === 'other' && e.path !== e.arg) {
+      skipped++;
+      continue;
+    }
+    const info = await inspectCapture(e.path, { port: argv.port });
+    if (info.readable) readable++;
+    if (info.error) errLine(info.error.message);
+    if (argv.format === 'json') docs.push(infoJson(info));
+    else process.stdout.write(formatInfoText(info) + '\n');
+  }
+  if (argv.format === 'json') process.stdout.write(JSON.stringify({ inputs: docs, skipped }, null, 2) + '\n');
+  else if (skipped) process.stdout.write(`(${skipped} files that are not captures skipped)\n`);
+  return readable > 0 ? EXIT.ok : EXIT.unreadable;
+}
+
+export async function main(args: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const parser = yargs(args)
+    .scriptName('ssmcap')
+    .usage('$0 <command> [options]\n\nPacket-capture analyzer for vManage to SSM On-Prem license sync on TCP 8443.')
+    .command(
+      'packets <input..>',
+      'one record per frame, fields named as tshark names them',
+      (y) =>
+        y
+          .positional('input', { type: 'string', array: true, demandOption: true, describe: 'capture file (pcap, pcapng, gzip) or - for stdin' })
+          .option('format', { choices: ['ndjson', 'tsv'] as const, default: 'ndjson', describe: 'output format' })
+          .option('e', { type: 'string', array: true, describe: 'field to print (repeat), like tshark -e' })
+          .option('header', { type: 'boolean', default: true, describe: 'TSV: print the field names first' }),
+      async (a) => {
+        code = await cmdPackets(a as never);
+      },
+    )
+    .command(
+      'info <input..>',
+      'what each capture holds: format, link types, frames, conversations, checksum attribution',
+      (y) =>
+        y
+          .positional('input', { type: 'string', array: true, demandOption: true, describe: 'capture files or directories' })
+          .option('format', { choices: ['text', 'json'] as const, default: 'text' })
+          .option('port', { type: 'number', default: 8443, describe: 'the server port to count connections to' }),
+      async (a) => {
+        code = await cmdInfo(a as never);
+      },
+    )
+    .demandCommand(1, 'name a command')
+    .strict()
+    .help()
+    .version()
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
+  try {
+    await parser.parseAsync();
+  } catch (e) {
+    if (e instanceof UsageError || (e instanceof Error && e.name === 'YError')) {
+      errLine(`${e.message} (see ssmcap --help)`);
+      return EXIT.usage;
+    }
+    if (isCaptureError(e)) {
+      errLine(e.message);
+      return EXIT.unreadable;
+    }
+    if ((e as NodeJS.ErrnoException)?.code === 'EPIPE') return code;
+    errLine(`internal error: ${(e as Error)?.message ?? String(e)}`);
+    return 70;
+  }
+  return code;
+}
+
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+});
+
+const code = await main(hideBin(process.argv));
+process.exitCode = code;

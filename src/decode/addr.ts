@@ -1,0 +1,43 @@
+/** Address text as tshark prints it: dotted quad, and RFC 5952 IPv6 (inet_ntop, IPv4-mapped forms kept). */
+export function formatIPv4(b: Uint8Array, off: number): string {
+  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+}
+
+export function formatIPv6(b: Uint8Array, off: number): string {
+  const w: number[] = new Array(8);
+  for (let i = 0; i < 8; i++) w[i] = (b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!;
+  // ::ffff:a.b.c.d and ::a.b.c.d (deprecated compatible, not :: or ::1) as inet_ntop prints them
+  if (w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0) {
+    if (w[5] === 0xffff) return `::ffff:${formatIPv4(b, off + 12)}`;
+    if (w[5] === 0 && (w[6] !== 0 || w[7]! > 1)) return `::${formatIPv4(b, off + 12)}`;
+  }
+  // longest run of two or more zero words, first one on ties
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (w[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && w[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (i: number) => w[i]!.toString(16);
+  if (bestStart < 0) return w.map((_, i) => hex(i)).join(':');
+  const head = [];
+  for (let i = 0; i < bestStart; i++) head.push(hex(i));
+  const tail = [];
+  for (let i = bestStart + bestLen; i < 8; i++) tail.push(hex(i));
+  return `${head.join(':')}::${tail.join(':')}`;
+}
+
+export function formatMac(b: Uint8Array, off: number): string {
+  const parts: string[] = [];
+  for (let i = 0; i < 6; i++) parts.push(b[off + i]!.toString(16).padStart(2, '0'));
+  return parts.join(':');
+}

@@ -1,0 +1,109 @@
+/**
+ * A hash table of transport flows keyed by both endpoints, the same entry for both directions (as
+ * gopacket's flows). Lookups hash the address bytes in place: no key object or string per packet.
+ */
+import { formatIPv4, formatIPv6 } from '../decode/addr.js';
+import type { Packet } from '../decode/view.js';
+
+export interface FlowEntry<T> {
+  /** endpoint A is the source of the first packet seen */
+  readonly addrA: Uint8Array;
+  readonly addrB: Uint8Array;
+  readonly portA: number;
+  readonly portB: number;
+  readonly proto: number;
+  value: T;
+}
+
+export class FlowTable<T> {
+  private readonly buckets = new Map<number, FlowEntry<T>[]>();
+  private count = 0;
+  /** the direction of the last lookup: true when the packet went from A to B */
+  forward = true;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** find the entry of the packet's flow, or null; sets `forward` */
+  get(p: Packet): FlowEntry<T> | null {
+    const h = hashFlow(p);
+    const list = this.buckets.get(h);
+    if (!list) return null;
+    const alen = p.ipVersion === 4 ? 4 : 16;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i]!;
+      if (e.proto !== p.transport || e.addrA.length !== alen) continue;
+      if (e.portA === p.srcPort && e.portB === p.dstPort && same(e.addrA, p.buf, p.srcOff) && same(e.addrB, p.buf, p.dstOff)) {
+        this.forward = true;
+        return e;
+      }
+      if (e.portA === p.dstPort && e.portB === p.srcPort && same(e.addrA, p.buf, p.dstOff) && same(e.addrB, p.buf, p.srcOff)) {
+        this.forward = false;
+        return e;
+      }
+    }
+    return null;
+  }
+
+  /** add an entry for the packet's flow with the packet's source as A (call after get() returned null) */
+  add(p: Packet, value: T): FlowEntry<T> {
+    const alen = p.ipVersion === 4 ? 4 : 16;
+    const e: FlowEntry<T> = {
+      addrA: p.buf.slice(p.srcOff, p.srcOff + alen),
+      addrB: p.buf.slice(p.dstOff, p.dstOff + alen),
+      portA: p.srcPort,
+      portB: p.dstPort,
+      proto: p.transport,
+      value,
+    };
+    const h = hashFlow(p);
+    const list = this.buckets.get(h);
+    if (list) list.push(e);
+    else this.buckets.set(h, [e]);
+    this.count++;
+    this.forward = true;
+    return e;
+  }
+
+  /** replace the value of an existing flow (a new connection on the same ports) */
+  delete(e: FlowEntry<T>): void {
+    for (const [h, list] of this.buckets) {
+      const i = list.indexOf(e);
+      if (i < 0) continue;
+      list.splice(i, 1);
+      if (list.length === 0) this.buckets.delete(h);
+      this.count--;
+      return;
+    }
+  }
+
+  *entries(): IterableIterator<FlowEntry<T>> {
+    for (const list of this.buckets.values()) yield* list;
+  }
+}
+
+function same(a: Uint8Array, b: Uint8Array, off: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[off + i]) return false;
+  return true;
+}
+
+/** direction-independent hash of the flow's endpoints */
+function hashFlow(p: Packet): number {
+  const b = p.buf;
+  const n = p.ipVersion === 4 ? 4 : 16;
+  let hs = 0;
+  let hd = 0;
+  for (let i = 0; i < n; i++) {
+    hs = Math.imul(hs ^ b[p.srcOff + i]!, 0x01000193);
+    hd = Math.imul(hd ^ b[p.dstOff + i]!, 0x01000193);
+  }
+  hs = Math.imul(hs ^ p.srcPort, 0x9e3779b1);
+  hd = Math.imul(hd ^ p.dstPort, 0x9e3779b1);
+  // commutative combination: the same for both directions
+  return ((hs + hd) ^ Math.imul(hs ^ hd, 0x85ebca6b) ^ p.transport) | 0;
+}
+
+export function formatAddr(a: Uint8Array): string {
+  return a.length === 4 ? formatIPv4(a, 0) : formatIPv6(a, 0);
+}

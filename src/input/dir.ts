@@ -1,0 +1,70 @@
+/**
+ * Expand the inputs a user names: files as given, directories walked recursively in a stable (sorted)
+ * order, each file classified by its first bytes (capture magic or gzip), not by its name.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { sniffMagic } from './reader.js';
+
+export interface InputEntry {
+  /** the path as given on the command line */
+  arg: string;
+  /** the file's path (arg itself, or a file found under the directory arg) */
+  path: string;
+  /** what the first bytes say */
+  kind: 'capture' | 'gzip' | 'other' | 'stdin' | 'missing';
+}
+
+const CAPTURE_EXT = /\.(pcap|pcapng|cap|gz|pcap\.gz|pcapng\.gz)$/i;
+
+export function hasCaptureExtension(p: string): boolean {
+  return CAPTURE_EXT.test(p);
+}
+
+async function classify(file: string): Promise<InputEntry['kind']> {
+  let fh: fs.FileHandle | null = null;
+  try {
+    fh = await fs.open(file, 'r');
+    const b = new Uint8Array(4);
+    const { bytesRead } = await fh.read(b, 0, 4, 0);
+    const kind = sniffMagic(b.subarray(0, bytesRead));
+    return kind === 'gzip' ? 'gzip' : kind ? 'capture' : 'other';
+  } catch {
+    return 'missing';
+  } finally {
+    await fh?.close();
+  }
+}
+
+async function walk(dir: string, out: string[]): Promise<void> {
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) await walk(p, out);
+    else if (e.isFile()) out.push(p);
+  }
+}
+
+export async function expandInputs(args: string[]): Promise<InputEntry[]> {
+  const out: InputEntry[] = [];
+  for (const arg of args) {
+    if (arg === '-') {
+      out.push({ arg, path: '-', kind: 'stdin' });
+      continue;
+    }
+    let st;
+    try {
+      st = await fs.stat(arg);
+    } catch {
+      out.push({ arg, path: arg, kind: 'missing' });
+      continue;
+    }
+    if (st.isDirectory()) {
+      const files: string[] = [];
+      await walk(arg, files);
+      for (const f of files) out.push({ arg, path: f, kind: await classify(f) });
+    } else out.push({ arg, path: arg, kind: await classify(arg) });
+  }
+  return out;
+}

@@ -1,0 +1,158 @@
+/**
+ * Per-frame fields named as tshark names them. Each field knows whether it applies to a frame, its JSON
+ * value and its `tshark -T fields` text. Used by `ssmcap packets` (NDJSON and TSV) and by the tests that
+ * compare ssmcap with tshark.
+ */
+import { formatIPv4, formatIPv6 } from '../decode/addr.js';
+import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, type Packet } from '../decode/view.js';
+
+export interface FieldContext {
+  /** tcp.stream of this frame, -1 when not TCP */
+  tcpStream: number;
+}
+
+export interface FieldDef {
+  name: string;
+  /** JSON value, or undefined when the field does not apply */
+  json(p: Packet, c: FieldContext): string | number | boolean | undefined;
+  /** text as `tshark -T fields` prints it ('' when absent) */
+  text(p: Packet, c: FieldContext): string;
+}
+
+const hex4 = (n: number) => `0x${n.toString(16).padStart(4, '0')}`;
+const hex8 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+
+function def(
+  name: string,
+  json: (p: Packet, c: FieldContext) => string | number | boolean | undefined,
+  text?: (v: string | number | boolean) => string,
+): FieldDef {
+  return {
+    name,
+    json,
+    text(p, c) {
+      const v = json(p, c);
+      return v === undefined ? '' : text ? text(v) : String(v);
+    },
+  };
+}
+
+const isPkt = (p: Packet) => p.frame.kind === 'packet';
+const tcp = (p: Packet) => p.transport === PROTO_TCP;
+const tcpFull = (p: Packet) => p.transport === PROTO_TCP && p.tcpFlags >= 0;
+const hasTcpLen = (p: Packet) => tcpFull(p) && p.tcpLen >= 0;
+const icmp4 = (p: Packet) => p.transport === PROTO_ICMP && p.icmpType >= 0;
+const icmp6 = (p: Packet) => p.transport === PROTO_ICMPV6 && p.icmpType >= 0;
+
+export const FIELDS: FieldDef[] = [
+  def('frame.number', (p) => p.frame.number),
+  def('frame.time_epoch', (p) => (p.frame.hasTime ? p.frame.timeEpoch() : undefined)),
+  def('frame.len', (p) => p.frame.origLen),
+  def('frame.cap_len', (p) => p.frame.capLen),
+  def('frame.interface_id', (p) => (isPkt(p) && p.frame.interfaceId > 0 ? p.frame.interfaceId : undefined)),
+  def('eth.type', (p) => (p.ethType >= 0 ? hex4(p.ethType) : undefined)),
+  def('vlan.id', (p) => (p.vlanCount > 0 ? p.vlanId0 : undefined)),
+  def('sll.pkttype', (p) => (p.sllPktType >= 0 ? p.sllPktType : undefined)),
+  def('ip.version', (p) => (p.ipVersion === 4 ? 4 : undefined)),
+  def('ip.hdr_len', (p) => (p.ipVersion === 4 ? p.ipHdrLen : undefined)),
+  def('ip.dsfield', (p) => (p.ipVersion === 4 ? `0x${p.ipTos.toString(16).padStart(2, '0')}` : undefined)),
+  def('ip.len', (p) => (p.ipVersion === 4 ? p.ipTotalLen : undefined)),
+  def('ip.id', (p) => (p.ipVersion === 4 ? hex4(p.ipId) : undefined)),
+  def('ip.flags.df', (p) => (p.ipVersion === 4 ? (p.ipFlags & 2) !== 0 : undefined), (v) => (v ? '1' : '0')),
+  def('ip.flags.mf', (p) => (p.ipVersion === 4 ? p.ipMoreFragments : undefined), (v) => (v ? '1' : '0')),
+  def('ip.frag_offset', (p) => (p.ipVersion === 4 ? p.ipFragOffset : undefined)),
+  def('ip.ttl', (p) => (p.ipVersion === 4 ? p.ipTtl : undefined)),
+  def('ip.proto', (p) => (p.ipVersion === 4 ? p.ipProto : undefined)),
+  def('ip.checksum', (p) => (p.ipVersion === 4 && p.ipChecksum >= 0 ? hex4(p.ipChecksum) : undefined)),
+  def('ip.checksum.status', (p) => (p.ipVersion === 4 && p.ipHdrLen > 0 ? p.ipChecksumStatus : undefined)),
+  def('ip.src', (p) => (p.ipVersion === 4 ? formatIPv4(p.buf, p.srcOff) : undefined)),
+  def('ip.dst', (p) => (p.ipVersion === 4 ? formatIPv4(p.buf, p.dstOff) : undefined)),
+  def('ipv6.tclass', (p) => (p.ipVersion === 6 ? `0x${p.ipTos.toString(16).padStart(2, '0')}` : undefined)),
+  def('ipv6.flow', (p) => (p.ipVersion === 6 ? `0x${p.ipv6FlowLabel.toString(16).padStart(5, '0')}` : undefined)),
+  def('ipv6.plen', (p) => (p.ipVersion === 6 ? p.ipTotalLen - 40 : undefined)),
+  def('ipv6.nxt', (p) => (p.ipVersion === 6 ? p.ipv6Nxt : undefined)),
+  def('ipv6.hlim', (p) => (p.ipVersion === 6 ? p.ipTtl : undefined)),
+  def('ipv6.src', (p) => (p.ipVersion === 6 ? formatIPv6(p.buf, p.srcOff) : undefined)),
+  def('ipv6.dst', (p) => (p.ipVersion === 6 ? formatIPv6(p.buf, p.dstOff) : undefined)),
+  def('ssmcap.ip.fragment', (p) => (p.fragment ? true : undefined)),
+  def('ssmcap.ip.reassembled_frames', (p) => (p.reassembled ? p.reassembledFrames : undefined)),
+  def('tcp.srcport', (p) => (tcp(p) && p.srcPort >= 0 ? p.srcPort : undefined)),
+  def('tcp.dstport', (p) => (tcp(p) && p.dstPort >= 0 ? p.dstPort : undefined)),
+  def('tcp.stream', (p, c) => (tcpFull(p) && c.tcpStream >= 0 ? c.tcpStream : undefined)),
+  def('tcp.len', (p) => (hasTcpLen(p) ? p.tcpLen : undefined)),
+  def('tcp.seq', (p) => (tcpFull(p) ? p.tcpSeq : undefined)),
+  def('tcp.ack', (p) => (tcpFull(p) ? p.tcpAck : undefined)),
+  def('tcp.hdr_len', (p) => (tcpFull(p) ? p.tcpHdrLen : undefined)),
+  def('tcp.flags', (p) => (tcpFull(p) ? p.tcpFlags : undefined), (v) => hex4(v as number)),
+  def('tcp.flags.str', (p) => (tcpFull(p) ? flagString(p.tcpFlags) : undefined)),
+  def('tcp.window_size_value', (p) => (tcpFull(p) ? p.tcpWindow : undefined)),
+  def('tcp.checksum', (p) => (tcpFull(p) ? p.tcpChecksum : undefined), (v) => hex4(v as number)),
+  def('tcp.checksum.status', (p) => (tcpFull(p) && p.tcpHdrLen >= 20 ? p.tcpChecksumStatus : undefined)),
+  def('tcp.checksum.offload', (p) => (tcpFull(p) && p.tcpChecksumOffload ? true : undefined), (v) => (v ? '1' : '0')),
+  def('tcp.urgent_pointer', (p) => (tcpFull(p) && p.tcpUrgent ? p.tcpUrgent : undefined)),
+  def('tcp.options.mss_val', (p) => (tcpFull(p) && p.tcpMss >= 0 ? p.tcpMss : undefined)),
+  def('tcp.options.wscale.shift', (p) => (tcpFull(p) && p.tcpWscale >= 0 ? p.tcpWscale : undefined)),
+  def('tcp.options.sack_perm', (p) => (tcpFull(p) && p.tcpSackPerm ? true : undefined), () => '1'),
+  def('tcp.options.sack.count', (p) => (tcpFull(p) && p.tcpSackCount > 0 ? p.tcpSackCount : undefined)),
+  def('tcp.options.sack_le', (p) => (tcpFull(p) && p.tcpSackCount > 0 ? sackEdges(p, 0) : undefined)),
+  def('tcp.options.sack_re', (p) => (tcpFull(p) && p.tcpSackCount > 0 ? sackEdges(p, 1) : undefined)),
+  def('tcp.options.timestamp.tsval', (p) => (tcpFull(p) && p.tcpTsVal >= 0 ? p.tcpTsVal : undefined)),
+  def('tcp.options.timestamp.tsecr', (p) => (tcpFull(p) && p.tcpTsEcr >= 0 ? p.tcpTsEcr : undefined)),
+  def('tcp.options.tfo', (p) => (tcpFull(p) && p.tcpTfoLen >= 0 ? p.tcpTfoLen : undefined)),
+  def('tcp.options.mptcp', (p) => (tcpFull(p) && p.tcpMptcp ? true : undefined), () => '1'),
+  def('tcp.payload.captured', (p) => (hasTcpLen(p) && p.tcpPayloadCapLen < p.tcpLen ? p.tcpPayloadCapLen : undefined)),
+  def('udp.srcport', (p) => (p.transport === PROTO_UDP && p.srcPort >= 0 ? p.srcPort : undefined)),
+  def('udp.dstport', (p) => (p.transport === PROTO_UDP && p.dstPort >= 0 ? p.dstPort : undefined)),
+  def('udp.length', (p) => (p.transport === PROTO_UDP && p.udpLen >= 0 ? p.udpLen : undefined)),
+  def('udp.checksum.status', (p) => (p.transport === PROTO_UDP && p.udpLen >= 0 ? p.udpChecksumStatus : undefined)),
+  def('icmp.type', (p) => (icmp4(p) ? p.icmpType : undefined)),
+  def('icmp.code', (p) => (icmp4(p) ? p.icmpCode : undefined)),
+  def('icmpv6.type', (p) => (icmp6(p) ? p.icmpType : undefined)),
+  def('icmpv6.code', (p) => (icmp6(p) ? p.icmpCode : undefined)),
+  def('ssmcap.stop', (p) => (p.stopLayer ? `${p.stopLayer} ${p.stopKind} at ${p.stopOffset}: ${p.stopReason}` : undefined)),
+];
+
+export const FIELD_BY_NAME = new Map(FIELDS.map((f) => [f.name, f]));
+
+/** the ICMP error's quoted packet, as a nested record with tshark's names */
+export function quotedRecord(p: Packet): Record<string, string | number> | undefined {
+  const q = p.quoted;
+  if (!q.present || q.ipVersion === 0) return undefined;
+  const r: Record<string, string | number> = {};
+  if (q.ipVersion === 4) {
+    r['ip.src'] = formatIPv4(p.tBuf, q.srcOff);
+    r['ip.dst'] = formatIPv4(p.tBuf, q.dstOff);
+    r['ip.proto'] = q.proto;
+    r['ip.ttl'] = q.ttl;
+    r['ip.id'] = hex4(q.ipId);
+  } else {
+    r['ipv6.src'] = formatIPv6(p.tBuf, q.srcOff);
+    r['ipv6.dst'] = formatIPv6(p.tBuf, q.dstOff);
+    r['ipv6.nxt'] = q.proto;
+    r['ipv6.hlim'] = q.ttl;
+  }
+  const l4 = q.proto === PROTO_TCP ? 'tcp' : q.proto === PROTO_UDP ? 'udp' : '';
+  if (l4 && q.srcPort >= 0) {
+    r[`${l4}.srcport`] = q.srcPort;
+    r[`${l4}.dstport`] = q.dstPort;
+  }
+  if (q.seq >= 0) r['tcp.seq'] = q.seq;
+  if (q.tcpFlags >= 0) r['tcp.flags'] = q.tcpFlags;
+  return r;
+}
+
+function sackEdges(p: Packet, which: 0 | 1): string {
+  const parts: number[] = [];
+  for (let i = 0; i < p.tcpSackCount; i++) parts.push(p.tcpSack[2 * i + which]!);
+  return parts.join(',');
+}
+
+const FLAG_CHARS = ['F', 'S', 'R', 'P', 'A', 'U', 'E', 'C', 'AE'];
+/** Zeek/tshark-style flag letters, e.g. "SA" (tshark prints a 12-char map; this is the compact form) */
+export function flagString(flags: number): string {
+  let s = '';
+  for (let i = 0; i < FLAG_CHARS.length; i++) if (flags & (1 << i)) s += FLAG_CHARS[i];
+  return s;
+}
+
+export { hex4, hex8 };
