@@ -62,9 +62,16 @@ async function cmdInfo(argv: { input: string[]; format: string; port: number }):
   return readable > 0 ? EXIT.ok : EXIT.unreadable;
 }
 
+// yargs drops a lone '-' positional: carry it through as a token no file name can collide with
+const STDIN_TOKEN = '\u0000stdin';
+function restoreStdin<T extends { input?: string[] }>(a: T): T {
+  if (a.input) a.input = a.input.map((x) => (x === STDIN_TOKEN ? '-' : x));
+  return a;
+}
+
 export async function main(args: string[]): Promise<number> {
   let code: number = EXIT.ok;
-  const parser = yargs(args)
+  const parser = yargs(args.map((a) => (a === '-' ? STDIN_TOKEN : a)))
     .scriptName('ssmcap')
     .usage('$0 <command> [options]\n\nPacket-capture analyzer for vManage to SSM On-Prem license sync on TCP 8443.')
     .command(
@@ -77,7 +84,7 @@ export async function main(args: string[]): Promise<number> {
           .option('e', { type: 'string', array: true, describe: 'field to print (repeat), like tshark -e' })
           .option('header', { type: 'boolean', default: true, describe: 'TSV: print the field names first' }),
       async (a) => {
-        code = await cmdPackets(a as never);
+        code = await cmdPackets(restoreStdin(a as Parameters<typeof cmdPackets>[0]));
       },
     )
     .command(
@@ -89,7 +96,7 @@ export async function main(args: string[]): Promise<number> {
           .option('format', { choices: ['text', 'json'] as const, default: 'text' })
           .option('port', { type: 'number', default: 8443, describe: 'the server port to count connections to' }),
       async (a) => {
-        code = await cmdInfo(a as never);
+        code = await cmdInfo(restoreStdin(a as Parameters<typeof cmdInfo>[0]));
       },
     )
     .demandCommand(1, 'name a command')

@@ -1,0 +1,111 @@
+/**
+ * Checksum verdicts against tcpdump's own on the SSM sample captures: every TCP packet tcpdump -vv calls
+ * `(correct)` is `good` here, every `(incorrect -> 0x....)` is `partial` (the offload pattern) or `bad`,
+ * and packets tcpdump could not verify (snaplen) are `unverified`. Then the per-sender attribution.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ChecksumLedger, Decoder, readCapture } from '../src/index.js';
+import { fold, isOffloadPattern, judgeTransport, pseudo4, sum16 } from '../src/decode/checksum.js';
+import { collect } from './helpers/collect.js';
+
+const dir = path.join(import.meta.dirname, '..', 'captures');
+const captures = fs.readdirSync(dir).filter((f) => f.endsWith('.pcap') && fs.existsSync(path.join(dir, `${f}.tcpdump.txt`)));
+
+/** tcpdump's checksum word for the top-level TCP header of each record: 'correct' | 'incorrect' | '' */
+function tcpdumpVerdicts(text: string): { verdict: string; field: number }[] {
+  const out: { verdict: string; field: number }[] = [];
+  let cur: { verdict: string; field: number } | null = null;
+  for (const line of text.split('\n')) {
+    if (/^\d\d:\d\d:\d\d\.\d+ /.test(line)) {
+      cur = { verdict: '', field: -1 };
+      out.push(cur);
+    }
+    if (!cur || line.startsWith('\t')) {
+      if (line.startsWith('\t')) cur = null; // a quoted packet inside ICMP: not the top-level header
+      continue;
+    }
+    const m = /Flags \[[^\]]*\], cksum 0x([0-9a-f]{4}) \((correct|incorrect)/.exec(line);
+    if (m && cur.verdict === '') {
+      cur.verdict = m[2]!;
+      cur.field = parseInt(m[1]!, 16);
+    }
+  }
+  return out;
+}
+
+describe('TCP checksum status agrees with tcpdump -vv on the sample captures', () => {
+  it('has sample captures with tcpdump text', () => {
+    expect(captures.length).toBeGreaterThanOrEqual(20);
+  });
+  for (const name of captures) {
+    it(name, async () => {
+      const file = path.join(dir, name);
+      const td = tcpdumpVerdicts(fs.readFileSync(`${file}.tcpdump.txt`, 'utf8'));
+      const { rows } = await collect(file, (p) => ({ tcp: p.isTcp, status: p.tcpChecksumStatus, field: p.tcpChecksum, offload: p.tcpChecksumOffload }));
+      expect(rows.length).toBe(td.length);
+      rows.forEach((r, i) => {
+        const t = td[i]!;
+        const where = `${name} frame ${i + 1}`;
+        if (t.verdict === 'correct') expect(r.status, where).toBe('good');
+        else if (t.verdict === 'incorrect') {
+          expect(['partial', 'bad'], where).toContain(r.status);
+          // loopback and the capturing host's NIC leave the pseudo-header sum: offload, not corruption
+          expect(r.status, where).toBe('partial');
+          expect(r.offload, where).toBe(true);
+        } else if (r.tcp) expect(r.status, where).toBe('unverified');
+        if (t.field >= 0) expect(r.field, where).toBe(t.field);
+      });
+    });
+  }
+});
+
+describe('checksum attribution per sender', () => {
+  it('routed capture from vManage eth0: offload on the capturing host only, computed checksums from across the router', async () => {
+    const ledger = new ChecksumLedger();
+    const d = new Decoder();
+    await readCapture(path.join(dir, 'a21-routed-healthy-tls12-java.pcap'), (f) => ledger.add(d.decode(f)));
+    const lines = ledger.summarize();
+    const fromVmanage = lines.find((l) => l.src === '127.10.1.2')!;
+    const fromSsm = lines.find((l) => l.src === '127.20.1.55')!;
+    expect(fromVmanage.finding).toBe('offload');
+    expect(fromVmanage.partial).toBe(13);
+    expect(fromVmanage.text).toMatch(/packets sent by 127\.10\.1\.2 .* offload checksums .*not an error/);
+    expect(fromSsm.finding).toBe('ok');
+    expect(fromSsm.bad + fromSsm.partial).toBe(0);
+  });
+
+  it('snaplen-cut packets are unverified, and still flagged when the field shows the offload pattern', async () => {
+    const { rows } = await collect(path.join(dir, 'a22-routed-auth-403-snaplen128.pcap'), (p) => ({ cut: p.tcpPayloadCapLen < p.tcpLen, status: p.tcpChecksumStatus, offload: p.tcpChecksumOffload, src: p.src() }));
+    const cut = rows.filter((r) => r.cut);
+    expect(cut.length).toBeGreaterThan(0);
+    for (const r of cut) expect(r.status).toBe('unverified');
+    // the capturing host (127.10.1.2) sent some of the cut packets: their fields still hold the pseudo-header sum
+    expect(cut.filter((r) => r.src === '127.10.1.2').every((r) => r.offload)).toBe(true);
+    expect(cut.filter((r) => r.src !== '127.10.1.2').some((r) => r.offload)).toBe(false);
+  });
+
+  it('a corrupted byte is bad, not offload', () => {
+    // a SYN 10.0.0.1:1000 -> 10.0.0.2:8443 with a correct checksum, then one payload-free header byte changed
+    const b = new Uint8Array(40);
+    b.set([10, 0, 0, 1], 0);
+    b.set([10, 0, 0, 2], 4);
+    const seg = 20;
+    b.set([0x03, 0xe8, 0x20, 0xfb, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0], seg);
+    const pseudo = pseudo4(b, 0, 4, 6, 20);
+    const ck = 0xffff - fold(pseudo + sum16(b, seg, 20));
+    b[seg + 16] = ck >> 8;
+    b[seg + 17] = ck & 0xff;
+    expect(judgeTransport(ck, pseudo, sum16(b, seg, 20))).toBe('good');
+    b[seg + 14] ^= 0x01; // window changed in flight
+    expect(judgeTransport(ck, pseudo, sum16(b, seg, 20))).toBe('bad');
+    // offload: the field holds the folded pseudo-header sum
+    const pf = fold(pseudo);
+    b[seg + 16] = pf >> 8;
+    b[seg + 17] = pf & 0xff;
+    expect(isOffloadPattern(pf, pseudo)).toBe(true);
+    expect(judgeTransport(pf, pseudo, sum16(b, seg, 20))).toBe('partial');
+    expect(judgeTransport(pf, pseudo, -1)).toBe('unverified');
+  });
+});
