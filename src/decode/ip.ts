@@ -55,6 +55,7 @@ export function decodeIPv4(p: Packet, frags: FragmentStore | null): void {
     p.stop('ip', 'truncated', `IPv4 header with options needs ${hl} bytes, ${avail} captured`, off);
     return;
   }
+  if (hl > 20) p.dstOff = off + 16 + sourceRouteDstOffset(b, off + 20, hl - 20);
   p.ipChecksumStatus = fold(sum16(b, off, hl)) === 0xffff ? 'good' : 'bad';
   const capPayload = Math.min(avail, total) - hl;
   const wirePayload = total - hl;
@@ -76,6 +77,41 @@ export function decodeIPv4(p: Packet, frags: FragmentStore | null): void {
     return;
   }
   decodeTransport(p, p.ipProto, b, p.view, off + hl, capPayload, wirePayload);
+}
+
+const IPOPT_EOOL = 0;
+const IPOPT_NOP = 1;
+const IPOPT_LSR = 131;
+const IPOPT_SSR = 137;
+
+/**
+ * With a loose or strict source route option whose pointer is still inside the route, the datagram's final
+ * destination is the route's last address and the header's destination is only the next hop (RFC 791
+ * 3.1). tshark shows that final destination as ip.dst (and the header's as ip.cur_rt), and so does
+ * ssmcap. Returns how far past the header's destination field that address is, or 0 when there is none.
+ */
+function sourceRouteDstOffset(b: Uint8Array, start: number, length: number): number {
+  let o = start;
+  const end = start + length;
+  while (o < end) {
+    const opt = b[o]!;
+    if (opt === IPOPT_EOOL) return 0;
+    if (opt === IPOPT_NOP) {
+      o++;
+      continue;
+    }
+    if (o + 1 >= end) return 0;
+    const len = b[o + 1]!;
+    if (len < 2 || o + len > end) return 0;
+    if (opt === IPOPT_LSR || opt === IPOPT_SSR) {
+      const ptr = len > 2 ? b[o + 2]! : 0;
+      // an exhausted route (pointer past its end): the header's destination is the final one
+      if (ptr < 4 || (ptr & 3) !== 0 || ptr > len) return 0;
+      return o + len - 4 - (start - 4);
+    }
+    o += len;
+  }
+  return 0;
 }
 
 const EXT_HOPOPT = 0;

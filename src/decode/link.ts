@@ -1,5 +1,5 @@
 /**
- * Link layers down to the network layer: Ethernet II with 802.1Q/802.1ad/QinQ tags, Linux cooked SLL and
+ * Link layers down to the network layer: Ethernet II with 802.1Q/802.1ad/QinQ tags and MPLS, Linux cooked SLL and
  * SLL2, raw IP, BSD null/loopback. Sets `netType` and `netOff` on the packet; returns false when there is
  * no IP to decode (another protocol, or too few bytes).
  */
@@ -7,6 +7,10 @@ import { LINKTYPE } from '../input/linktypes.js';
 import { ETH_IPV4, ETH_IPV6, type Packet } from './view.js';
 
 const VLAN_TAGS = new Set([0x8100, 0x88a8, 0x9100, 0x9200]);
+const ETH_MPLS = 0x8847;
+const ETH_MPLS_MULTICAST = 0x8848;
+/** MPLS Generic Associated Channel Label: what follows is a control channel, not IP */
+const MPLS_GAL = 13;
 
 export function decodeLink(p: Packet): boolean {
   const b = p.buf;
@@ -32,6 +36,11 @@ export function decodeLink(p: Packet): boolean {
         p.vlanCount++;
         type = (b[off + 2]! << 8) | b[off + 3]!;
         off += 4;
+      }
+      if (type === ETH_MPLS || type === ETH_MPLS_MULTICAST) {
+        off = skipMpls(p, off);
+        if (off < 0) return false;
+        type = p.netType;
       }
       p.netType = type;
       p.netOff = off;
@@ -64,14 +73,17 @@ export function decodeLink(p: Packet): boolean {
         p.stop('link', 'truncated', `loopback header needs 4 bytes, ${end - start} captured`, start);
         return false;
       }
-      // the family is in the capturing host's byte order for NULL, network order for LOOP: accept either
-      const beFam = p.view.getUint32(start, false);
-      const leFam = p.view.getUint32(start, true);
-      const fam = beFam < 256 ? beFam : leFam;
-      p.nullFamily = fam;
+      // LOOP is in network order; NULL in the capturing host's, so guess it as tshark does
+      const v = p.linkType === LINKTYPE.LOOP ? p.view.getUint32(start, false) : nullHeaderValue(p.view.getUint32(start, true));
       p.netOff = start + 4;
-      if (fam === 2) p.netType = ETH_IPV4;
-      else if (fam === 24 || fam === 28 || fam === 30) p.netType = ETH_IPV6;
+      if (v > IEEE_802_3_MAX_LEN) {
+        // not an address family but an ethertype (some systems write one)
+        p.netType = v & 0xffff;
+        return p.netType === ETH_IPV4 || p.netType === ETH_IPV6;
+      }
+      p.nullFamily = v;
+      if (v === 2) p.netType = ETH_IPV4;
+      else if (v === 24 || v === 28 || v === 30) p.netType = ETH_IPV6;
       else return false;
       return true;
     }
@@ -100,4 +112,45 @@ export function decodeLink(p: Packet): boolean {
     default:
       return false;
   }
+}
+
+const IEEE_802_3_MAX_LEN = 1500;
+
+/**
+ * The value of a DLT_NULL header read as little-endian, turned into an address family (or an ethertype,
+ * when above 1500) the way tshark's null dissector does: a BSD family has its upper bytes zero in the
+ * writer's order, so nonzero upper bytes mean the other byte order; IRIX and UNICOS/mp write a 16-bit
+ * family in the first two bytes.
+ */
+function nullHeaderValue(le: number): number {
+  if ((le & 0xffff0000) !== 0) {
+    if ((le & 0xff000000) === 0 && (le & 0x00ff0000) < 0x00060000) return le >>> 16;
+    return (((le & 0xff) << 24) | ((le & 0xff00) << 8) | ((le >>> 8) & 0xff00) | (le >>> 24)) >>> 0;
+  }
+  if ((le & 0xff) === 0 && (le & 0xff00) < 0x0600) return ((le & 0xff) << 8) | ((le >>> 8) & 0xff);
+  return le;
+}
+
+/**
+ * Skip an MPLS label stack starting at `off`. The payload's type is not in the stack: like tshark (RFC 4928
+ * first-nibble rule), a payload starting with nibble 4 is IPv4 and 6 is IPv6. Sets `netType` and returns
+ * the payload offset, or -1 when there is no IP to decode.
+ */
+function skipMpls(p: Packet, off: number): number {
+  const b = p.buf;
+  for (;;) {
+    if (p.end - off < 4) {
+      p.stop('link', 'truncated', 'MPLS label stack cut short', off);
+      return -1;
+    }
+    const label = (b[off]! << 12) | (b[off + 1]! << 4) | (b[off + 2]! >> 4);
+    const bottom = (b[off + 2]! & 1) !== 0;
+    off += 4;
+    if (label === MPLS_GAL) return -1;
+    if (bottom) break;
+  }
+  if (p.end - off < 1) return -1;
+  const nibble = b[off]! >> 4;
+  p.netType = nibble === 4 ? ETH_IPV4 : nibble === 6 ? ETH_IPV6 : -1;
+  return p.netType < 0 ? -1 : off;
 }

@@ -59,6 +59,8 @@ function decodeTcp(p: Packet, b: Uint8Array, off: number, cap: number, wire: num
     return;
   }
   if (hl > wire) {
+    // a short segment: no payload length, but its checksum can still be judged over the bytes it has
+    judgeTcpChecksum(p, b, off, cap, wire);
     p.stop('tcp', 'malformed', `TCP header length ${hl} exceeds the segment length ${wire}`, off + 12);
     return;
   }
@@ -70,6 +72,10 @@ function decodeTcp(p: Packet, b: Uint8Array, off: number, cap: number, wire: num
   p.tcpOptLen = hl - 20;
   if (optCap > 0) parseTcpOptions(p, b, off + 20, optCap);
   if (cap < hl) p.stop('tcp', 'truncated', `TCP options cut short: header of ${hl} bytes, ${cap} captured`, off + cap);
+  judgeTcpChecksum(p, b, off, cap, wire);
+}
+
+function judgeTcpChecksum(p: Packet, b: Uint8Array, off: number, cap: number, wire: number): void {
   const pseudo = pseudoSum(p, PROTO_TCP, wire);
   const whole = cap >= wire;
   p.tcpChecksumStatus = judgeTransport(p.tcpChecksum, pseudo, whole ? sum16(b, off, wire) : -1);
