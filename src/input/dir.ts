@@ -11,8 +11,8 @@ export interface InputEntry {
   arg: string;
   /** the file's path (arg itself, or a file found under the directory arg) */
   path: string;
-  /** what the first bytes say */
-  kind: 'capture' | 'gzip' | 'other' | 'stdin' | 'missing';
+  /** what the first bytes say; `unreadable`: it exists but could not be opened (the reader says why) */
+  kind: 'capture' | 'gzip' | 'other' | 'stdin' | 'missing' | 'unreadable';
 }
 
 const CAPTURE_EXT = /\.(pcap|pcapng|cap|gz|pcap\.gz|pcapng\.gz)$/i;
@@ -29,15 +29,27 @@ async function classify(file: string): Promise<InputEntry['kind']> {
     const { bytesRead } = await fh.read(b, 0, 4, 0);
     const kind = sniffMagic(b.subarray(0, bytesRead));
     return kind === 'gzip' ? 'gzip' : kind ? 'capture' : 'other';
-  } catch {
-    return 'missing';
+  } catch (e) {
+    return isMissing(e) ? 'missing' : 'unreadable';
   } finally {
     await fh?.close();
   }
 }
 
+function isMissing(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
 async function walk(dir: string, out: string[]): Promise<void> {
-  const entries = await fs.readdir(dir, { withFileTypes: true });
+  let entries;
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true });
+  } catch {
+    // a directory we may not list: hand it to the reader, which reports why it cannot be read
+    out.push(dir);
+    return;
+  }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const p = path.join(dir, e.name);
@@ -56,8 +68,8 @@ export async function expandInputs(args: string[]): Promise<InputEntry[]> {
     let st;
     try {
       st = await fs.stat(arg);
-    } catch {
-      out.push({ arg, path: arg, kind: 'missing' });
+    } catch (e) {
+      out.push({ arg, path: arg, kind: isMissing(e) ? 'missing' : 'unreadable' });
       continue;
     }
     if (st.isDirectory()) {

@@ -46,6 +46,11 @@ export class Frame {
 const EMPTY = new Uint8Array(0);
 
 export function formatEpoch(sec: number, nsec: number): string {
+  if (sec < 0 && nsec > 0) {
+    // sec + nsec/1e9 is negative: -4.999999999, not -5.000000001 (a negative if_tsoffset can get here)
+    const frac = String(1_000_000_000 - nsec);
+    return `-${-sec - 1}.${'000000000'.slice(frac.length)}${frac}`;
+  }
   const frac = String(nsec);
   return `${sec}.${'000000000'.slice(frac.length)}${frac}`;
 }

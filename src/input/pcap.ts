@@ -11,6 +11,8 @@ export const PCAP_MAGIC_NS = 0xa1b23c4d;
 /** the largest record libpcap and wiretap accept for ordinary link types */
 export const MAX_RECORD = 262144;
 const FILE_HEADER = 24;
+const LT_RESERVED = 0x03ff0000;
+const LT_FCS_PRESENT = 0x04000000;
 const RECORD_HEADER = 16;
 
 export class PcapParser implements FormatParser {
@@ -107,12 +109,13 @@ export class PcapParser implements FormatParser {
     if (major !== 2) throw err('bad-version', pos + 4, `pcap major version ${major} unsupported (version ${major}.${minor}; only 2.x is pcap)`);
     this.snaplen = view.getUint32(pos + 16, le);
     const lt = view.getUint32(pos + 20, le);
-    // link-type field: low 16 bits link type, bits 16-25 reserved (must be 0), bit 28 F, bits 29-31 FCS length in 16-bit words
-    if ((lt & 0x03ff0000) !== 0) {
-      throw err('bad-linktype', pos + 20, `link-type field 0x${lt.toString(16).padStart(8, '0')} has reserved bits set (network type reserved field not zero)`);
+    // link-type field as libpcap lays it out (LT_* in pcap-common.h): bits 0-15 link type, bits 16-25
+    // reserved (must be 0), bit 26 "FCS length present", bits 28-31 FCS length in 16-bit words
+    if ((lt & LT_RESERVED) !== 0) {
+      throw err('bad-linktype', pos + 20, `link-type field 0x${lt.toString(16).padStart(8, '0')} has reserved bits 16-25 set (corrupt header, or not written by libpcap)`);
     }
     this.linkType = lt & 0xffff;
-    this.fcsLen = lt & 0x10000000 ? ((lt >>> 29) & 7) * 2 : -1;
+    this.fcsLen = lt & LT_FCS_PRESENT ? (lt >>> 28) * 2 : -1;
     const f = this.frame;
     f.linkType = this.linkType;
     f.fcsLen = this.fcsLen;

@@ -128,6 +128,7 @@ export class PcapngParser implements FormatParser {
         }
         case BT_CB:
         case BT_DCB: {
+          if (len < 16) this.fail('bad-block', base + pos, `pcapng Custom Block of ${len} bytes is shorter than its fixed fields (16)`);
           // tshark shows a custom block as a frame of its own: number, len and cap_len only
           f.number++;
           f.kind = 'custom';
@@ -160,7 +161,8 @@ export class PcapngParser implements FormatParser {
   }
 
   pending(_buf: Uint8Array, view: DataView, start: number, end: number): { what: string; need: number } {
-    if (end - start < 8) return { what: 'pcapng block header', need: 12 };
+    // fewer than 12 bytes: the length may not be there yet, or be in another section's byte order
+    if (end - start < 12) return { what: 'pcapng block header', need: 12 };
     const type = view.getUint32(start, this.le);
     return { what: `pcapng ${blockName(type)}`, need: view.getUint32(start + 4, this.le) };
   }
@@ -241,7 +243,10 @@ export class PcapngParser implements FormatParser {
 
   private iface(id: number, offset: number): Iface {
     const ifc = this.ifaces[id];
-    if (!ifc) this.fail('bad-block', offset, `pcapng packet refers to interface ${id}, but the section describes ${this.ifaces.length}`);
+    if (!ifc) {
+      const n = this.ifaces.length;
+      this.fail('bad-block', offset, `pcapng packet block refers to interface ${id}, but its section describes ${n === 0 ? 'no interfaces' : n === 1 ? 'only interface 0' : `only interfaces 0-${n - 1}`} (no Interface Description Block for it)`);
+    }
     return ifc;
   }
 
@@ -250,10 +255,11 @@ export class PcapngParser implements FormatParser {
     f.hasTime = true;
     let sec: number;
     let nsec: number;
-    if (ifc.nsPerUnit > 0 && ifc.unitsPerSec <= 1e9) {
+    if (ifc.unitsPerSec <= 2 ** 32) {
+      // exact without BigInt: whole seconds by long division, the fraction scaled to nanoseconds (floor)
       divmod(hi, lo, ifc.unitsPerSec);
       sec = dmQ;
-      nsec = dmR * ifc.nsPerUnit;
+      nsec = ifc.nsPerUnit > 0 ? dmR * ifc.nsPerUnit : fractionToNs(dmR, ifc.unitsPerSec);
     } else {
       const units = (BigInt(hi) << 32n) | BigInt(lo);
       const ups = BigInt(ifc.unitsPerSec);
@@ -280,26 +286,38 @@ export class PcapngParser implements FormatParser {
   }
 }
 
-// exact 64-bit by 32-bit division without allocation: 16-bit limbs keep every step below 2^53
+// exact 64-bit by (at most) 32-bit division without allocation: 16-bit limbs keep every step below 2^53
 let dmQ = 0;
 let dmR = 0;
 function divmod(hi: number, lo: number, d: number): void {
-  let cur = hi >>> 16;
-  let q = Math.floor(cur / d);
-  let r = cur - q * d;
-  cur = r * 65536 + (hi & 0xffff);
-  let qi = Math.floor(cur / d);
-  r = cur - qi * d;
-  q = q * 65536 + qi;
-  cur = r * 65536 + (lo >>> 16);
-  qi = Math.floor(cur / d);
-  r = cur - qi * d;
-  q = q * 65536 + qi;
-  cur = r * 65536 + (lo & 0xffff);
-  qi = Math.floor(cur / d);
-  r = cur - qi * d;
-  dmQ = q * 65536 + qi;
+  let q = 0;
+  let r = 0;
+  for (let i = 0; i < 4; i++) {
+    const limb = i === 0 ? hi >>> 16 : i === 1 ? hi & 0xffff : i === 2 ? lo >>> 16 : lo & 0xffff;
+    const cur = r * 65536 + limb;
+    let qi = Math.floor(cur / d);
+    r = cur - qi * d;
+    // the float quotient is correctly rounded, so it can only be one too large
+    if (r < 0) {
+      qi--;
+      r += d;
+    }
+    q = q * 65536 + qi;
+  }
+  dmQ = q;
   dmR = r;
+}
+
+/** floor(r * 10^9 / d) exactly, for 0 <= r < d <= 2^32: 10^9 = 1953125 * 512 keeps every product below 2^53 */
+function fractionToNs(r: number, d: number): number {
+  const x = r * 1953125;
+  let q = Math.floor(x / d);
+  let rem = x - q * d;
+  if (rem < 0) {
+    q--;
+    rem += d;
+  }
+  return q * 512 + Math.floor((rem * 512) / d);
 }
 
 function blockName(type: number): string {

@@ -2,11 +2,12 @@
  * readCapture: pull chunks from a file, stdin or any byte stream, detect the format by magic (gzip
  * first), and feed a format parser. The next chunk is pulled only after every frame of the current one
  * has been handed to the consumer, so backpressure is the consumer's own pace. Memory is one chunk plus
- * at most one record carried across a chunk boundary.
+ * at most one record carried across a chunk boundary: a record that spans chunks is completed from the
+ * next chunk (only the bytes it still needs are copied), and the rest of that chunk is parsed in place.
  */
 import fs from 'node:fs';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { Readable, pipeline } from 'node:stream';
+import { createGunzip, type Gunzip } from 'node:zlib';
 import { CaptureError, isCaptureError } from '../errors.js';
 import type { Frame } from './frame.js';
 import { linkTypeName } from './linktypes.js';
@@ -75,14 +76,48 @@ async function* chunksOf(input: CaptureInput, chunkSize: number): AsyncGenerator
     }
     return;
   }
-  for await (const c of input as AsyncIterable<Uint8Array>) yield typeof c === 'string' ? Buffer.from(c) : c;
+  for await (const c of input as AsyncIterable<Uint8Array | string>) yield typeof c === 'string' ? Buffer.from(c) : c;
 }
 
 function ioError(file: string, e: unknown, offset: number): CaptureError {
   const err = e as NodeJS.ErrnoException;
   const why =
-    err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.code === 'EACCES' ? 'permission denied' : (err.message ?? String(e));
+    err.code === 'ENOENT'
+      ? 'no such file'
+      : err.code === 'EISDIR'
+        ? 'it is a directory'
+        : err.code === 'EACCES' || err.code === 'EPERM'
+          ? 'permission denied'
+          : oneLine(err.message ?? String(e));
   return new CaptureError({ code: 'io', file, offset, detail: `cannot read: ${why}` });
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
+
+/** The bytes left over at the end of one chunk, completed from the next. Grows, never shrinks. */
+class Carry {
+  buf = new Uint8Array(0);
+  view = new DataView(this.buf.buffer);
+  length = 0;
+
+  append(src: Uint8Array, from: number, n: number): void {
+    if (this.length + n > this.buf.length) {
+      const grown = new Uint8Array(Math.max(this.buf.length * 2, this.length + n, 64 * 1024));
+      grown.set(this.buf.subarray(0, this.length));
+      this.buf = grown;
+      this.view = new DataView(grown.buffer);
+    }
+    this.buf.set(src.subarray(from, from + n), this.length);
+    this.length += n;
+  }
+
+  drop(n: number): void {
+    if (n === 0) return;
+    this.buf.copyWithin(0, n, this.length);
+    this.length -= n;
+  }
 }
 
 /**
@@ -121,17 +156,19 @@ export async function readCapture(input: CaptureInput, onFrame: (f: Frame) => vo
     onFrame(f);
   };
 
-  let source: AsyncIterator<Uint8Array> = chunksOf(input, opts.chunkSize ?? 1 << 20)[Symbol.asyncIterator]();
-  let parser: FormatParser | null = null;
-  let carry: Uint8Array = new Uint8Array(0);
-  let carryLen = 0;
-  let base = 0;
+  const raw = chunksOf(input, opts.chunkSize ?? 1 << 20);
+  let source: AsyncIterator<Uint8Array> = raw;
+  let gunzip: Gunzip | null = null;
   let decompressed = false;
-  let gunzipped: Readable | null = null;
+  let parser: FormatParser | null = null;
+  const carry = new Carry();
+  /** offset (decompressed for gzip) of the first byte not yet consumed: carry.buf[0] when the carry holds bytes */
+  let base = 0;
 
   const finish = () => {
     if (lastLt !== -2) ltCounts.set(lastLt, (ltCounts.get(lastLt) ?? 0) + lastCount);
     summary.frames = frames;
+    summary.bytes = base;
     summary.linkTypes = [...ltCounts.entries()]
       .filter(([lt]) => lt !== -1)
       .map(([linkType, n]) => ({ linkType, name: linkTypeName(linkType), frames: n }));
@@ -145,101 +182,78 @@ export async function readCapture(input: CaptureInput, onFrame: (f: Frame) => vo
     return summary;
   };
 
+  const feed = (p: FormatParser, chunk: Uint8Array): void => {
+    let pos = 0;
+    // finish the structure the carry holds, copying from the chunk only the bytes it still needs
+    while (carry.length > 0 && pos < chunk.length) {
+      const missing = p.pending(carry.buf, carry.view, 0, carry.length).need - carry.length;
+      const take = Math.min(Math.max(missing, 1), chunk.length - pos);
+      carry.append(chunk, pos, take);
+      pos += take;
+      const used = p.parse(carry.buf, carry.view, 0, carry.length, base);
+      carry.drop(used);
+      base += used;
+    }
+    if (pos === chunk.length) return;
+    // the rest of the chunk in place; `base - pos` is the file offset of chunk[0]
+    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const end = p.parse(chunk, view, pos, chunk.length, base - pos);
+    base += end - pos;
+    if (end < chunk.length) carry.append(chunk, end, chunk.length - end);
+  };
+
   try {
-    // first chunk: decide on gzip, then on the format
-    let first = await nextChunk(source, file, 0, false);
-    if (first && sniffMagic(first) === 'gzip') {
+    // the first bytes decide: gzip, then the format (small chunks are gathered until there are 4)
+    let head = await readHead(source, file, decompressed);
+    if (head.length >= 2 && sniffMagic(head) === 'gzip') {
       summary.compression = 'gzip';
       decompressed = true;
-      const rest = source;
-      const head = first;
-      const raw = Readable.from(
-        (async function* () {
-          yield head;
-          for (;;) {
-            const r = await rest.next();
-            if (r.done) return;
-            yield r.value;
-          }
-        })(),
-        { objectMode: false },
-      );
-      gunzipped = raw.pipe(createGunzip());
-      raw.on('error', (e) => gunzipped?.destroy(e));
-      source = (gunzipped as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
-      first = await nextChunk(source, file, 0, true);
+      gunzip = createGunzip();
+      pipeline(Readable.from(prepend(head, raw)), gunzip, () => {
+        // errors surface through the gunzip stream's iterator (nextChunk)
+      });
+      source = (gunzip as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+      head = await readHead(source, file, decompressed);
     }
-    if (!first || first.length === 0) {
-      summary.error = new CaptureError({ code: 'empty', file, offset: 0, detail: decompressed ? 'gzip stream holds no data' : 'empty file (0 bytes)', decompressed });
+    if (head.length < 4) {
+      const what = decompressed ? 'gzip stream' : 'file';
+      summary.error =
+        head.length === 0
+          ? new CaptureError({ code: 'empty', file, offset: 0, detail: decompressed ? 'gzip stream holds no data (0 bytes decompressed)' : 'empty file (0 bytes)', decompressed })
+          : new CaptureError({
+              code: 'truncated',
+              file,
+              offset: 0,
+              detail: `${what} of ${head.length} byte${head.length === 1 ? '' : 's'} is too short for any capture header (at least 4 bytes of magic needed)`,
+              need: 4,
+              have: head.length,
+              decompressed,
+            });
       return finish();
     }
-    let chunk: Uint8Array | null = first;
+    const kind = sniffMagic(head);
+    if (kind === 'pcap') parser = new PcapParser(file, sink, decompressed);
+    else if (kind === 'pcapng') parser = new PcapngParser(file, sink, decompressed);
+    else {
+      summary.error = new CaptureError({ code: 'bad-magic', file, offset: 0, detail: describeMagic(head), decompressed });
+      return finish();
+    }
+    let chunk: Uint8Array | null = head;
     while (chunk) {
-      let buf: Uint8Array;
-      let end: number;
-      if (carryLen > 0) {
-        if (carry.length < carryLen + chunk.length) {
-          const grown = new Uint8Array(Math.max(carry.length * 2, carryLen + chunk.length));
-          grown.set(carry.subarray(0, carryLen));
-          carry = grown;
-        }
-        carry.set(chunk, carryLen);
-        buf = carry;
-        end = carryLen + chunk.length;
-      } else {
-        buf = chunk;
-        end = chunk.length;
-      }
-      if (!parser) {
-        if (end < 4) {
-          // too few bytes yet to sniff: carry them
-          carry = copyTail(carry, buf, 0, end);
-          carryLen = end;
-          chunk = await nextChunk(source, file, base + end, decompressed);
-          continue;
-        }
-        const kind = sniffMagic(buf.subarray(0, 4));
-        if (kind === 'pcap') parser = new PcapParser(file, sink, decompressed);
-        else if (kind === 'pcapng') parser = new PcapngParser(file, sink, decompressed);
-        else {
-          summary.error = new CaptureError({ code: 'bad-magic', file, offset: 0, detail: describeMagic(buf.subarray(0, Math.min(end, 16))), decompressed });
-          return finish();
-        }
-      }
-      const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-      const consumed = parser.parse(buf, view, 0, end, base);
-      base += consumed;
-      summary.bytes = base;
-      const left = end - consumed;
-      if (left > 0) {
-        if (buf === carry) carry.copyWithin(0, consumed, end);
-        else carry = copyTail(carry, buf, consumed, end);
-      }
-      carryLen = left;
+      feed(parser, chunk);
       opts.onProgress?.(base);
       if (opts.afterChunk) await opts.afterChunk();
-      chunk = await nextChunk(source, file, base + carryLen, decompressed);
+      chunk = await nextChunk(source, file, base + carry.length, decompressed);
     }
-    if (!parser) {
-      summary.error = new CaptureError({
-        code: carryLen === 0 ? 'empty' : 'truncated',
-        file,
-        offset: 0,
-        detail: carryLen === 0 ? 'empty file (0 bytes)' : `file of ${carryLen} bytes is too short for any capture header`,
-        need: 4,
-        have: carryLen,
-        decompressed,
-      });
-    } else if (carryLen > 0) {
-      const view = new DataView(carry.buffer, carry.byteOffset, carry.byteLength);
-      const p = parser.pending(carry, view, 0, carryLen);
+    if (carry.length > 0) {
+      const p = parser.pending(carry.buf, carry.view, 0, carry.length);
       summary.error = new CaptureError({
         code: 'truncated',
         file,
         offset: base,
-        detail: `file ends inside a ${p.what}: ${p.need} bytes needed, ${carryLen} present (cut off mid-record)`,
+        detail: `${decompressed ? 'decompressed data ends' : 'file ends'} inside a ${p.what}: ${p.need} bytes needed, ${carry.length} present (cut off mid-record)`,
         need: p.need,
-        have: carryLen,
+        have: carry.length,
         decompressed,
       });
     }
@@ -247,27 +261,61 @@ export async function readCapture(input: CaptureInput, onFrame: (f: Frame) => vo
     if (!isCaptureError(e)) throw e;
     summary.error = e;
   } finally {
-    gunzipped?.destroy();
-    await source.return?.(undefined);
+    if (gunzip) {
+      // tears down the whole pipeline, which returns `raw` and closes the file; not awaited, so that a
+      // stream that is still waiting for input (stdin) cannot hold us here
+      gunzip.destroy();
+    } else {
+      await raw.return(undefined);
+    }
   }
   return finish();
 }
 
-function copyTail(carry: Uint8Array, src: Uint8Array, from: number, to: number): Uint8Array {
-  const n = to - from;
-  const dst = carry.length >= n ? carry : new Uint8Array(Math.max(n, 64 * 1024));
-  dst.set(src.subarray(from, to));
-  return dst;
+async function* prepend(head: Uint8Array, rest: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    yield head;
+    for (;;) {
+      const r = await rest.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    await rest.return?.(undefined);
+  }
 }
 
+/** at least 4 bytes from the start of `source` (fewer only at its end), gathering small chunks */
+async function readHead(source: AsyncIterator<Uint8Array>, file: string, decompressed: boolean): Promise<Uint8Array> {
+  let head: Uint8Array | null = await nextChunk(source, file, 0, decompressed);
+  if (!head) return new Uint8Array(0);
+  while (head.length < 4) {
+    const more = await nextChunk(source, file, head.length, decompressed);
+    if (!more) break;
+    const joined: Uint8Array = new Uint8Array(head.length + more.length);
+    joined.set(head);
+    joined.set(more, head.length);
+    head = joined;
+  }
+  return head;
+}
+
+/** the next non-empty chunk, or null at the end; a read fault becomes a CaptureError at `offset` */
 async function nextChunk(source: AsyncIterator<Uint8Array>, file: string, offset: number, decompressed: boolean): Promise<Uint8Array | null> {
   try {
-    const r = await source.next();
-    return r.done ? null : r.value;
+    for (;;) {
+      const r = await source.next();
+      if (r.done) return null;
+      if (r.value.length > 0) return r.value;
+    }
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (decompressed || err.code?.startsWith('Z_') || err.code === 'ERR_ZLIB_INITIALIZATION_FAILED') {
-      throw new CaptureError({ code: 'gzip', file, offset, detail: `gzip stream is corrupt or cut short (${err.message})`, decompressed: true });
+    if (decompressed && (err.code?.startsWith('Z_') || err.code === 'ERR_ZLIB_INITIALIZATION_FAILED')) {
+      const detail =
+        err.code === 'Z_BUF_ERROR'
+          ? `gzip stream is cut short: the compressed data ends after ${offset} decompressed bytes, before the gzip trailer (truncated .gz file)`
+          : `gzip stream is corrupt after ${offset} decompressed bytes (zlib: ${oneLine(err.message)})`;
+      throw new CaptureError({ code: 'gzip', file, offset, detail, decompressed: true });
     }
     throw ioError(file, e, offset);
   }
