@@ -20,6 +20,6 @@ export { formatIPv4, formatIPv6 } from './decode/addr.js';
 export { FlowTable, type FlowEntry } from './flow/table.js';
 export { TcpStreamIndex } from './flow/stream-index.js';
 export { ChecksumLedger, type ChecksumSummaryLine } from './diagnose/checksums.js';
-export { FIELDS, FIELD_BY_NAME, quotedRecord, type FieldDef } from './report/fields.js';
+export { FIELDS, FIELD_BY_NAME, quotedRecord, type FieldDef, type FieldContext } from './report/fields.js';
 export { writePackets, resolveFields, type PacketsOptions, type PacketsFormat } from './report/packets.js';
 export { inspectCapture, formatInfoText, type CaptureInfo } from './report/info.js';

@@ -223,6 +223,8 @@ export function decodeQuoted(q: QuotedPacket, b: Uint8Array, view: DataView, off
     q.srcPort = (b[t]! << 8) | b[t + 1]!;
     q.dstPort = (b[t + 2]! << 8) | b[t + 3]!;
     if (q.proto === PROTO_TCP && tcap >= 8) q.seq = view.getUint32(t + 4, false);
+    if (q.proto === PROTO_TCP && tcap >= 12) q.ack = view.getUint32(t + 8, false);
     if (q.proto === PROTO_TCP && tcap >= 14) q.tcpFlags = ((b[t + 12]! & 1) << 8) | b[t + 13]!;
+    if (q.proto === PROTO_TCP && tcap >= 18) q.tcpChecksum = (b[t + 16]! << 8) | b[t + 17]!;
   }
 }

@@ -44,13 +44,17 @@ export class QuotedPacket {
   dstPort = -1;
   /** TCP sequence number, -1 when not quoted */
   seq = -1;
+  /** TCP acknowledgment number when the quote reaches it, else -1 */
+  ack = -1;
   /** TCP flags when the quote reaches them (ICMP quotes usually stop after 8 bytes of TCP), else -1 */
   tcpFlags = -1;
+  /** TCP checksum field when the quote reaches it, else -1 */
+  tcpChecksum = -1;
 
   reset(): void {
     this.present = false;
     this.ipVersion = 0;
-    this.proto = this.ttl = this.ipId = this.ipTotalLen = this.srcPort = this.dstPort = this.seq = this.tcpFlags = -1;
+    this.proto = this.ttl = this.ipId = this.ipTotalLen = this.srcPort = this.dstPort = this.seq = this.ack = this.tcpFlags = this.tcpChecksum = -1;
   }
 }
 

@@ -1,9 +1,10 @@
 /**
  * tcp.stream as tshark numbers it: an index per TCP conversation in first-seen order; a SYN (without
  * ACK) whose sequence number differs from the first one seen in that direction starts a new
- * conversation on the same ports (port reuse).
+ * conversation on the same ports (port reuse). The TCP header an ICMP error quotes belongs to the
+ * conversation it names, as in tshark, which creates that conversation when it has not seen it.
  */
-import { TCP_ACK, TCP_SYN, type Packet } from '../decode/view.js';
+import { PROTO_TCP, TCP_ACK, TCP_SYN, type Packet } from '../decode/view.js';
 import { FlowTable } from './table.js';
 
 interface StreamState {
@@ -38,5 +39,15 @@ export class TcpStreamIndex {
       if (s.baseA < 0) s.baseA = p.tcpSeq;
     } else if (s.baseB < 0) s.baseB = p.tcpSeq;
     return s.index;
+  }
+
+  /** the tcp.stream of the TCP header quoted by an ICMP error in this packet, or -1 when none is quoted */
+  quotedIndex(p: Packet): number {
+    const q = p.quoted;
+    if (!q.present || q.proto !== PROTO_TCP || q.srcPort < 0) return -1;
+    const alen = q.ipVersion === 4 ? 4 : 16;
+    const e = this.table.find(PROTO_TCP, p.tBuf, alen, q.srcOff, q.dstOff, q.srcPort, q.dstPort);
+    if (e) return e.value.index;
+    return this.table.insert(PROTO_TCP, p.tBuf, alen, q.srcOff, q.dstOff, q.srcPort, q.dstPort, { index: this.next++, baseA: -1, baseB: -1 }).value.index;
   }
 }

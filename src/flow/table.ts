@@ -27,18 +27,29 @@ export class FlowTable<T> {
 
   /** find the entry of the packet's flow, or null; sets `forward` */
   get(p: Packet): FlowEntry<T> | null {
-    const h = hashFlow(p);
-    const list = this.buckets.get(h);
+    return this.find(p.transport, p.buf, p.ipVersion === 4 ? 4 : 16, p.srcOff, p.dstOff, p.srcPort, p.dstPort);
+  }
+
+  /** add an entry for the packet's flow with the packet's source as A (call after get() returned null) */
+  add(p: Packet, value: T): FlowEntry<T> {
+    return this.insert(p.transport, p.buf, p.ipVersion === 4 ? 4 : 16, p.srcOff, p.dstOff, p.srcPort, p.dstPort, value);
+  }
+
+  /**
+   * find a flow by its endpoints: addresses of `alen` bytes at `src` and `dst` in `b` (for headers other
+   * than the packet's own, e.g. the one an ICMP error quotes); sets `forward`
+   */
+  find(proto: number, b: Uint8Array, alen: number, src: number, dst: number, sport: number, dport: number): FlowEntry<T> | null {
+    const list = this.buckets.get(hashFlow(proto, b, alen, src, dst, sport, dport));
     if (!list) return null;
-    const alen = p.ipVersion === 4 ? 4 : 16;
     for (let i = 0; i < list.length; i++) {
       const e = list[i]!;
-      if (e.proto !== p.transport || e.addrA.length !== alen) continue;
-      if (e.portA === p.srcPort && e.portB === p.dstPort && same(e.addrA, p.buf, p.srcOff) && same(e.addrB, p.buf, p.dstOff)) {
+      if (e.proto !== proto || e.addrA.length !== alen) continue;
+      if (e.portA === sport && e.portB === dport && same(e.addrA, b, src) && same(e.addrB, b, dst)) {
         this.forward = true;
         return e;
       }
-      if (e.portA === p.dstPort && e.portB === p.srcPort && same(e.addrA, p.buf, p.dstOff) && same(e.addrB, p.buf, p.srcOff)) {
+      if (e.portA === dport && e.portB === sport && same(e.addrA, b, dst) && same(e.addrB, b, src)) {
         this.forward = false;
         return e;
       }
@@ -46,18 +57,17 @@ export class FlowTable<T> {
     return null;
   }
 
-  /** add an entry for the packet's flow with the packet's source as A (call after get() returned null) */
-  add(p: Packet, value: T): FlowEntry<T> {
-    const alen = p.ipVersion === 4 ? 4 : 16;
+  /** add a flow by its endpoints, the source as A (call after find() returned null) */
+  insert(proto: number, b: Uint8Array, alen: number, src: number, dst: number, sport: number, dport: number, value: T): FlowEntry<T> {
     const e: FlowEntry<T> = {
-      addrA: p.buf.slice(p.srcOff, p.srcOff + alen),
-      addrB: p.buf.slice(p.dstOff, p.dstOff + alen),
-      portA: p.srcPort,
-      portB: p.dstPort,
-      proto: p.transport,
+      addrA: b.slice(src, src + alen),
+      addrB: b.slice(dst, dst + alen),
+      portA: sport,
+      portB: dport,
+      proto,
       value,
     };
-    const h = hashFlow(p);
+    const h = hashFlow(proto, b, alen, src, dst, sport, dport);
     const list = this.buckets.get(h);
     if (list) list.push(e);
     else this.buckets.set(h, [e]);
@@ -89,19 +99,17 @@ function same(a: Uint8Array, b: Uint8Array, off: number): boolean {
 }
 
 /** direction-independent hash of the flow's endpoints */
-function hashFlow(p: Packet): number {
-  const b = p.buf;
-  const n = p.ipVersion === 4 ? 4 : 16;
+function hashFlow(proto: number, b: Uint8Array, alen: number, src: number, dst: number, sport: number, dport: number): number {
   let hs = 0;
   let hd = 0;
-  for (let i = 0; i < n; i++) {
-    hs = Math.imul(hs ^ b[p.srcOff + i]!, 0x01000193);
-    hd = Math.imul(hd ^ b[p.dstOff + i]!, 0x01000193);
+  for (let i = 0; i < alen; i++) {
+    hs = Math.imul(hs ^ b[src + i]!, 0x01000193);
+    hd = Math.imul(hd ^ b[dst + i]!, 0x01000193);
   }
-  hs = Math.imul(hs ^ p.srcPort, 0x9e3779b1);
-  hd = Math.imul(hd ^ p.dstPort, 0x9e3779b1);
+  hs = Math.imul(hs ^ sport, 0x9e3779b1);
+  hd = Math.imul(hd ^ dport, 0x9e3779b1);
   // commutative combination: the same for both directions
-  return ((hs + hd) ^ Math.imul(hs ^ hd, 0x85ebca6b) ^ p.transport) | 0;
+  return ((hs + hd) ^ Math.imul(hs ^ hd, 0x85ebca6b) ^ proto) | 0;
 }
 
 export function formatAddr(a: Uint8Array): string {

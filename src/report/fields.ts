@@ -9,6 +9,8 @@ import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, type Packet } from '../
 export interface FieldContext {
   /** tcp.stream of this frame, -1 when not TCP */
   tcpStream: number;
+  /** tcp.stream of the TCP header an ICMP error quotes (TcpStreamIndex.quotedIndex), -1 or absent when none */
+  quotedTcpStream?: number;
 }
 
 export interface FieldDef {
@@ -115,7 +117,7 @@ export const FIELDS: FieldDef[] = [
 export const FIELD_BY_NAME = new Map(FIELDS.map((f) => [f.name, f]));
 
 /** the ICMP error's quoted packet, as a nested record with tshark's names */
-export function quotedRecord(p: Packet): Record<string, string | number> | undefined {
+export function quotedRecord(p: Packet, c?: FieldContext): Record<string, string | number> | undefined {
   const q = p.quoted;
   if (!q.present || q.ipVersion === 0) return undefined;
   const r: Record<string, string | number> = {};
@@ -137,7 +139,10 @@ export function quotedRecord(p: Packet): Record<string, string | number> | undef
     r[`${l4}.dstport`] = q.dstPort;
   }
   if (q.seq >= 0) r['tcp.seq'] = q.seq;
+  if (q.ack >= 0) r['tcp.ack'] = q.ack;
   if (q.tcpFlags >= 0) r['tcp.flags'] = q.tcpFlags;
+  if (q.tcpChecksum >= 0) r['tcp.checksum'] = q.tcpChecksum;
+  if (l4 === 'tcp' && c?.quotedTcpStream !== undefined && c.quotedTcpStream >= 0) r['tcp.stream'] = c.quotedTcpStream;
   return r;
 }
 

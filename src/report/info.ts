@@ -68,6 +68,8 @@ export async function inspectCapture(input: CaptureInput, opts: ReadOptions & { 
         stopped[k] = (stopped[k] ?? 0) + 1;
       }
       if (frame.capLen < frame.origLen) cut++;
+      // the TCP header an ICMP error quotes opens a conversation when tshark has not seen it
+      streams.quotedIndex(p);
       if (p.isTcp) {
         tcp++;
         streams.index(p);

@@ -39,8 +39,8 @@ export function resolveFields(names: string[] | undefined): FieldDef[] {
 const QUOTED_FIELD: FieldDef = {
   name: 'icmp.quoted',
   json: () => undefined,
-  text: (p) => {
-    const q = quotedRecord(p);
+  text: (p, c) => {
+    const q = quotedRecord(p, c);
     return q ? JSON.stringify(q) : '';
   },
 };
@@ -94,7 +94,7 @@ export function ndjsonLine(p: Packet, ctx: FieldContext, fields: FieldDef[]): st
     first = false;
   }
   if (fields === FIELDS) {
-    const q = quotedRecord(p);
+    const q = quotedRecord(p, ctx);
     if (q) s += (first ? '' : ',') + '"icmp.quoted":' + JSON.stringify(q);
   }
   return s + '}\n';
@@ -112,7 +112,7 @@ export async function writePackets(input: CaptureInput, out: Writable, opts: Pac
   const decoder = new Decoder();
   const streams = new TcpStreamIndex();
   const w = new BlockWriter(out);
-  const ctx: FieldContext = { tcpStream: -1 };
+  const ctx: FieldContext = { tcpStream: -1, quotedTcpStream: -1 };
   const tsv = opts.format === 'tsv';
   if (tsv && opts.header !== false) w.push(fields.map((f) => f.name).join('\t') + '\n');
   const summary = await readCapture(
@@ -120,6 +120,7 @@ export async function writePackets(input: CaptureInput, out: Writable, opts: Pac
     (frame) => {
       const p = decoder.decode(frame);
       ctx.tcpStream = p.isTcp ? streams.index(p) : -1;
+      ctx.quotedTcpStream = streams.quotedIndex(p);
       w.push(tsv ? tsvLine(p, ctx, fields) : ndjsonLine(p, ctx, fields));
     },
     { ...opts, afterChunk: () => w.flush() },
