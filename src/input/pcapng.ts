@@ -84,6 +84,9 @@ export class PcapngParser implements FormatParser {
         this.fail('bad-block', base + pos + 4, `pcapng block (type 0x${type.toString(16)}) claims ${len} bytes, more than any block may hold (corrupt block header)`, len, MAX_BLOCK);
       }
       if (end - pos < len) break;
+      // wiretap reads a Section Header Block's version and options before its trailer, so a bad option is
+      // the fault it names (lp__shb-option-too-long); do the same to name the same fault
+      if (type === BT_SHB) this.readShb(view, pos, len, base);
       const trailer = view.getUint32(pos + len - 4, le);
       if (trailer !== len) {
         this.fail('bad-block', base + pos + len - 4, `pcapng block (type 0x${type.toString(16)}) total length ${len} but trailing length ${trailer}`);
@@ -91,8 +94,7 @@ export class PcapngParser implements FormatParser {
       this.blockCounts.set(type, (this.blockCounts.get(type) ?? 0) + 1);
       switch (type) {
         case BT_SHB:
-          this.readShb(view, pos, len, base);
-          break;
+          break; // read above
         case BT_IDB:
           this.readIdb(buf, view, pos, len, base);
           break;
