@@ -142,6 +142,8 @@ export class PcapngParser implements FormatParser {
           f.fileOffset = base + pos;
           f.linkType = -1;
           f.interfaceId = -1;
+          f.fcsLen = -1;
+          f.snaplen = 0;
           this.sink(f);
           break;
         }
