@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Decoder, FIELD_BY_NAME, quotedRecord, readCapture, TcpStreamIndex, type FieldContext, type Packet } from '../src/index.js';
+import { Decoder, FIELD_BY_NAME, Frame, quotedRecord, readCapture, TcpStreamIndex, type FieldContext, type Packet } from '../src/index.js';
 
 const CORPUS = path.join(import.meta.dirname, 'corpus');
 const REF = path.join(CORPUS, 'ref');
@@ -151,3 +151,43 @@ describe('ssmcap agrees with tshark 4.0.17 on the corpus', () => {
     for (const capture of Object.keys(EXCEPTIONS)) expect(refs).toContain(`${capture}.tshark.tsv`);
   });
 });
+
+describe('tcp.stream of the TCP header an ICMP error quotes', () => {
+  /** every frame of a capture, copied out of the reader's reused Frame */
+  async function framesOf(capture: string): Promise<Frame[]> {
+    const out: Frame[] = [];
+    await readCapture(path.join(CORPUS, capture), (f) => {
+      const c = Object.assign(new Frame(), f);
+      c.buf = f.bytes();
+      c.view = new DataView(c.buf.buffer);
+      c.offset = 0;
+      out.push(c);
+    });
+    return out;
+  }
+
+  it('opens the conversation when it was not seen before, as tshark does', async () => {
+    // zk__smtp frame 26 (ICMP frag-needed quoting 10.10.1.4:1470 -> 74.53.140.153:25) moved to the front:
+    // tshark 4.0.17 on that file (mergecap -a of `editcap -r zk__smtp.pcap x 26` and zk__smtp.pcap) gives
+    // the quote tcp.stream 0, and every later frame the tcp.stream of the untouched file, so the SYN that
+    // follows joins the conversation the quote opened.
+    const frames = await framesOf('zk__smtp.pcap');
+    const ref = readTsv(path.join(REF, 'zk__smtp.pcap.tshark.tsv'));
+    const col = ref.columns.indexOf('tcp.stream');
+    const decoder = new Decoder();
+    const streams = new TcpStreamIndex();
+    const icmp = decoder.decode(frames[25]!);
+    expect(icmp.quoted.present).toBe(true);
+    expect(icmp.isTcp).toBe(false);
+    expect(streams.quotedIndex(icmp)).toBe(0);
+    const got = new Decoder();
+    const mine = frames.map((f) => {
+      const p = got.decode(f);
+      const outer = p.isTcp ? streams.index(p) : -1;
+      const quoted = streams.quotedIndex(p);
+      return outer >= 0 ? String(outer) : quoted >= 0 ? String(quoted) : '';
+    });
+    expect(mine).toEqual(ref.rows.map((r) => r[col]));
+  });
+});
+
