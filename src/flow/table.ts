@@ -59,9 +59,11 @@ export class FlowTable<T> {
 
   /** add a flow by its endpoints, the source as A (call after find() returned null) */
   insert(proto: number, b: Uint8Array, alen: number, src: number, dst: number, sport: number, dport: number, value: T): FlowEntry<T> {
+    // copies, not views: a frame's buffer is often a Node Buffer (whose slice() is a view), and a view
+    // here would keep the whole read chunk alive for as long as the flow lives
     const e: FlowEntry<T> = {
-      addrA: b.slice(src, src + alen),
-      addrB: b.slice(dst, dst + alen),
+      addrA: copyBytes(b, src, alen),
+      addrB: copyBytes(b, dst, alen),
       portA: sport,
       portB: dport,
       proto,
@@ -91,6 +93,12 @@ export class FlowTable<T> {
   *entries(): IterableIterator<FlowEntry<T>> {
     for (const list of this.buckets.values()) yield* list;
   }
+}
+
+function copyBytes(b: Uint8Array, off: number, n: number): Uint8Array {
+  const c = new Uint8Array(n);
+  for (let i = 0; i < n; i++) c[i] = b[off + i]!;
+  return c;
 }
 
 function same(a: Uint8Array, b: Uint8Array, off: number): boolean {
