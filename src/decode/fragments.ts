@@ -3,6 +3,8 @@
  * the completing frame carries the transport, as tshark shows it), until it is evicted by the bounds, or
  * until `timeoutSec` of capture time pass.
  */
+import { copyBytes } from '../bytes.js';
+
 export interface FragmentLimits {
   /** datagrams pending at once */
   maxDatagrams: number;
@@ -64,7 +66,7 @@ export class FragmentStore {
     if (!more) d.total = off + wireLen;
     if (!d.incomplete) {
       while (this.bytes + data.length > this.limits.maxBytes && this.pending.size > 1) this.evictOldest(key);
-      d.parts.push({ off, data: data.slice() });
+      d.parts.push({ off, data: copyBytes(data) });
       d.bytes += data.length;
       this.bytes += data.length;
     }

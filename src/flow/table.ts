@@ -2,6 +2,7 @@
  * A hash table of transport flows keyed by both endpoints, the same entry for both directions (as
  * gopacket's flows). Lookups hash the address bytes in place: no key object or string per packet.
  */
+import { copyBytes } from '../bytes.js';
 import { formatIPv4, formatIPv6 } from '../decode/addr.js';
 import type { Packet } from '../decode/view.js';
 
@@ -62,8 +63,8 @@ export class FlowTable<T> {
     // copies, not views: a frame's buffer is often a Node Buffer (whose slice() is a view), and a view
     // here would keep the whole read chunk alive for as long as the flow lives
     const e: FlowEntry<T> = {
-      addrA: copyBytes(b, src, alen),
-      addrB: copyBytes(b, dst, alen),
+      addrA: copyBytes(b, src, src + alen),
+      addrB: copyBytes(b, dst, dst + alen),
       portA: sport,
       portB: dport,
       proto,
@@ -93,12 +94,6 @@ export class FlowTable<T> {
   *entries(): IterableIterator<FlowEntry<T>> {
     for (const list of this.buckets.values()) yield* list;
   }
-}
-
-function copyBytes(b: Uint8Array, off: number, n: number): Uint8Array {
-  const c = new Uint8Array(n);
-  for (let i = 0; i < n; i++) c[i] = b[off + i]!;
-  return c;
 }
 
 function same(a: Uint8Array, b: Uint8Array, off: number): boolean {

@@ -4,6 +4,8 @@
  * `buf[offset .. offset + capLen)` are the captured bytes; `view` is a DataView over the same ArrayBuffer
  * region as `buf` (index with the same offsets).
  */
+import { copyBytes } from '../bytes.js';
+
 export type FrameKind = 'packet' | 'custom';
 
 export class Frame {
@@ -39,7 +41,7 @@ export class Frame {
 
   /** a copy of the captured bytes, for whoever keeps them past the callback */
   bytes(): Uint8Array {
-    return this.buf.slice(this.offset, this.offset + this.capLen);
+    return copyBytes(this.buf, this.offset, this.offset + this.capLen);
   }
 }
 

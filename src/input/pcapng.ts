@@ -3,6 +3,7 @@
  * their own link type, snaplen, if_tsresol and if_tsoffset; Enhanced, Simple and obsolete Packet Blocks;
  * Custom Blocks counted as frames as tshark counts them; Decryption Secrets Blocks kept; the rest skipped.
  */
+import { copyBytes } from '../bytes.js';
 import { CaptureError, type CaptureErrorCode } from '../errors.js';
 import { Frame } from './frame.js';
 import { MAX_RECORD } from './pcap.js';
@@ -152,7 +153,7 @@ export class PcapngParser implements FormatParser {
           const stype = view.getUint32(pos + 8, le);
           const slen = view.getUint32(pos + 12, le);
           if (slen > len - 20) this.fail('bad-block', base + pos + 12, `pcapng Decryption Secrets Block secrets length ${slen} overruns its block`, slen, len - 20);
-          this.secrets.push({ type: stype, data: buf.slice(pos + 16, pos + 16 + slen), fileOffset: base + pos });
+          this.secrets.push({ type: stype, data: copyBytes(buf, pos + 16, pos + 16 + slen), fileOffset: base + pos });
           break;
         }
         default:
