@@ -6,8 +6,7 @@
  * next chunk (only the bytes it still needs are copied), and the rest of that chunk is parsed in place.
  */
 import fs from 'node:fs';
-import { Readable, pipeline } from 'node:stream';
-import { createGunzip, type Gunzip } from 'node:zlib';
+import { constants as zlibConstants, createGunzip, type Gunzip } from 'node:zlib';
 import { CaptureError, isCaptureError } from '../errors.js';
 import type { Frame } from './frame.js';
 import { linkTypeName } from './linktypes.js';
@@ -203,15 +202,12 @@ export async function readCapture(input: CaptureInput, onFrame: (f: Frame) => vo
   };
 
   try {
-    // the first bytes decide: gzip, then the format (small chunks are gathered until there are 4)
+    // the first bytes decide: gzip, then the format (small chunks are gathered until there are enough)
     let head = await readHead(source, file, decompressed);
     if (head.length >= 2 && sniffMagic(head) === 'gzip') {
       summary.compression = 'gzip';
       decompressed = true;
-      gunzip = createGunzip();
-      pipeline(Readable.from(prepend(head, raw)), gunzip, () => {
-        // errors surface through the gunzip stream's iterator (nextChunk)
-      });
+      gunzip = gunzipOf(prepend(head, raw));
       source = (gunzip as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
       head = await readHead(source, file, decompressed);
     }
@@ -262,8 +258,8 @@ export async function readCapture(input: CaptureInput, onFrame: (f: Frame) => vo
     summary.error = e;
   } finally {
     if (gunzip) {
-      // tears down the whole pipeline, which returns `raw` and closes the file; not awaited, so that a
-      // stream that is still waiting for input (stdin) cannot hold us here
+      // the pump then stops and returns `raw`, which closes the file; not awaited, so that a stream still
+      // waiting for input (stdin) cannot hold us here
       gunzip.destroy();
     } else {
       await raw.return(undefined);
@@ -285,17 +281,77 @@ async function* prepend(head: Uint8Array, rest: AsyncIterator<Uint8Array>): Asyn
   }
 }
 
-/** at least 4 bytes from the start of `source` (fewer only at its end), gathering small chunks */
+/**
+ * Decompress a gzip stream, pumping compressed chunks in as the output is read. Node's zlib drops the
+ * output of a write that fails, so the 8-byte gzip trailer is held back and everything before it flushed
+ * first: a bad CRC, or a stream cut short, then loses none of the data before the fault, whatever the
+ * chunking.
+ */
+function gunzipOf(compressed: AsyncIterator<Uint8Array>): Gunzip {
+  const gz = createGunzip();
+  const TRAILER = 8;
+  const write = async (b: Uint8Array) => {
+    if (b.length > 0 && !gz.write(b)) await drainedOrClosed(gz);
+  };
+  (async () => {
+    let tail: Uint8Array = new Uint8Array(0);
+    try {
+      for (;;) {
+        const r = await compressed.next();
+        if (gz.destroyed) return;
+        if (r.done) break;
+        let c = r.value;
+        if (tail.length + c.length <= TRAILER) {
+          tail = concat(tail, c);
+          continue;
+        }
+        if (c.length < TRAILER) c = concat(tail, c);
+        else await write(tail);
+        await write(c.subarray(0, c.length - TRAILER));
+        tail = c.slice(c.length - TRAILER);
+      }
+      await new Promise<void>((resolve) => {
+        gz.once('close', resolve);
+        gz.flush(zlibConstants.Z_SYNC_FLUSH, () => resolve());
+      });
+      if (!gz.destroyed) gz.end(tail);
+    } catch (e) {
+      gz.destroy(e as Error);
+    } finally {
+      await compressed.return?.(undefined);
+    }
+  })();
+  return gz;
+}
+
+function drainedOrClosed(gz: Gunzip): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      gz.off('drain', done);
+      gz.off('close', done);
+      resolve();
+    };
+    gz.on('drain', done);
+    gz.on('close', done);
+  });
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** the first bytes of `source`: 16 (enough to sniff and to show in a message), fewer only at its end */
+const HEAD = 16;
 async function readHead(source: AsyncIterator<Uint8Array>, file: string, decompressed: boolean): Promise<Uint8Array> {
   let head: Uint8Array | null = await nextChunk(source, file, 0, decompressed);
   if (!head) return new Uint8Array(0);
-  while (head.length < 4) {
+  while (head.length < HEAD) {
     const more = await nextChunk(source, file, head.length, decompressed);
     if (!more) break;
-    const joined: Uint8Array = new Uint8Array(head.length + more.length);
-    joined.set(head);
-    joined.set(more, head.length);
-    head = joined;
+    head = concat(head, more);
   }
   return head;
 }

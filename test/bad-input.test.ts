@@ -1,0 +1,275 @@
+/**
+ * Bad input, through the library and through the built CLI: one line on stderr naming the file, the byte
+ * offset and what was wrong; every frame before the fault delivered; exit 65 only when nothing could be
+ * read as a capture. Expected offsets come from the capture writer, which knows where it put each record.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { constants as zc, gunzipSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CaptureErrorCode } from '../src/errors.js';
+import { readCapture } from '../src/input/reader.js';
+import { CLI, runCli } from './helpers/cli.js';
+import { ethTcpFrame, PcapngWriter, randomBytes, readAll, rng, writePcap, type PcapRecord, type Written } from './helpers/capture-writer.js';
+
+const next = rng(7);
+const records: PcapRecord[] = Array.from({ length: 4 }, (_, i) => ({ sec: 1_700_000_000 + i, frac: i, data: ethTcpFrame(i, randomBytes(20 + i * 30, next)) }));
+const good = writePcap({}, records);
+
+function ngFile(opts: { le?: boolean; idb?: boolean } = {}): Written {
+  const w = new PcapngWriter();
+  w.shb({ le: opts.le ?? true });
+  if (opts.idb !== false) w.idb({ snaplen: 65535 });
+  for (const r of records) w.epb(0, BigInt(r.sec) * 1_000_000n, r.data);
+  return w.done();
+}
+const ng = ngFile();
+
+function patch(bytes: Uint8Array, at: number, u32: number, le = true): Uint8Array {
+  const b = bytes.slice();
+  new DataView(b.buffer).setUint32(at, u32 >>> 0, le);
+  return b;
+}
+
+/** a gzip file cut in the middle, and how much of it zlib itself can still decompress */
+function cutGzip(): { bytes: Uint8Array; decompressed: number; frames: number } {
+  const recs: PcapRecord[] = Array.from({ length: 400 }, (_, i) => ({ sec: i, frac: 0, data: ethTcpFrame(i, randomBytes(200, next)) }));
+  const w = writePcap({}, recs);
+  const gz = gzipSync(w.bytes);
+  const bytes = gz.subarray(0, Math.floor(gz.length / 2));
+  const decompressed = gunzipSync(bytes, { finishFlush: zc.Z_SYNC_FLUSH }).length;
+  return { bytes, decompressed, frames: w.boundaries.filter((b) => b <= decompressed).length - 1 };
+}
+const gzCut = cutGzip();
+
+interface Case {
+  name: string;
+  bytes: Uint8Array;
+  /** null: no error at all */
+  code: CaptureErrorCode | null;
+  offset?: number;
+  decompressed?: boolean;
+  /** frames delivered before the fault */
+  frames: number;
+  /** the input could be read as a capture (a header was understood) */
+  readable: boolean;
+  /** words the message must hold */
+  says?: RegExp;
+}
+
+const ngEpb3 = ng.offsets[4]!; // SHB, IDB, EPB, EPB, EPB (the third packet)
+const ngEpb3Len = ng.boundaries[5]! - ngEpb3;
+
+const cases: Case[] = [
+  { name: 'empty file', bytes: new Uint8Array(0), code: 'empty', offset: 0, frames: 0, readable: false, says: /empty file/ },
+  { name: 'three bytes', bytes: Uint8Array.of(0xd4, 0xc3, 0xb2), code: 'truncated', offset: 0, frames: 0, readable: false, says: /3 bytes is too short/ },
+  { name: 'text garbage', bytes: new TextEncoder().encode('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), code: 'bad-magic', offset: 0, frames: 0, readable: false, says: /unknown file format.*"GET \/ HTTP\/1\.1\.\./ },
+  { name: 'wrong magic', bytes: patch(good.bytes, 0, 0xa1b2c3d5), code: 'bad-magic', offset: 0, frames: 0, readable: false, says: /not a pcap, pcapng or gzip magic/ },
+  { name: 'reserved link-type bits', bytes: writePcap({ linkTypeField: 0x00300000 }, records).bytes, code: 'bad-linktype', offset: 20, frames: 0, readable: false, says: /reserved bits/ },
+  { name: 'pcap major version 3', bytes: writePcap({ major: 3 }, records).bytes, code: 'bad-version', offset: 4, frames: 0, readable: false, says: /major version 3/ },
+  { name: 'unknown link type (read, not decoded)', bytes: writePcap({ linkType: 65000 }, records).bytes, code: null, frames: 4, readable: true },
+  { name: 'link type ssmcap does not decode', bytes: writePcap({ linkType: 105 }, records).bytes, code: null, frames: 4, readable: true },
+  { name: 'valid pcap without packets', bytes: writePcap({}, []).bytes, code: null, frames: 0, readable: true },
+  { name: 'valid pcapng without packets', bytes: ngFile().bytes.subarray(0, ng.boundaries[2]), code: null, frames: 0, readable: true },
+  { name: 'pcap file header cut', bytes: good.bytes.subarray(0, 20), code: 'truncated', offset: 0, frames: 0, readable: false, says: /pcap file header: 24 bytes needed, 20 present/ },
+  { name: 'record header claiming 0xFFFFFF00 bytes', bytes: patch(good.bytes, good.offsets[2]! + 8, 0xffffff00), code: 'record-too-large', offset: good.offsets[2], frames: 2, readable: true, says: /claims 4294967040 captured bytes/ },
+  { name: 'cut mid-record (half-written live capture)', bytes: good.bytes.subarray(0, good.offsets[2]! + 16 + 5), code: 'truncated', offset: good.offsets[2], frames: 2, readable: true, says: /inside a record: \d+ bytes needed, 21 present/ },
+  { name: 'cut mid record header', bytes: good.bytes.subarray(0, good.offsets[3]! + 7), code: 'truncated', offset: good.offsets[3], frames: 3, readable: true, says: /inside a record header: 16 bytes needed, 7 present/ },
+  { name: 'cut in the first record', bytes: good.bytes.subarray(0, 30), code: 'truncated', offset: 24, frames: 0, readable: true },
+  { name: 'pcapng block cut', bytes: ng.bytes.subarray(0, ngEpb3 + 30), code: 'truncated', offset: ngEpb3, frames: 2, readable: true, says: /inside a pcapng Enhanced Packet Block: \d+ bytes needed, 30 present/ },
+  { name: 'pcapng cut in a block header', bytes: ng.bytes.subarray(0, ngEpb3 + 6), code: 'truncated', offset: ngEpb3, frames: 2, readable: true, says: /block header/ },
+  { name: 'pcapng bad trailing length', bytes: patch(ng.bytes, ngEpb3 + ngEpb3Len - 4, ngEpb3Len + 4), code: 'bad-block', offset: ngEpb3 + ngEpb3Len - 4, frames: 2, readable: true, says: /trailing length/ },
+  { name: 'pcapng block claiming 0xFFFFFF00 bytes', bytes: patch(ng.bytes, ngEpb3 + 4, 0xffffff00), code: 'bad-block', offset: ngEpb3 + 4, frames: 2, readable: true, says: /claims 4294967040 bytes/ },
+  { name: 'pcapng block length not a multiple of 4', bytes: patch(ng.bytes, ngEpb3 + 4, ngEpb3Len - 2), code: 'bad-block', offset: ngEpb3 + 4, frames: 2, readable: true, says: /not a multiple of 4/ },
+  { name: 'pcapng packet on an interface that does not exist', bytes: patch(ng.bytes, ngEpb3 + 8, 7), code: 'bad-block', offset: ngEpb3 + 8, frames: 2, readable: true, says: /interface 7.*only interface 0/ },
+  { name: 'pcapng packets before any interface', bytes: ngFile({ idb: false }).bytes, code: 'bad-block', offset: ng.offsets[1]! + 8, frames: 0, readable: true, says: /no interfaces/ },
+  { name: 'pcapng Section Header without byte-order magic', bytes: patch(ng.bytes, 8, 0x11223344), code: 'bad-header', offset: 8, frames: 0, readable: false, says: /byte-order magic/ },
+  { name: 'pcapng version 2.0', bytes: patch(ng.bytes, 12, 2), code: 'bad-version', offset: 12, frames: 0, readable: false, says: /version 2\.0/ },
+  { name: 'pcapng cut inside the Section Header Block', bytes: ng.bytes.subarray(0, 20), code: 'truncated', offset: 0, frames: 0, readable: false },
+  { name: 'truncated gzip stream', bytes: gzCut.bytes, code: 'gzip', offset: gzCut.decompressed, decompressed: true, frames: gzCut.frames, readable: true, says: /gzip stream is cut short/ },
+  {
+    name: 'gzip with a bad CRC',
+    bytes: (() => {
+      const gz = gzipSync(good.bytes);
+      return patch(gz, gz.length - 8, 0xdeadbeef);
+    })(),
+    code: 'gzip',
+    offset: good.bytes.length,
+    decompressed: true,
+    frames: 4,
+    readable: true,
+    says: /corrupt/,
+  },
+  { name: 'gzip of garbage', bytes: gzipSync(Buffer.from('not a capture at all')), code: 'bad-magic', offset: 0, decompressed: true, frames: 0, readable: false },
+  { name: 'gzip of nothing', bytes: gzipSync(Buffer.alloc(0)), code: 'empty', offset: 0, decompressed: true, frames: 0, readable: false },
+  { name: 'gzip of a cut pcap', bytes: gzipSync(good.bytes.subarray(0, good.offsets[1]! + 3)), code: 'truncated', offset: good.offsets[1], decompressed: true, frames: 1, readable: true, says: /decompressed data ends inside a record header/ },
+];
+
+let dir: string;
+const fileOf = new Map<string, string>();
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssmcap-bad-'));
+  cases.forEach((c, i) => {
+    const p = path.join(dir, `case${String(i).padStart(2, '0')}.cap`);
+    fs.writeFileSync(p, c.bytes);
+    fileOf.set(c.name, p);
+  });
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build with npx tsc -p tsconfig.build.json`);
+});
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function expectOneLine(stderr: string, file: string, c: { offset?: number; decompressed?: boolean }): void {
+  expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+  const lines = stderr.split('\n');
+  expect(lines, stderr).toHaveLength(2);
+  expect(lines[1]).toBe('');
+  expect(lines[0]!.startsWith(`ssmcap: ${file}: ${c.decompressed ? 'decompressed byte' : 'byte'} ${c.offset}: `), lines[0]).toBe(true);
+}
+
+describe('library', () => {
+  for (const c of cases) {
+    it(c.name, async () => {
+      const file = fileOf.get(c.name)!;
+      const { frames, summary } = await readAll(file, { decode: true });
+      expect(frames).toHaveLength(c.frames);
+      expect(summary.frames).toBe(c.frames);
+      expect(frames.map((f) => f.number)).toEqual(Array.from({ length: c.frames }, (_, i) => i + 1));
+      expect(summary.readable).toBe(c.readable);
+      if (c.code === null) {
+        expect(summary.error).toBeNull();
+        return;
+      }
+      const e = summary.error!;
+      expect(e).not.toBeNull();
+      expect({ code: e.code, offset: e.offset, decompressed: e.decompressed, file: e.file }).toEqual({ code: c.code, offset: c.offset, decompressed: c.decompressed ?? false, file });
+      expect(e.message).not.toContain('\n');
+      if (c.says) expect(e.detail).toMatch(c.says);
+      // the same fault from a stream of 3-byte pieces
+      const piecewise = await readAll(Readable.from(chunks(c.bytes, 3)), { name: file });
+      expect(piecewise.frames).toEqual(frames);
+      expect(piecewise.summary.error?.message).toBe(e.message);
+    });
+  }
+
+  it('a missing file, a directory', async () => {
+    const missing = await readAll(path.join(dir, 'nope.pcap'));
+    expect(missing.summary.error).toMatchObject({ code: 'io', offset: 0 });
+    expect(missing.summary.error!.detail).toBe('cannot read: no such file');
+    const isDir = await readAll(dir);
+    expect(isDir.summary.error).toMatchObject({ code: 'io', offset: 0 });
+    expect(isDir.summary.error!.detail).toBe('cannot read: it is a directory');
+    expect(isDir.summary.readable).toBe(false);
+  });
+
+  it.skipIf(process.getuid?.() === 0)('a file without read permission (not testable as root)', async () => {
+    const p = path.join(dir, 'secret.pcap');
+    fs.writeFileSync(p, good.bytes);
+    fs.chmodSync(p, 0o000);
+    const r = await readAll(p);
+    expect(r.summary.error!.detail).toBe('cannot read: permission denied');
+  });
+
+  it('an I/O error from the stream: permission denied, or a fault after some frames', async () => {
+    const denied = new Readable({
+      read() {
+        this.destroy(Object.assign(new Error("EACCES: permission denied, open 'x'"), { code: 'EACCES' }));
+      },
+    });
+    const r = await readAll(denied, { name: 'x' });
+    expect(r.summary.error!.line()).toBe('ssmcap: x: byte 0: cannot read: permission denied');
+
+    const upTo = good.offsets[2]! + 5;
+    async function* failing() {
+      yield good.bytes.subarray(0, upTo);
+      throw Object.assign(new Error('EIO: i/o error, read\n  with a second line'), { code: 'EIO' });
+    }
+    const f = await readAll(failing(), { name: 'disk' });
+    expect(f.frames).toHaveLength(2);
+    expect(f.summary.error).toMatchObject({ code: 'io', offset: upTo });
+    expect(f.summary.error!.message).toBe(`disk: byte ${upTo}: cannot read: EIO: i/o error, read with a second line`);
+  });
+
+  it('errors at once on a giant claimed length, without waiting for more input', async () => {
+    for (const [bytes, at] of [
+      [patch(good.bytes, good.offsets[1]! + 8, 0xffffff00), good.offsets[1]],
+      [patch(ng.bytes, ngEpb3 + 4, 0xfffffff0), ngEpb3 + 4],
+    ] as const) {
+      let pulled = 0;
+      const neverEnds: AsyncIterable<Uint8Array> = {
+        [Symbol.asyncIterator]: () => ({
+          next: () => (pulled++ === 0 ? Promise.resolve({ done: false, value: bytes }) : new Promise(() => {})),
+          return: () => Promise.resolve({ done: true, value: undefined }),
+        }),
+      };
+      const s = await readCapture(neverEnds, () => {});
+      expect(s.error).toMatchObject({ offset: at });
+      expect(pulled).toBe(1);
+    }
+  });
+});
+
+describe.concurrent('CLI', () => {
+  for (const c of cases) {
+    it(`packets: ${c.name}`, async () => {
+      const file = fileOf.get(c.name)!;
+      const r = await runCli(['packets', file, '-e', 'frame.number', '--format', 'tsv', '--no-header']);
+      expect(r.stdout).toBe(Array.from({ length: c.frames }, (_, i) => `${i + 1}\n`).join(''));
+      if (c.code === null) expect(r.stderr).toBe('');
+      else expectOneLine(r.stderr, file, c);
+      if (!(c.readable && c.frames === 0)) expect(r.code).toBe(c.readable ? 0 : 65);
+    });
+
+    it(`info: ${c.name}`, async () => {
+      const file = fileOf.get(c.name)!;
+      const r = await runCli(['info', file]);
+      if (c.code === null) expect(r.stderr).toBe('');
+      else expectOneLine(r.stderr, file, c);
+      expect(r.code).toBe(c.readable ? 0 : 65);
+      if (c.readable) expect(r.stdout).toContain(`frames ${c.frames},`);
+    });
+  }
+
+  // src/cli.ts (not ours to change here) exits 65 from `packets` whenever no frame was printed, even when
+  // the file was read as a capture; `info` gets it right. Unskip when cmdPackets returns on summary.readable.
+  it.skip('packets: exit 0 for a readable capture that holds no frames (blocked on src/cli.ts cmdPackets)', async () => {
+    for (const c of cases.filter((x) => x.readable && x.frames === 0)) {
+      const r = await runCli(['packets', fileOf.get(c.name)!]);
+      expect(r.code, c.name).toBe(0);
+    }
+  });
+
+  it('unknown link types are reported, not decoded, not an error', async () => {
+    const r = await runCli(['info', fileOf.get('unknown link type (read, not decoded)')!]);
+    expect(r.stdout).toContain('LINKTYPE_65000 (65000) x4, not decoded');
+  });
+
+  it('a missing file and a directory: one line, no stack trace', async () => {
+    const missing = path.join(dir, 'nope.pcap');
+    for (const cmd of ['packets', 'info']) {
+      const r = await runCli([cmd, missing]);
+      expect(r.code).toBe(65);
+      expectOneLine(r.stderr, missing, { offset: 0 });
+      expect(r.stderr).toContain('no such file');
+    }
+    const r = await runCli(['packets', dir]);
+    expect(r.code).toBe(2); // a usage error: packets takes one file
+    expect(r.stderr.split('\n')).toHaveLength(2);
+    expect(r.stderr).toContain('is a directory');
+  });
+
+  it('stdin: frames before a cut are printed, the error names -', async () => {
+    const bytes = cases.find((c) => c.name === 'cut mid-record (half-written live capture)')!.bytes;
+    const r = await runCli(['packets', '-', '-e', 'frame.number', '--format', 'tsv', '--no-header'], { stdin: bytes });
+    expect(r.stdout).toBe('1\n2\n');
+    expectOneLine(r.stderr, '-', { offset: good.offsets[2] });
+    expect(r.code).toBe(0);
+  });
+});
+
+function* chunks(b: Uint8Array, n: number): Generator<Uint8Array> {
+  for (let i = 0; i < b.length; i += n) yield b.subarray(i, i + n);
+}
