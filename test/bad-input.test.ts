@@ -87,6 +87,7 @@ const cases: Case[] = [
   { name: 'pcapng packets before any interface', bytes: ngFile({ idb: false }).bytes, code: 'bad-block', offset: ng.offsets[1]! + 8, frames: 0, readable: true, says: /no interfaces/ },
   { name: 'pcapng Section Header without byte-order magic', bytes: patch(ng.bytes, 8, 0x11223344), code: 'bad-header', offset: 8, frames: 0, readable: false, says: /byte-order magic/ },
   { name: 'pcapng version 2.0', bytes: patch(ng.bytes, 12, 2), code: 'bad-version', offset: 12, frames: 0, readable: false, says: /version 2\.0/ },
+  { name: 'pcapng without its Section Header Block', bytes: ng.bytes.subarray(ng.offsets[1]!), code: 'bad-magic', offset: 0, frames: 0, readable: false, says: /pcapng block of type 1 instead of a Section Header Block/ },
   { name: 'pcapng cut inside the Section Header Block', bytes: ng.bytes.subarray(0, 20), code: 'truncated', offset: 0, frames: 0, readable: false },
   { name: 'truncated gzip stream', bytes: gzCut.bytes, code: 'gzip', offset: gzCut.decompressed, decompressed: true, frames: gzCut.frames, readable: true, says: /gzip stream is cut short/ },
   {

@@ -60,6 +60,17 @@ export function sniffMagic(b: Uint8Array): 'gzip' | CaptureFormat | null {
 }
 
 function describeMagic(b: Uint8Array): string {
+  if (b.length >= 12) {
+    // pcapng blocks without the Section Header Block that must open the file: its start is missing
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    for (const le of [true, false]) {
+      const type = v.getUint32(0, le);
+      const len = v.getUint32(4, le);
+      if ((type === 1 || type === 6 || type === 3 || type === 5) && len >= 12 && len % 4 === 0 && len <= 1 << 20) {
+        return `starts with a pcapng block of type ${type} instead of a Section Header Block: the start of the file is missing`;
+      }
+    }
+  }
   const hex = Array.from(b.subarray(0, 4), (x) => x.toString(16).padStart(2, '0')).join(' ');
   const text = Array.from(b.subarray(0, 16), (x) => (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : '.')).join('');
   return `unknown file format: first bytes ${hex} ("${text}") are not a pcap, pcapng or gzip magic`;
