@@ -9,9 +9,14 @@ import { hideBin } from 'yargs/helpers';
 import { isCaptureError } from './errors.js';
 import { expandInputs } from './input/dir.js';
 import { formatInfoText, infoJson, inspectCapture } from './report/info.js';
+import fs from 'node:fs';
+import { analyzeCapture, type CaptureAnalysis } from './diagnose/analyze.js';
+import { buildReport, EXIT_OF, reportJson, reportText } from './report/analysis.js';
+import { hasCaptureExtension } from './input/dir.js';
 import { resolveFields, UnknownFieldError, writePackets, type PacketsFormat } from './report/packets.js';
 
 export const EXIT = { ok: 0, usage: 2, unreadable: 65 } as const;
+const VERSION = '0.1.0';
 
 class UsageError extends Error {}
 
@@ -34,7 +39,8 @@ async function cmdPackets(argv: { input: string[]; format: string; e?: string[];
   }
   const summary = await writePackets(input, process.stdout, { format: argv.format as PacketsFormat, fields: argv.e, header: argv.header });
   if (summary.error) errLine(summary.error.message);
-  return summary.frames > 0 ? EXIT.ok : EXIT.unreadable;
+  // a readable capture with no frames (header only, or cut in its first record) is read, not an error
+  return summary.readable ? EXIT.ok : EXIT.unreadable;
 }
 
 async function cmdInfo(argv: { input: string[]; format: string; port: number }): Promise<number> {
@@ -69,6 +75,38 @@ function restoreStdin<T extends { input?: string[] }>(a: T): T {
   return a;
 }
 
+function parseServer(s: string | undefined): { addr: string; port?: number } | undefined {
+  if (!s) return undefined;
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? (s.split(':').length === 2 ? /^([^:]+):(\d+)$/.exec(s) : null);
+  if (m) return { addr: m[1]!.toLowerCase(), port: m[2] ? Number(m[2]) : undefined };
+  return { addr: s.toLowerCase() };
+}
+
+async function cmdAnalyze(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean }): Promise<number> {
+  const entries = await expandInputs(argv.input);
+  const analyses: CaptureAnalysis[] = [];
+  let readable = 0;
+  const server = parseServer(argv.server);
+  for (const e of entries) {
+    if (e.kind === 'missing') {
+      errLine(`${e.path}: byte 0: cannot read: no such file`);
+      continue;
+    }
+    // inside a directory, only captures (by magic) and files named like captures are inputs
+    if (e.kind === 'other' && e.path !== e.arg && !hasCaptureExtension(e.path)) continue;
+    const a = await analyzeCapture(e.path, { port: argv.port, server });
+    if (a.error) errLine(a.error.message);
+    if (a.input.readable) readable++;
+    analyses.push(a);
+  }
+  if (readable === 0) return EXIT.unreadable;
+  const report = buildReport(analyses, VERSION);
+  const out = argv.format === 'json' ? reportJson(report) : reportText(report, { color: argv.o ? false : (argv.color ?? (process.stdout.isTTY && !process.env.NO_COLOR)) });
+  if (argv.o) fs.writeFileSync(argv.o, out);
+  else process.stdout.write(out);
+  return EXIT_OF[report.verdict];
+}
+
 export async function main(args: string[]): Promise<number> {
   let code: number = EXIT.ok;
   const parser = yargs(args.map((a) => (a === '-' ? STDIN_TOKEN : a)))
@@ -85,6 +123,21 @@ export async function main(args: string[]): Promise<number> {
           .option('header', { type: 'boolean', default: true, describe: 'TSV: print the field names first' }),
       async (a) => {
         code = await cmdPackets(restoreStdin(a as Parameters<typeof cmdPackets>[0]));
+      },
+    )
+    .command(
+      'analyze <input..>',
+      'diagnose every connection to the SSM port: transport, TLS or application, with the frames that prove it',
+      (y) =>
+        y
+          .positional('input', { type: 'string', array: true, demandOption: true, describe: 'capture files, directories, or - for stdin' })
+          .option('port', { type: 'number', default: 8443, describe: 'the SSM server port' })
+          .option('server', { type: 'string', describe: 'only this server: ADDR or ADDR:PORT ([v6]:PORT)' })
+          .option('format', { choices: ['text', 'json'] as const, default: 'text' })
+          .option('o', { type: 'string', describe: 'write the report to this file' })
+          .option('color', { type: 'boolean', describe: 'colour the text report (default: on a TTY, unless NO_COLOR)' }),
+      async (a) => {
+        code = await cmdAnalyze(restoreStdin(a as Parameters<typeof cmdAnalyze>[0]));
       },
     )
     .command(

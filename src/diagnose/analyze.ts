@@ -1,0 +1,353 @@
+/**
+ * analyze: one capture in, findings out. Streams the capture through the decoder and the connection
+ * table, attaches a protocol session to every connection that matters (to the server port, or a
+ * client speaking CONNECT to a proxy), files ICMP errors under the connection they quote, then judges
+ * each connection and each server. Connections that do not matter are dropped as soon as that is
+ * known, so memory follows the connections of interest, not the capture's size.
+ */
+import { Decoder } from '../decode/packet.js';
+import { PROTO_ICMP, PROTO_ICMPV6, type Packet } from '../decode/view.js';
+import { formatIPv4, formatIPv6 } from '../decode/addr.js';
+import type { CaptureError } from '../errors.js';
+import { readCapture, type CaptureInput, type ReadOptions } from '../input/reader.js';
+import { linkTypeName } from '../input/linktypes.js';
+import { Connection, ConnTracker } from '../flow/conn.js';
+import { Session } from '../protocols/session.js';
+import { ChecksumLedger, type ChecksumSummaryLine } from './checksums.js';
+import { HINTS, VERDICT_OF, type Reason, type Verdict } from './hints.js';
+import { judgeConnection, type ConnFinding, type Evidence } from './judge.js';
+
+export interface AnalyzeOptions extends ReadOptions {
+  /** the SSM server port (default 8443) */
+  port?: number;
+  /** only this server (address, optionally with port) */
+  server?: { addr: string; port?: number };
+}
+
+export interface ConnectionResult {
+  id: number;
+  input: string;
+  client: string;
+  server: string;
+  /** the proxy this connection went through (address:port), for tunnels */
+  proxy: string | null;
+  /** the CONNECT target for proxy legs */
+  target: string | null;
+  role: 'direct' | 'proxy-tunnel' | 'proxy-upstream';
+  conn_state: string;
+  history: string;
+  first_frame: number;
+  last_frame: number;
+  start: string;
+  duration: number;
+  packets: { orig: number; resp: number };
+  bytes: { orig: number; resp: number };
+  retransmissions: { orig: number; resp: number };
+  syn_ack_rtt: number | null;
+  midstream: boolean;
+  verdict: Verdict;
+  reason: Reason;
+  summary: string;
+  inferred: boolean;
+  evidence: Evidence[];
+  tls: { version: string | null; sni: string | null; handshake_complete: boolean; alerts: string[]; certificate: { subject: string; issuer: string; not_after: string } | null } | null;
+  http: ConnFinding['http'];
+  exchanges: ConnFinding['exchanges'];
+  payload_cut: boolean;
+}
+
+export interface ServerResult {
+  input: string;
+  address: string;
+  port: number;
+  verdict: Verdict;
+  reason: Reason;
+  summary: string;
+  hint: string;
+  connections: number[];
+  evidence: Evidence[];
+}
+
+export interface InputResult {
+  path: string;
+  format: string | null;
+  compression: string | null;
+  link_types: { link_type: number; name: string; frames: number }[];
+  packets: number;
+  bytes: number;
+  error: ReturnType<CaptureError['toJSON']> | null;
+  readable: boolean;
+}
+
+export interface CaptureAnalysis {
+  input: InputResult;
+  servers: ServerResult[];
+  connections: ConnectionResult[];
+  checksums: ChecksumSummaryLine[];
+  error: CaptureError | null;
+}
+
+export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions = {}): Promise<CaptureAnalysis> {
+  const port = opts.port ?? 8443;
+  const decoder = new Decoder();
+  const ledger = new ChecksumLedger();
+  const sessions = new Map<Connection, Session>();
+  const interesting = (c: Connection) => c.server.port === port || (opts.server !== undefined && c.server.addr === opts.server.addr);
+  const tracker = new ConnTracker({
+    port,
+    onOpen: (c) => {
+      // every connection gets a session until its first client bytes show it is not a proxy leg
+      sessions.set(c, new Session(c));
+    },
+  });
+  const inputName = opts.name ?? (typeof input === 'string' ? input : '-');
+  const summary = await readCapture(
+    input,
+    (frame) => {
+      const p = decoder.decode(frame);
+      if (p.ipVersion === 0) return;
+      const time = frame.tsSec + frame.tsNsec / 1e9;
+      if (p.isTcp) {
+        const c = tracker.add(p, time);
+        if (interesting(c) || sessions.get(c)?.clientKind === 'connect') ledger.add(p);
+        dropIfUninteresting(c);
+      } else if ((p.transport === PROTO_ICMP || p.transport === PROTO_ICMPV6) && p.quoted.present && p.quoted.proto === 6 && p.quoted.srcPort >= 0) {
+        fileIcmp(p, time);
+      }
+    },
+    opts,
+  );
+
+  function dropIfUninteresting(c: Connection): void {
+    const s = sessions.get(c);
+    if (!s || interesting(c)) return;
+    // decided once the client spoke: a CONNECT makes it a proxy leg, anything else is someone else's traffic
+    if (s.clientKind !== '' && s.clientKind !== 'connect') {
+      sessions.delete(c);
+      c.orig.stream.consumer = null;
+      c.resp.stream.consumer = null;
+    }
+  }
+
+  function fileIcmp(p: Packet, time: number): void {
+    const q = p.quoted;
+    const v6 = q.ipVersion === 6;
+    const fmt = v6 ? formatIPv6 : formatIPv4;
+    const qs = fmt(p.tBuf, q.srcOff);
+    const qd = fmt(p.tBuf, q.dstOff);
+    let c = tracker.findQuoted(qs, q.srcPort, qd, q.dstPort);
+    if (!c) {
+      // the quoted SYN itself was not captured: the ICMP error alone tells of the attempt
+      c = new Connection();
+      c.client = { addr: qs, port: q.srcPort };
+      c.server = { addr: qd, port: q.dstPort };
+      c.ipVersion = q.ipVersion;
+      c.orig.syn = 1;
+      c.firstFrame = p.frame.number;
+      c.start = time;
+      c.startEpoch = p.frame.timeEpoch();
+      tracker.all.push(c);
+    }
+    c.lastFrame = Math.max(c.lastFrame, p.frame.number);
+    c.end = Math.max(c.end, time);
+    c.icmp.push({ frame: p.frame.number, time, from: p.src(), type: p.icmpType, code: p.icmpCode, v6 });
+    c.event(p.frame.number, time, 's', `ICMP${v6 ? 'v6' : ''} type ${p.icmpType} code ${p.icmpCode} from ${p.src()}`);
+  }
+
+  tracker.finish();
+  for (const s of sessions.values()) s.end();
+
+  // ---- judge connections of interest
+  const results: { c: Connection; s: Session | null; f: ConnFinding; r: ConnectionResult }[] = [];
+  for (const c of tracker.all) {
+    const s = sessions.get(c) ?? null;
+    const isProxy = s?.proxy != null;
+    if (!isProxy && !interesting(c)) continue;
+    if (opts.server && !isProxy && (c.server.addr !== opts.server.addr || (opts.server.port !== undefined && c.server.port !== opts.server.port))) continue;
+    const f = judgeConnection(c, s ?? new Session(c));
+    results.push({ c, s, f, r: toResult(c, s, f, inputName) });
+  }
+
+  // a direct connection from a proxy's address to a tunnel's target is the proxy's own leg: evidence for the tunnel
+  const proxyAddrs = new Set(results.filter((x) => x.s?.proxy).map((x) => x.c.server.addr));
+  for (const x of results) {
+    if (!x.s?.proxy && proxyAddrs.has(x.c.client.addr)) {
+      const target = `${x.c.server.addr}:${x.c.server.port}`;
+      if (results.some((t) => t.s?.proxy && `${normHost(t.s.proxy.host)}:${t.s.proxy.port}` === target)) x.r.role = 'proxy-upstream';
+    }
+  }
+
+  const servers = judgeServers(results.map((x) => ({ r: x.r, f: x.f, proxyTarget: x.s?.proxy ? { host: normHost(x.s.proxy.host), port: x.s.proxy.port } : null })), inputName);
+  return {
+    input: {
+      path: inputName,
+      format: summary.format,
+      compression: summary.compression,
+      link_types: summary.linkTypes.map((l) => ({ link_type: l.linkType, name: linkTypeName(l.linkType), frames: l.frames })),
+      packets: summary.frames,
+      bytes: summary.bytes,
+      error: summary.error ? summary.error.toJSON() : null,
+      readable: summary.readable,
+    },
+    servers,
+    connections: results.map((x) => x.r),
+    checksums: ledger.summarize(),
+    error: summary.error,
+  };
+}
+
+function normHost(h: string): string {
+  return h.replace(/^\[|\]$/g, '').toLowerCase();
+}
+
+function toResult(c: Connection, s: Session | null, f: ConnFinding, input: string): ConnectionResult {
+  const proxy = s?.proxy ?? null;
+  const ct = s?.clientTls;
+  const st = s?.serverTls;
+  const hasTls = !!ct && (ct.recordCount > 0 || (st?.recordCount ?? 0) > 0);
+  const cert = st?.certificates[0];
+  return {
+    id: c.id,
+    input,
+    client: `${fmtHost(c.client.addr)}:${c.client.port}`,
+    server: proxy ? proxy.target : `${fmtHost(c.server.addr)}:${c.server.port}`,
+    proxy: proxy ? `${fmtHost(c.server.addr)}:${c.server.port}` : null,
+    target: proxy ? proxy.target : null,
+    role: proxy ? 'proxy-tunnel' : 'direct',
+    conn_state: c.connState,
+    history: c.history,
+    first_frame: c.firstFrame,
+    last_frame: c.lastFrame,
+    start: c.startEpoch,
+    duration: Number(c.duration.toFixed(6)),
+    packets: { orig: c.orig.packets, resp: c.resp.packets },
+    bytes: { orig: c.orig.payloadBytes, resp: c.resp.payloadBytes },
+    retransmissions: { orig: c.orig.stream.stats.retransmissions, resp: c.resp.stream.stats.retransmissions },
+    syn_ack_rtt: c.synAckRtt >= 0 ? Number(c.synAckRtt.toFixed(6)) : null,
+    midstream: c.midstream,
+    verdict: f.verdict,
+    reason: f.reason,
+    summary: f.summary,
+    inferred: f.inferred,
+    evidence: f.evidence.sort((a, b) => a.frame - b.frame),
+    tls: hasTls
+      ? {
+          version: f.tlsVersion,
+          sni: ct?.clientHello?.sni ?? null,
+          handshake_complete: f.handshakeComplete,
+          alerts: [...(ct?.alerts ?? []).map((a) => `client ${a.name}`), ...(st?.alerts ?? []).map((a) => `server ${a.name}`)],
+          certificate: cert ? { subject: cert.subject, issuer: cert.issuer, not_after: cert.validTo } : null,
+        }
+      : null,
+    http: f.http,
+    exchanges: f.exchanges,
+    payload_cut: f.payloadCut,
+  };
+}
+
+function fmtHost(a: string): string {
+  return a.includes(':') ? `[${a}]` : a;
+}
+
+const LAYER_ORDER: Verdict[] = ['transport', 'tls', 'application', 'inconclusive', 'healthy'];
+
+/**
+ * Judge each server from its connections together: retries with the same outcome are one finding with a
+ * count; a client that opens one connection per call is told from a rejected call being retried by what
+ * follows (different requests, answers of different sizes) across connections.
+ */
+export function judgeServers(items: { r: ConnectionResult; f: ConnFinding; proxyTarget: { host: string; port: number } | null }[], input: string): ServerResult[] {
+  const groups = new Map<string, { address: string; port: number; items: typeof items }>();
+  for (const it of items) {
+    let address: string;
+    let port: number;
+    if (it.proxyTarget) {
+      address = it.proxyTarget.host;
+      port = it.proxyTarget.port;
+    } else {
+      const m = /^\[?(.+?)\]?:(\d+)$/.exec(it.r.server)!;
+      address = m[1]!;
+      port = Number(m[2]);
+    }
+    const key = `${address}|${port}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { address, port, items: [] }));
+    g.items.push(it);
+  }
+  const out: ServerResult[] = [];
+  for (const g of groups.values()) {
+    // the proxy's own leg never decides when its tunnel is in the capture
+    const deciding = g.items.some((i) => i.r.role === 'proxy-tunnel') ? g.items.filter((i) => i.r.role !== 'proxy-upstream') : g.items;
+    const judged = judgeGroup(deciding.map((i) => i.f), deciding.map((i) => i.r));
+    const upstream = g.items.filter((i) => i.r.role === 'proxy-upstream');
+    const evidence = [...judged.evidence];
+    for (const u of upstream) evidence.push({ frame: u.r.first_frame, text: `the proxy's own connection ${u.r.client} -> ${u.r.server}: ${u.r.conn_state}, ${u.r.summary}` });
+    out.push({
+      input,
+      address: g.address,
+      port: g.port,
+      verdict: VERDICT_OF[judged.reason],
+      reason: judged.reason,
+      summary: judged.summary,
+      hint: HINTS[judged.reason],
+      connections: g.items.map((i) => i.r.id),
+      evidence: evidence.sort((a, b) => a.frame - b.frame),
+    });
+  }
+  out.sort((a, b) => LAYER_ORDER.indexOf(a.verdict) - LAYER_ORDER.indexOf(b.verdict) || a.address.localeCompare(b.address) || a.port - b.port);
+  return out;
+}
+
+function judgeGroup(fs: ConnFinding[], rs: ConnectionResult[]): { reason: Reason; summary: string; evidence: Evidence[] } {
+  const n = fs.length;
+  const ok = fs.filter((f) => f.reason === 'ok');
+  if (ok.length > 0) {
+    const i = fs.indexOf(ok[ok.length - 1]!);
+    return { reason: 'ok', summary: ok.length === n ? rs[i]!.summary : `${rs[i]!.summary} (${n - ok.length} other connection${n - ok.length > 1 ? 's' : ''} failed first: ${[...new Set(fs.filter((f) => f.reason !== 'ok').map((f) => f.reason))].join(', ')})`, evidence: rs[i]!.evidence };
+  }
+  const single = fs.map((f, i) => ({ f, r: rs[i]! })).filter((x) => x.f.singleExchange);
+  if (single.length > 0) {
+    // one exchange per connection: different requests across connections mean the calls go on (healthy);
+    // the same request again and again, each answered the same short way, is a refused call retried
+    const reqSizes = single.map((x) => x.f.exchanges[0]!.requestBytes);
+    const spread = Math.max(...reqSizes) - Math.min(...reqSizes);
+    if (single.length >= 2 && spread > 48) {
+      const last = single[single.length - 1]!;
+      return { reason: 'ok', summary: `${single.length} connections each carry one request of different sizes (${reqSizes.join(', ')} bytes) and its answer: the client opens a connection per call and the calls go on`, evidence: last.r.evidence };
+    }
+    const first = single[0]!;
+    const viaHttp = fs.find((f) => f.http.some((h) => h.error));
+    if (viaHttp) {
+      const h = viaHttp.http.find((x) => x.error)!;
+      const reason: Reason = h.error === 'invalid_client' ? 'invalid-client' : h.error === 'invalid_grant' ? 'invalid-grant' : 'http-error';
+      return { reason, summary: `the token call is answered ${h.status} ${h.error}${h.description ? ` (${h.description})` : ''}`, evidence: first.r.evidence };
+    }
+    const count = single.length;
+    return {
+      reason: 'auth-rejected',
+      summary: count > 1 ? `${count} connections, each: ${first.f.summary} (the same refused call retried)` : first.f.summary,
+      evidence: first.r.evidence,
+    };
+  }
+  // failures: the lowest layer's reason, counted
+  let best = 0;
+  for (let i = 1; i < n; i++) {
+    const a = LAYER_ORDER.indexOf(fs[i]!.verdict);
+    const b = LAYER_ORDER.indexOf(fs[best]!.verdict);
+    // inconclusive connections yield to any decisive one
+    if (a < b) best = i;
+  }
+  const f = fs[best]!;
+  const same = fs.filter((x) => x.reason === f.reason).length;
+  return { reason: f.reason, summary: same > 1 ? `${same} connections: ${f.summary}` : f.summary, evidence: rs[best]!.evidence };
+}
+
+/** the run's verdict: the failing server of the lowest layer, healthy only when every server is */
+export function overallVerdict(servers: ServerResult[]): { verdict: Verdict; reason: Reason; summary: string } {
+  if (servers.length === 0) return { verdict: 'inconclusive', reason: 'no-server-traffic', summary: 'no connection to the server port in the capture' };
+  for (const v of LAYER_ORDER) {
+    const s = servers.find((x) => x.verdict === v);
+    if (s) return { verdict: s.verdict, reason: s.reason, summary: `${s.address.includes(':') ? `[${s.address}]` : s.address}:${s.port}: ${s.summary}` };
+  }
+  return { verdict: 'inconclusive', reason: 'no-server-traffic', summary: '' };
+}

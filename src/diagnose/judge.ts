@@ -1,0 +1,397 @@
+/**
+ * The verdict of one connection, from protocol facts in order of the layers: TCP (handshake answered?
+ * reset? data stuck?), then TLS (records, alerts, who stopped the handshake), then the application
+ * (HTTP in clear, or the shape of the encrypted exchange). Each finding carries the frames that prove it.
+ */
+import type { Connection } from '../flow/conn.js';
+import { header, type HttpMessage } from '../protocols/http.js';
+import type { Session } from '../protocols/session.js';
+import { CT_ALERT, CT_APPDATA, CT_CCS, CT_HANDSHAKE, HS, versionName, type AlertInfo, type TlsStream } from '../protocols/tls.js';
+import { icmpName, VERDICT_OF, type Reason, type Verdict } from './hints.js';
+
+export interface Evidence {
+  frame: number;
+  text: string;
+}
+
+/** one exchange on an encrypted connection: the client's request records and the server's answer */
+export interface Exchange {
+  requestFrame: number;
+  requestBytes: number;
+  responseFrame: number;
+  responseBytes: number;
+}
+
+export interface ConnFinding {
+  verdict: Verdict;
+  reason: Reason;
+  /** one sentence */
+  summary: string;
+  evidence: Evidence[];
+  /** the reason was inferred from sizes, order and timing rather than read */
+  inferred: boolean;
+  /** an encrypted connection with one exchange then a close: judged across connections */
+  singleExchange: boolean;
+  exchanges: Exchange[];
+  tlsVersion: string | null;
+  handshakeComplete: boolean;
+  http: { method?: string; target?: string; status?: number; error?: string; description?: string; frame: number }[];
+  /** payload cut by the snaplen: what could not be read */
+  payloadCut: boolean;
+}
+
+const FATAL_CERT = new Set([42, 43, 44, 45, 46, 48, 49]);
+/**
+ * A TLS 1.3 record this short is an encrypted alert (2 bytes + content type + 16-byte AEAD tag), not data.
+ * TLS 1.2 shows alerts by their record type, so there every application-data record is data.
+ */
+const TLS13_ALERT_MAX = 19;
+
+export function judgeConnection(c: Connection, s: Session): ConnFinding {
+  const f: ConnFinding = {
+    verdict: 'inconclusive',
+    reason: 'capture-incomplete',
+    summary: '',
+    evidence: [],
+    inferred: false,
+    singleExchange: false,
+    exchanges: [],
+    tlsVersion: null,
+    handshakeComplete: false,
+    http: [],
+    payloadCut: c.orig.stream.stats.snaplenBytes + c.resp.stream.stats.snaplenBytes > 0,
+  };
+  const set = (reason: Reason, summary: string, inferred = false) => {
+    f.reason = reason;
+    f.verdict = VERDICT_OF[reason];
+    f.summary = summary;
+    f.inferred = inferred;
+    return f;
+  };
+  const ev = (frame: number, text: string) => {
+    if (frame > 0) f.evidence.push({ frame, text });
+  };
+  const o = c.orig;
+  const r = c.resp;
+  const srv = `${c.server.addr}:${c.server.port}`;
+
+  // ---- TCP: was the SYN answered?
+  if (o.syn > 0 && r.syn === 0 && !c.midstream) {
+    ev(o.synFrame, `SYN ${c.client.addr}:${c.client.port} -> ${srv}`);
+    if (c.icmp.length > 0) {
+      const i = c.icmp[0]!;
+      const name = icmpName(i.type, i.code, i.v6);
+      ev(i.frame, `ICMP${i.v6 ? 'v6' : ''} destination unreachable (${name}, type ${i.type} code ${i.code}) from ${i.from}, quoting the SYN`);
+      return set('icmp-unreachable', `the SYN to ${srv} is answered by ICMP${i.v6 ? 'v6' : ''} ${name} from ${i.from}${i.from === c.server.addr ? '' : ' (a device on the path, not the server)'}`);
+    }
+    if (r.rstFrame) {
+      ev(r.rstFrame, `RST from ${srv}: nothing listens on the port`);
+      return set('refused', `the SYN to ${srv} is answered by RST: the host is up but nothing listens on port ${c.server.port}`);
+    }
+    if (o.syn > 1 || c.duration >= 1) {
+      const last = c.events.filter((e) => e.what.startsWith('SYN')).at(-1);
+      if (last && last.frame !== o.synFrame) ev(last.frame, `SYN sent ${o.syn} times over ${c.duration.toFixed(1)} s, never answered`);
+      return set('no-response', `${o.syn} SYN${o.syn > 1 ? 's' : ''} to ${srv} over ${c.duration.toFixed(1)} s, never answered by SYN-ACK, RST or ICMP`);
+    }
+    return set('capture-incomplete', `one SYN to ${srv} and the capture ends before any answer could come`);
+  }
+
+  // ---- proxy legs
+  if (s.proxy) {
+    const p = s.proxy;
+    ev(p.requestFrame, `CONNECT ${p.target} to the proxy ${srv}${p.authorization ? ' (with Proxy-Authorization)' : ''}`);
+    if (p.status === 407) {
+      ev(p.responseFrame, `HTTP ${p.status} ${p.reason} from the proxy`);
+      return set('proxy-auth-required', `the proxy ${srv} answers the CONNECT to ${p.target} with 407 Proxy Authentication Required`);
+    }
+    if (p.status === 502 || p.status === 503 || p.status === 504) {
+      ev(p.responseFrame, `HTTP ${p.status} ${p.reason} from the proxy: it could not reach ${p.target}`);
+      return set('proxy-upstream-failed', `the proxy ${srv} answers the CONNECT to ${p.target} with ${p.status} ${p.reason}: it could not build the tunnel`);
+    }
+    if (p.status >= 0 && p.status !== 200) {
+      ev(p.responseFrame, `HTTP ${p.status} ${p.reason} from the proxy`);
+      return set('proxy-refused', `the proxy ${srv} refuses the CONNECT to ${p.target} (${p.status} ${p.reason})`);
+    }
+    if (p.status < 0) {
+      if (r.rstFrame || o.rstFrame) {
+        ev(r.rstFrame || o.rstFrame, 'the proxy connection is reset before the proxy answers the CONNECT');
+        return set('proxy-refused', `the connection to the proxy ${srv} is reset before it answers the CONNECT to ${p.target}`);
+      }
+      return set('capture-incomplete', `the proxy ${srv} has not answered the CONNECT to ${p.target} when the capture ends`);
+    }
+    ev(p.responseFrame, `HTTP 200 from the proxy: tunnel to ${p.target} open`);
+  }
+
+  // ---- stalled path: data repeated without the receiver ever acknowledging it
+  const stalled = stalledDirection(c);
+  if (stalled) {
+    ev(stalled.frame, stalled.text);
+    return set('stalled', stalled.summary);
+  }
+
+  // ---- TLS
+  const ct = s.clientTls;
+  const st = s.serverTls;
+  if (ct.sslv2Hello || st.sslv2Hello) {
+    const side = ct.sslv2Hello ? ct : st;
+    ev(side.firstFrame, `SSLv2-format ${ct.sslv2Hello ? 'ClientHello' : 'ServerHello'} (${versionName(side.sslv2Version)})`);
+    const a = firstFatal(st);
+    if (a) ev(a.frame, `server alert ${a.name}`);
+    if (a && a.description !== 70) return set('handshake-failure', `the client offers an SSLv2-format hello, and ${srv} ends the handshake with ${a.name}`);
+    return set('protocol-version', st.sslv2Hello ? `${srv} answers in SSL 2.0, a version no current client accepts` : `the client offers an SSLv2-format hello, which ${srv} does not accept`);
+  }
+  if (s.clientKind === 'http' || ct.state === 'not-tls') {
+    const req = s.clientHttp.messages.find((m) => m.kind === 'request');
+    ev(ct.firstFrame, `the client's first bytes are not a TLS record: ${printable(ct.firstBytes)}`);
+    const resp = s.serverHttp.messages.find((m) => m.kind === 'response');
+    if (resp) ev(resp.frame, `the server answers in clear: HTTP ${resp.status} ${resp.reason}`);
+    addHttp(f, s);
+    return set('not-tls', req ? `the client sends plain HTTP (${req.method} ${stripQuery(req.target)}) to ${srv}, which expects TLS` : `the client's bytes to ${srv} are not TLS`);
+  }
+  if (st.state === 'not-tls') {
+    ev(ct.firstFrame, 'ClientHello');
+    const resp = s.serverHttp.messages.find((m) => m.kind === 'response');
+    ev(st.firstFrame, resp ? `the server answers in clear: HTTP ${resp.status} ${resp.reason}` : `the server's bytes are not TLS: ${printable(st.firstBytes)}`);
+    addHttp(f, s);
+    return set('not-tls', `the service on ${srv} does not speak TLS: it answers the ClientHello with ${resp ? `plain HTTP ${resp.status}` : 'bytes that are not TLS records'}`);
+  }
+  const ch = ct.clientHello;
+  const sh = st.serverHello;
+  const tls13 = s.tls13;
+  f.tlsVersion = sh ? versionName(sh.selectedVersion > 0 ? sh.selectedVersion : sh.legacyVersion) : st.records[0] ? versionName(st.records[0].version) : null;
+  if (ch) ev(ch.frame, `ClientHello${ch.sni ? ` SNI ${ch.sni}` : ''}, offers ${ch.supportedVersions.length ? ch.supportedVersions.filter((v) => (v & 0x0f0f) !== 0x0a0a).map(versionName).join('/') : versionName(ch.legacyVersion)}`);
+  else if (ct.records[0]?.type === CT_HANDSHAKE) ev(ct.records[0].frame, 'ClientHello (payload cut by the snaplen)');
+  if (sh) ev(sh.frame, `${sh.helloRetryRequest ? 'HelloRetryRequest' : 'ServerHello'} ${f.tlsVersion}`);
+  else if (st.records[0]?.type === CT_HANDSHAKE) ev(st.records[0].frame, 'server handshake flight (payload cut by the snaplen)');
+
+  // fatal alerts in clear
+  const alert = firstFatal(st) ?? firstFatal(ct);
+  if (alert) {
+    const fromServer = st.alerts.includes(alert);
+    ev(alert.frame, `${fromServer ? 'server' : 'client'} sends fatal alert ${alert.name} (${alert.description})`);
+    const who = fromServer ? `the server ${srv}` : 'the client';
+    if (FATAL_CERT.has(alert.description)) {
+      if (st.certificates.length) ev(st.certificateFrame, `server certificate: ${st.certificates[0]!.subject}, issued by ${st.certificates[0]!.issuer}`);
+      return set('untrusted-certificate', `${who} rejects the ${fromServer ? "client's" : "server's"} certificate: fatal alert ${alert.name}`);
+    }
+    if (alert.description === 70) {
+      const offered = ch?.supportedVersions.length ? ch.supportedVersions.filter((v) => (v & 0x0f0f) !== 0x0a0a).map(versionName).join('/') : ch ? versionName(ch.legacyVersion) : 'its versions';
+      return set('protocol-version', `${who} answers with fatal alert protocol_version: no TLS version in common (the client offers ${offered})`);
+    }
+    return set('handshake-failure', `${who} ends the handshake with fatal alert ${alert.name}`);
+  }
+
+  const complete = handshakeComplete(s);
+  f.handshakeComplete = complete.done;
+  if (complete.done) {
+    ev(complete.frame, complete.text);
+  } else {
+    // who stopped the handshake?
+    const serverFlight = st.recordCount > 0;
+    if (!serverFlight) {
+      if (r.rstFrame) {
+        ev(r.rstFrame, `the server resets the connection before any TLS answer`);
+        return set('reset', `${srv} resets the connection after the ClientHello, before any TLS answer`);
+      }
+      const closedBy = r.finFrame ? 'server' : o.finFrame || o.rstFrame ? 'client' : '';
+      if (closedBy) ev(r.finFrame || o.finFrame || o.rstFrame, `${closedBy} closes with no TLS answer from the server`);
+      if (!closedBy && c.end - (c.events.find((e) => e.dir === 'c')?.time ?? c.start) < 1) return set('capture-incomplete', `the capture ends before ${srv} answers the ClientHello`);
+      return set('handshake-incomplete', `${srv} accepts the TCP connection but never answers the ClientHello`);
+    }
+    const clientLeft = o.finFrame || o.rstFrame;
+    const shortEnc = ct.records.find((x) => x.encrypted && x.type !== CT_CCS && x.length <= TLS13_ALERT_MAX + 8 && x.frame >= (st.records[0]?.frame ?? 0));
+    if (clientLeft) {
+      if (tls13 && shortEnc) {
+        ev(shortEnc.frame, `client sends a short encrypted record (${shortEnc.length} bytes, an alert) right after the server's flight, no Finished`);
+        ev(clientLeft, 'and closes the connection');
+        return set('untrusted-certificate', `the client rejects the server ${srv} after its certificate flight (inferred: an encrypted alert, then close, no Finished and no application data)`, true);
+      }
+      if (!tls13 && (st.certificates.length > 0 || st.handshakeTypes.some((h) => h.type === HS.certificate || h.type === HS.server_hello_done) || (sh && !ct.ccsFrame))) {
+        if (st.certificates.length) ev(st.certificateFrame, `server certificate: ${st.certificates[0]!.subject}, issued by ${st.certificates[0]!.issuer}`);
+        ev(clientLeft, 'the client closes without ChangeCipherSpec/Finished');
+        return set('untrusted-certificate', `the client closes after the server's certificate flight without completing the handshake (inferred: it does not trust ${srv}'s certificate)`, true);
+      }
+    }
+    if (r.rstFrame) {
+      ev(r.rstFrame, 'the server resets the connection during the handshake');
+      return set('reset', `${srv} resets the connection during the TLS handshake`);
+    }
+    if (!c.closed && !o.finFrame && !r.finFrame) return set('capture-incomplete', `the TLS handshake with ${srv} is still under way when the capture ends`);
+    return set('handshake-incomplete', `the TLS handshake with ${srv} stops with no alert and no sign of who refused`);
+  }
+
+  // ---- application: HTTP in clear inside the tunnel is not possible; encrypted exchanges
+  addHttp(f, s);
+  f.exchanges = exchanges(s);
+  const lastResp = f.exchanges.at(-1);
+  const unanswered = f.exchanges.find((x) => x.responseFrame === 0);
+  if (unanswered) {
+    ev(unanswered.requestFrame, `the client sends its request (${unanswered.requestBytes} bytes of application data)`);
+    if (r.rstFrame) {
+      ev(r.rstFrame, 'the server side resets the connection before any answer');
+      return set('reset', `the connection to ${srv} is reset after the request, before any response byte`);
+    }
+    if (o.rstFrame) {
+      ev(o.rstFrame, 'the client resets the connection before any answer');
+      return set('reset', `the client resets the connection to ${srv} while waiting for the answer`);
+    }
+    if (!c.closed && !r.finFrame) return set('capture-incomplete', `the request to ${srv} is still unanswered when the capture ends`);
+    ev(r.finFrame || o.finFrame, 'the connection closes without an answer');
+    return set('reset', `the connection to ${srv} closes after the request without any answer`);
+  }
+  if (f.exchanges.length === 0) {
+    if (r.rstFrame && !o.finFrame) {
+      ev(r.rstFrame, 'the server resets the connection after the handshake');
+      return set('reset', `${srv} resets the connection right after the TLS handshake`);
+    }
+    return set('capture-incomplete', `the TLS handshake with ${srv} completes but no request follows in the capture`);
+  }
+  for (const x of f.exchanges.slice(0, 4)) {
+    ev(x.requestFrame, `request: ${x.requestBytes} bytes of application data`);
+    ev(x.responseFrame, `answer: ${x.responseBytes} bytes`);
+  }
+  if (f.exchanges.length >= 2) return set('ok', `TLS ${f.tlsVersion ?? ''} completes and ${f.exchanges.length} requests are answered on the same connection`.replace('TLS TLS', 'TLS'));
+  // one request, one answer
+  f.singleExchange = true;
+  const closer = closerAfter(c, s, lastResp!.responseFrame);
+  if (closer) ev(closer.frame, closer.text);
+  return set('auth-rejected', `one request, one short answer (${lastResp!.responseBytes} bytes), then ${closer ? closer.who : 'the end of the capture'}; no API call follows`, true);
+}
+
+function printable(b: Uint8Array): string {
+  const s = Array.from(b.subarray(0, 40), (x) => (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : '.')).join('');
+  return `"${s}" (first byte 0x${(b[0] ?? 0).toString(16).padStart(2, '0')})`;
+}
+
+function stripQuery(t: string | undefined): string {
+  return (t ?? '').replace(/\?.*/, '?...');
+}
+
+function firstFatal(t: TlsStream): AlertInfo | undefined {
+  return t.alerts.find((a) => !a.encrypted && a.level === 2) ?? t.alerts.find((a) => !a.encrypted && a.description !== 0 && a.description !== 90);
+}
+
+/** the handshake completed: TLS 1.2 both ChangeCipherSpecs (Finished follows), TLS 1.3 the client's Finished */
+function handshakeComplete(s: Session): { done: boolean; frame: number; text: string } {
+  const ct = s.clientTls;
+  const st = s.serverTls;
+  if (s.tls13) {
+    const firstServerEnc = st.records.find((r) => r.type === CT_APPDATA);
+    if (!firstServerEnc) return { done: false, frame: 0, text: '' };
+    const fin = ct.records.find((r) => r.type === CT_APPDATA && r.frame >= firstServerEnc.frame && r.length > TLS13_ALERT_MAX);
+    return fin ? { done: true, frame: fin.frame, text: 'client Finished (encrypted): TLS 1.3 handshake complete' } : { done: false, frame: 0, text: '' };
+  }
+  if (ct.ccsFrame && st.ccsFrame) return { done: true, frame: Math.max(ct.ccsFrame, st.ccsFrame), text: 'ChangeCipherSpec and Finished both ways: TLS handshake complete' };
+  // a small snaplen may hide the CCS of a record run; application data both ways also proves it
+  if (ct.records.some((r) => r.type === CT_APPDATA) && st.records.some((r) => r.type === CT_APPDATA)) {
+    const fr = ct.records.find((r) => r.type === CT_APPDATA)!.frame;
+    return { done: true, frame: fr, text: 'application data both ways: TLS handshake complete' };
+  }
+  return { done: false, frame: 0, text: '' };
+}
+
+/**
+ * Requests and answers of an encrypted connection: client application-data records after its Finished
+ * (TLS 1.3: after the first, which is the Finished) grouped until the server answers; server records
+ * grouped until the next request. Short records (alerts) are not requests.
+ */
+function exchanges(s: Session): Exchange[] {
+  const ct = s.clientTls;
+  const st = s.serverTls;
+  const isData = (r: { type: number; length: number }) => r.type === CT_APPDATA && (!s.tls13 || r.length > TLS13_ALERT_MAX);
+  let clientRecs = ct.records.filter(isData);
+  if (s.tls13) {
+    // the client's first protected record is its Finished
+    const firstServerEnc = st.records.find((r) => r.type === CT_APPDATA);
+    const fin = clientRecs.find((r) => firstServerEnc && r.frame >= firstServerEnc.frame);
+    clientRecs = clientRecs.filter((r) => r !== fin && (!fin || r.off > fin.off));
+  }
+  const serverRecs = st.records.filter(isData);
+  const out: Exchange[] = [];
+  let si = 0;
+  let ci = 0;
+  while (ci < clientRecs.length) {
+    const first = clientRecs[ci]!;
+    let bytes = 0;
+    // the request: client records until a server record arrives after them
+    while (si < serverRecs.length && serverRecs[si]!.frame < first.frame) si++;
+    const nextServerFrame = si < serverRecs.length ? serverRecs[si]!.frame : Infinity;
+    while (ci < clientRecs.length && clientRecs[ci]!.frame < nextServerFrame) bytes += clientRecs[ci++]!.length;
+    const x: Exchange = { requestFrame: first.frame, requestBytes: bytes, responseFrame: 0, responseBytes: 0 };
+    const nextClientFrame = ci < clientRecs.length ? clientRecs[ci]!.frame : Infinity;
+    while (si < serverRecs.length && serverRecs[si]!.frame < nextClientFrame) {
+      if (!x.responseFrame) x.responseFrame = serverRecs[si]!.frame;
+      x.responseBytes += serverRecs[si++]!.length;
+    }
+    out.push(x);
+  }
+  return out;
+}
+
+function closerAfter(c: Connection, s: Session, frame: number): { frame: number; text: string; who: string } | null {
+  const sa = s.serverTls.records.find((r) => r.frame >= frame && r.encrypted && (r.type === CT_ALERT || (s.tls13 && r.type === CT_APPDATA && r.length <= TLS13_ALERT_MAX)));
+  if (sa) return { frame: sa.frame, text: 'the server closes the TLS session (encrypted alert, close_notify) right after the answer', who: 'the server closes' };
+  if (c.resp.finFrame >= frame) return { frame: c.resp.finFrame, text: 'the server closes the connection (FIN) after the answer', who: 'the server closes' };
+  if (c.resp.rstFrame >= frame) return { frame: c.resp.rstFrame, text: 'the server resets the connection after the answer', who: 'the server resets' };
+  if (c.orig.finFrame >= frame || c.orig.rstFrame >= frame) return { frame: c.orig.finFrame || c.orig.rstFrame, text: 'the client closes the connection after the answer', who: 'the client closes' };
+  return null;
+}
+
+function stalledDirection(c: Connection): { frame: number; text: string; summary: string } | null {
+  for (const [d, peer, who] of [
+    [c.resp, c.orig, 'server'],
+    [c.orig, c.resp, 'client'],
+  ] as const) {
+    if (d.unackedRetrans >= 3 && peer.ackedOff < d.sentOff) {
+      const retr = c.events.filter((e) => e.dir === (who === 'server' ? 's' : 'c') && e.what.startsWith('retransmission'));
+      const last = retr.at(-1);
+      return {
+        frame: last?.frame ?? d.lastDataFrame,
+        text: `the ${who} retransmits ${d.unackedRetrans} times data the ${who === 'server' ? 'client' : 'server'} never acknowledges (largest segment ${d.maxSegment} bytes)${peer.sackBlocks ? '; SACK shows later bytes arrived' : ''}`,
+        summary: `the ${who}'s ${d.maxSegment}-byte segments are retransmitted ${d.unackedRetrans} times without ever being acknowledged while small packets pass: the path drops large segments (PMTU black hole)`,
+      };
+    }
+  }
+  // seen from the receiver: bytes of the peer never arrive (a hole), while it repeats its ACK
+  for (const [d, peer, who] of [
+    [c.orig, c.resp, 'client'],
+    [c.resp, c.orig, 'server'],
+  ] as const) {
+    if (peer.stream.stats.lostBytes > 0 && d.dupAcks >= 2 && (d.finFrame || d.rstFrame || c.duration > 3)) {
+      return {
+        frame: d.finFrame || d.rstFrame || d.lastDataFrame,
+        text: `the ${who} never receives ${peer.stream.stats.lostBytes} bytes of the ${who === 'client' ? 'server' : 'client'}'s data and repeats its ACK ${d.dupAcks} times`,
+        summary: `${peer.stream.stats.lostBytes} bytes of the ${who === 'client' ? 'server' : 'client'}'s data never reach the ${who}, which keeps asking for them: the path loses large segments (PMTU black hole)`,
+      };
+    }
+  }
+  return null;
+}
+
+function addHttp(f: ConnFinding, s: Session): void {
+  const all: HttpMessage[] = [...s.clientHttp.messages, ...s.serverHttp.messages].filter((m) => m.method !== 'CONNECT' && !(s.proxy && m.frame === s.proxy.responseFrame));
+  all.sort((a, b) => a.frame - b.frame);
+  for (const m of all) {
+    if (m.kind === 'request') f.http.push({ method: m.method, target: m.target, frame: m.frame });
+    else {
+      const e = oauthError(m);
+      f.http.push({ status: m.status, frame: m.frame, ...(e ? { error: e.error, description: e.description } : {}) });
+    }
+  }
+}
+
+export function oauthError(m: HttpMessage): { error: string; description: string } | null {
+  const ct = header(m, 'content-type') ?? '';
+  if (!m.body || (!/json/i.test(ct) && !m.body.trim().startsWith('{'))) return null;
+  try {
+    const j = JSON.parse(m.body) as Record<string, unknown>;
+    if (typeof j.error !== 'string') return null;
+    const d = j.error_description ?? j.error_message ?? j.message ?? '';
+    return { error: j.error, description: String(d) };
+  } catch {
+    const mm = /"error"\s*:\s*"([^"]+)"/.exec(m.body);
+    return mm ? { error: mm[1]!, description: '' } : null;
+  }
+}
+
+export { CT_HANDSHAKE };

@@ -1,0 +1,333 @@
+/**
+ * TCP connections, keyed by both endpoints, described in Zeek's vocabulary (conn_state, history) plus
+ * per-direction facts a diagnosis needs: retransmissions, duplicate ACKs, SACK, zero windows,
+ * out-of-order, gaps (capture loss versus snaplen), handshake RTT, super-segments larger than the MSS.
+ * Each direction's payload is reassembled for whoever attaches a consumer.
+ */
+import type { Packet } from '../decode/view.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/view.js';
+import { StreamReassembler, type StreamConsumer } from './reassembly.js';
+import { FlowTable, formatAddr } from './table.js';
+
+export interface Endpoint {
+  addr: string;
+  port: number;
+}
+
+/** a frame worth showing as evidence: number, time, direction and what it was */
+export interface ConnEvent {
+  frame: number;
+  time: number;
+  /** 'c' client to server, 's' server to client */
+  dir: 'c' | 's';
+  what: string;
+}
+
+export class DirStats {
+  packets = 0;
+  /** payload bytes on the wire, retransmissions included */
+  payloadBytes = 0;
+  syn = 0;
+  synFrame = 0;
+  isn = -1;
+  finFrame = 0;
+  rstFrame = 0;
+  dupAcks = 0;
+  zeroWindows = 0;
+  sackBlocks = 0;
+  mss = -1;
+  wscale = -1;
+  maxSegment = 0;
+  /** segments longer than the peer's MSS: TSO/GRO on the capturing host, not an error */
+  superSegments = 0;
+  ttl = -1;
+  checksumPartial = 0;
+  checksumBad = 0;
+  lastAck = -1;
+  lastWindow = -1;
+  /** ACK number relative to the peer's stream: how far the peer's data is acknowledged */
+  ackedOff = 0;
+  /** the highest stream offset sent (end of the last new byte) */
+  sentOff = 0;
+  /** times the sender repeated data the receiver had not acknowledged */
+  unackedRetrans = 0;
+  readonly stream: StreamReassembler = new StreamReassembler(null);
+  firstDataFrame = 0;
+  lastDataFrame = 0;
+}
+
+export type ConnState = 'S0' | 'S1' | 'SF' | 'REJ' | 'S2' | 'S3' | 'RSTO' | 'RSTR' | 'RSTOS0' | 'RSTRH' | 'SH' | 'SHR' | 'OTH';
+
+let nextConnId = 1;
+
+export class Connection {
+  readonly id = nextConnId++;
+  client!: Endpoint;
+  server!: Endpoint;
+  ipVersion = 4;
+  /** the first packet seen was not the client's SYN */
+  midstream = false;
+  firstFrame = 0;
+  lastFrame = 0;
+  start = 0;
+  end = 0;
+  /** epoch text of the first packet */
+  startEpoch = '';
+  readonly orig = new DirStats();
+  readonly resp = new DirStats();
+  private hist = '';
+  /** handshake RTT at the capture point: SYN to SYN-ACK, SYN-ACK to ACK (seconds), -1 unknown */
+  synAckRtt = -1;
+  ackRtt = -1;
+  private synTime = -1;
+  private synAckTime = -1;
+  /** frames worth citing, in order (bounded) */
+  readonly events: ConnEvent[] = [];
+  /** ICMP errors that quote this connection's packets */
+  readonly icmp: { frame: number; time: number; from: string; type: number; code: number; v6: boolean }[] = [];
+  /** the connection ended (FIN both ways or RST) */
+  closed = false;
+  /** something attached by later stages (protocol session) */
+  app: unknown = null;
+
+  get history(): string {
+    return this.hist;
+  }
+
+  addHistory(ch: string): void {
+    if (!this.hist.includes(ch)) this.hist += ch;
+  }
+
+  event(frame: number, time: number, dir: 'c' | 's', what: string): void {
+    if (this.events.length < 400) this.events.push({ frame, time, dir, what });
+  }
+
+  get established(): boolean {
+    return this.orig.syn > 0 && this.resp.syn > 0 ? this.hist.includes('h') && (this.hist.includes('A') || this.hist.includes('D')) : this.midstream;
+  }
+
+  /** Zeek's conn_state from what each side did */
+  get connState(): ConnState {
+    const o = this.orig;
+    const r = this.resp;
+    const origSyn = o.syn > 0;
+    const synAck = r.syn > 0;
+    if (!origSyn && !synAck) return 'OTH';
+    if (!origSyn) {
+      if (r.rstFrame) return 'RSTRH';
+      if (r.finFrame) return 'SHR';
+      return 'OTH';
+    }
+    if (!synAck) {
+      if (r.rstFrame) return 'REJ';
+      if (o.rstFrame) return 'RSTOS0';
+      if (o.finFrame) return 'SH';
+      return 'S0';
+    }
+    if (o.rstFrame && (!r.rstFrame || o.rstFrame < r.rstFrame)) return 'RSTO';
+    if (r.rstFrame) return 'RSTR';
+    if (o.finFrame && r.finFrame) return 'SF';
+    if (o.finFrame) return 'S2';
+    if (r.finFrame) return 'S3';
+    return 'S1';
+  }
+
+  get duration(): number {
+    return this.end - this.start;
+  }
+
+  /** called by the tracker per packet with `fromClient` telling the direction */
+  onPacket(p: Packet, fromClient: boolean, time: number): void {
+    const d = fromClient ? this.orig : this.resp;
+    const peer = fromClient ? this.resp : this.orig;
+    const frame = p.frame.number;
+    const flags = p.tcpFlags;
+    const up = (ch: string) => this.addHistory(fromClient ? ch.toUpperCase() : ch);
+    const dir = fromClient ? 'c' : 's';
+    if (this.firstFrame === 0) {
+      this.firstFrame = frame;
+      this.start = time;
+      this.startEpoch = p.frame.timeEpoch();
+    }
+    this.lastFrame = frame;
+    this.end = time;
+    d.packets++;
+    if (d.ttl < 0) d.ttl = p.ipTtl;
+    if (p.tcpChecksumStatus === 'partial') d.checksumPartial++;
+    else if (p.tcpChecksumStatus === 'bad') {
+      d.checksumBad++;
+      up('c');
+    }
+    const syn = (flags & TCP_SYN) !== 0;
+    const ack = (flags & TCP_ACK) !== 0;
+    const fin = (flags & TCP_FIN) !== 0;
+    const rst = (flags & TCP_RST) !== 0;
+    const seq = p.tcpSeq;
+    if (syn) {
+      d.syn++;
+      if (d.isn < 0 || !this.hasData(d)) d.isn = seq;
+      if (d.synFrame === 0) d.synFrame = frame;
+      if (p.tcpMss >= 0) d.mss = p.tcpMss;
+      if (p.tcpWscale >= 0) d.wscale = p.tcpWscale;
+      if (ack) {
+        up('h');
+        if (this.synAckTime < 0) {
+          this.synAckTime = time;
+          if (this.synTime >= 0) this.synAckRtt = time - this.synTime;
+        }
+        this.event(frame, time, dir, d.syn > 1 ? 'SYN-ACK (again)' : 'SYN-ACK');
+      } else {
+        up('s');
+        if (this.synTime < 0) this.synTime = time;
+        this.event(frame, time, dir, d.syn > 1 ? `SYN retransmitted (#${d.syn})` : 'SYN');
+      }
+      d.stream.next = 0;
+    } else if (d.isn < 0) {
+      // first packet of this direction seen mid-stream: its sequence number is the base
+      d.isn = (seq - 1) >>> 0;
+    }
+    if (rst) {
+      up('r');
+      if (d.rstFrame === 0) d.rstFrame = frame;
+      this.closed = true;
+      this.event(frame, time, dir, ack ? 'RST/ACK' : 'RST');
+    }
+    if (p.tcpSackCount > 0) d.sackBlocks += p.tcpSackCount;
+    // stream offsets: 0 is the first byte after the SYN
+    const off = (seq - d.isn - 1) >>> 0;
+    const len = p.tcpLen > 0 ? p.tcpLen : 0;
+    if (ack && p.tcpAck >= 0 && peer.isn >= 0) {
+      const acked = (p.tcpAck - peer.isn - 1) >>> 0;
+      // a duplicate ACK: no data, same ACK and window as before, and data outstanding
+      if (len === 0 && !syn && !fin && !rst && p.tcpAck === d.lastAck && p.tcpWindow === d.lastWindow && peer.sentOff > acked) d.dupAcks++;
+      if (acked > d.ackedOff && acked < 0x80000000) d.ackedOff = acked;
+      d.lastAck = p.tcpAck;
+    }
+    if (p.tcpWindow === 0 && !rst && !syn) {
+      d.zeroWindows++;
+      up('w');
+    }
+    d.lastWindow = p.tcpWindow;
+    if (len > 0) {
+      d.payloadBytes += len;
+      if (d.firstDataFrame === 0) d.firstDataFrame = frame;
+      d.lastDataFrame = frame;
+      if (len > d.maxSegment) d.maxSegment = len;
+      if (peer.mss > 0 && len > peer.mss) d.superSegments++;
+      up('d');
+      const retrans = d.stream.segment(off, len, p.tcpPayload(), frame, time);
+      if (retrans) {
+        up('t');
+        if (off + len > peer.ackedOff) d.unackedRetrans++;
+        this.event(frame, time, dir, `retransmission of ${len} bytes at offset ${off}`);
+      }
+      if (off + len > d.sentOff && off < 0x80000000) d.sentOff = off + len;
+      if (d.stream.stats.lostBytes > 0) up('g');
+    } else if (ack && !syn && !fin && !rst) up('a');
+    if (fin) {
+      up('f');
+      if (d.finFrame === 0) {
+        d.finFrame = fin ? frame : 0;
+        this.event(frame, time, dir, 'FIN');
+      }
+      if (this.orig.finFrame && this.resp.finFrame) this.closed = true;
+    }
+    if (!syn && ack && this.synAckTime >= 0 && this.ackRtt < 0 && fromClient) this.ackRtt = time - this.synAckTime;
+  }
+
+  private hasData(d: DirStats): boolean {
+    return d.payloadBytes > 0;
+  }
+
+  /** flush both streams at the end of the capture */
+  finish(): void {
+    this.orig.stream.flush(this.lastFrame);
+    this.resp.stream.flush(this.lastFrame);
+    if (this.orig.stream.stats.lostBytes > 0) this.addHistory('G');
+    if (this.resp.stream.stats.lostBytes > 0) this.addHistory('g');
+  }
+}
+
+export interface TrackerOptions {
+  /** the server port of interest (orients connections seen mid-stream) */
+  port: number;
+  /** called when a connection is created, to attach stream consumers */
+  onOpen?: (c: Connection) => void;
+  /** called when a connection ends (RST, FIN both ways, or end of capture) */
+  onClose?: (c: Connection) => void;
+}
+
+/** The connection table. A new SYN on ports whose previous connection closed starts a new connection. */
+export class ConnTracker {
+  private readonly table = new FlowTable<{ conn: Connection; aIsClient: boolean }>();
+  readonly all: Connection[] = [];
+
+  constructor(private readonly opts: TrackerOptions) {}
+
+  /** track a decoded TCP packet; returns its connection */
+  add(p: Packet, time: number): Connection {
+    const t = this.table;
+    let e = t.get(p);
+    const syn = (p.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
+    if (e && syn) {
+      const c = e.value.conn;
+      const fromClient = t.forward === e.value.aIsClient;
+      // a SYN after the connection closed, or a SYN with another ISN, or a SYN from the former server: a new connection
+      if (c.closed || !fromClient || (c.orig.isn >= 0 && c.orig.isn !== p.tcpSeq && c.orig.payloadBytes + c.resp.payloadBytes > 0) || c.resp.syn > 0 && c.orig.isn !== p.tcpSeq) {
+        this.close(e.value.conn);
+        t.delete(e);
+        e = null;
+      }
+    }
+    if (!e) {
+      const c = new Connection();
+      c.ipVersion = p.ipVersion;
+      const src = { addr: formatAddr(p.buf.subarray(p.srcOff, p.srcOff + (p.ipVersion === 4 ? 4 : 16))), port: p.srcPort };
+      const dst = { addr: formatAddr(p.buf.subarray(p.dstOff, p.dstOff + (p.ipVersion === 4 ? 4 : 16))), port: p.dstPort };
+      const synAck = (p.tcpFlags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK);
+      let srcIsClient: boolean;
+      if (syn) srcIsClient = true;
+      else if (synAck) srcIsClient = false;
+      else if (p.dstPort === this.opts.port) srcIsClient = true;
+      else if (p.srcPort === this.opts.port) srcIsClient = false;
+      else srcIsClient = p.srcPort > p.dstPort;
+      c.client = srcIsClient ? src : dst;
+      c.server = srcIsClient ? dst : src;
+      c.midstream = !syn;
+      this.all.push(c);
+      e = t.add(p, { conn: c, aIsClient: srcIsClient });
+      this.opts.onOpen?.(c);
+    }
+    const fromClient = t.forward === e.value.aIsClient;
+    const c = e.value.conn;
+    const wasClosed = c.closed;
+    c.onPacket(p, fromClient, time);
+    if (c.closed && !wasClosed) this.opts.onClose?.(c);
+    return c;
+  }
+
+  /** find the connection an ICMP error's quoted packet belongs to (quoted src is our packet's source) */
+  findQuoted(srcAddr: string, srcPort: number, dstAddr: string, dstPort: number): Connection | null {
+    for (let i = this.all.length - 1; i >= 0; i--) {
+      const c = this.all[i]!;
+      if (c.client.addr === srcAddr && c.client.port === srcPort && c.server.addr === dstAddr && c.server.port === dstPort) return c;
+      if (c.server.addr === srcAddr && c.server.port === srcPort && c.client.addr === dstAddr && c.client.port === dstPort) return c;
+    }
+    return null;
+  }
+
+  private close(c: Connection): void {
+    c.closed = true;
+    this.opts.onClose?.(c);
+  }
+
+  /** end of capture: flush every stream */
+  finish(): void {
+    for (const c of this.all) c.finish();
+  }
+}
+
+export function attachConsumers(c: Connection, toServer: StreamConsumer | null, toClient: StreamConsumer | null): void {
+  c.orig.stream.consumer = toServer;
+  c.resp.stream.consumer = toClient;
+}

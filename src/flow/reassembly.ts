@@ -1,0 +1,141 @@
+/**
+ * Per-direction TCP reassembly into a byte stream with gaps marked. Segments arrive in capture order;
+ * in-order bytes go straight to the consumer, out-of-order ones wait (copied, within a byte cap),
+ * retransmitted bytes are counted and dropped. A payload the snaplen cut is delivered as what was
+ * captured plus a `snaplen` gap for the rest, so a consumer that knows its record lengths (TLS) keeps
+ * its place. A hole never filled is a `loss` gap when the stream is flushed or the cap is hit.
+ */
+import { copyBytes } from '../bytes.js';
+
+export type GapKind = 'snaplen' | 'loss';
+
+export interface StreamConsumer {
+  /** captured bytes at stream offset `off`; valid during the call only */
+  data(bytes: Uint8Array, off: number, frame: number, time: number): void;
+  /** `len` bytes at stream offset `off` that are not in the capture */
+  gap(len: number, off: number, kind: GapKind, frame: number): void;
+}
+
+interface Held {
+  off: number;
+  wireLen: number;
+  data: Uint8Array;
+  frame: number;
+  time: number;
+}
+
+export interface ReassemblyStats {
+  /** payload bytes delivered (captured) */
+  delivered: number;
+  /** bytes missing because the snaplen cut them */
+  snaplenBytes: number;
+  /** bytes never seen (lost before the capture point, or the capture dropped them) */
+  lostBytes: number;
+  /** segments carrying only bytes already seen */
+  retransmissions: number;
+  retransmittedBytes: number;
+  /** segments that arrived ahead of a hole */
+  outOfOrder: number;
+}
+
+export class StreamReassembler {
+  /** the next stream offset expected */
+  next = 0;
+  readonly stats: ReassemblyStats = { delivered: 0, snaplenBytes: 0, lostBytes: 0, retransmissions: 0, retransmittedBytes: 0, outOfOrder: 0 };
+  private held: Held[] = [];
+  private heldBytes = 0;
+  /** once the consumer has all it wants, bytes are only counted, not delivered */
+  consumer: StreamConsumer | null;
+
+  constructor(
+    consumer: StreamConsumer | null,
+    private readonly maxHeld = 256 * 1024,
+  ) {
+    this.consumer = consumer;
+  }
+
+  /**
+   * Add a segment at stream offset `off` with `wireLen` payload bytes on the wire, of which `captured`
+   * were captured (a view, copied if held). Returns true when it only repeated bytes already seen.
+   */
+  segment(off: number, wireLen: number, captured: Uint8Array, frame: number, time: number): boolean {
+    if (wireLen <= 0) return false;
+    const end = off + wireLen;
+    if (end <= this.next) {
+      this.stats.retransmissions++;
+      this.stats.retransmittedBytes += wireLen;
+      return true;
+    }
+    if (off > this.next) {
+      this.stats.outOfOrder++;
+      this.hold(off, wireLen, captured, frame, time);
+      return false;
+    }
+    if (off < this.next) {
+      // overlapping retransmission that also brings new bytes: keep the new part
+      const skip = this.next - off;
+      this.stats.retransmittedBytes += skip;
+      this.deliver(this.next, wireLen - skip, captured.length > skip ? captured.subarray(skip) : EMPTY, frame, time);
+    } else this.deliver(off, wireLen, captured, frame, time);
+    this.drain();
+    return false;
+  }
+
+  /** deliver whatever is held, marking the holes before it as lost (end of connection) */
+  flush(frame: number): void {
+    while (this.held.length > 0) {
+      const h = this.held[0]!;
+      if (h.off > this.next) this.lose(h.off - this.next, frame);
+      this.drain();
+    }
+  }
+
+  /** a hole in front of held data that will not be filled: skip it */
+  private lose(len: number, frame: number): void {
+    this.stats.lostBytes += len;
+    this.consumer?.gap(len, this.next, 'loss', frame);
+    this.next += len;
+  }
+
+  private deliver(off: number, wireLen: number, captured: Uint8Array, frame: number, time: number): void {
+    const n = Math.min(captured.length, wireLen);
+    if (n > 0) {
+      this.stats.delivered += n;
+      this.consumer?.data(n === captured.length ? captured : captured.subarray(0, n), off, frame, time);
+    }
+    if (n < wireLen) {
+      this.stats.snaplenBytes += wireLen - n;
+      this.consumer?.gap(wireLen - n, off + n, 'snaplen', frame);
+    }
+    this.next = off + wireLen;
+  }
+
+  private hold(off: number, wireLen: number, captured: Uint8Array, frame: number, time: number): void {
+    if (this.heldBytes + captured.length > this.maxHeld && this.held.length > 0) {
+      // too much waiting behind a hole: give the hole up as lost and move on
+      this.lose(this.held[0]!.off - this.next, frame);
+      this.drain();
+    }
+    // nobody reads this stream: remember where the bytes go, not what they are
+    const h: Held = { off, wireLen, data: this.consumer ? copyBytes(captured) : EMPTY, frame, time };
+    let i = this.held.length;
+    while (i > 0 && this.held[i - 1]!.off > off) i--;
+    this.held.splice(i, 0, h);
+    this.heldBytes += h.data.length;
+  }
+
+  private drain(): void {
+    while (this.held.length > 0) {
+      const h = this.held[0]!;
+      if (h.off > this.next) return;
+      this.held.shift();
+      this.heldBytes -= h.data.length;
+      const end = h.off + h.wireLen;
+      if (end <= this.next) continue;
+      const skip = this.next - h.off;
+      this.deliver(this.next, h.wireLen - skip, h.data.length > skip ? h.data.subarray(skip) : EMPTY, h.frame, h.time);
+    }
+  }
+}
+
+const EMPTY = new Uint8Array(0);

@@ -1,0 +1,124 @@
+/**
+ * The protocol session of one TCP connection: decides from each side's first bytes whether it speaks
+ * TLS, HTTP in clear, or is a client talking to an HTTP proxy (CONNECT host:port, recognised by
+ * content on any port), and routes the reassembled streams to the TLS and HTTP parsers. After a proxy's
+ * 200 both streams are the tunnel: the TLS inside it is the session to the CONNECT target.
+ */
+import type { Connection } from '../flow/conn.js';
+import { attachConsumers } from '../flow/conn.js';
+import type { GapKind, StreamConsumer } from '../flow/reassembly.js';
+import { HttpStream, looksLikeHttpRequest, type HttpMessage } from './http.js';
+import { TlsStream } from './tls.js';
+
+export interface ProxyInfo {
+  /** CONNECT target as written */
+  target: string;
+  host: string;
+  port: number;
+  requestFrame: number;
+  /** the proxy's answer, -1 while none */
+  status: number;
+  reason: string;
+  responseFrame: number;
+  /** the request carried Proxy-Authorization */
+  authorization: boolean;
+}
+
+export class Session {
+  readonly clientTls = new TlsStream();
+  readonly serverTls = new TlsStream();
+  readonly clientHttp = new HttpStream('client');
+  readonly serverHttp = new HttpStream('server');
+  proxy: ProxyInfo | null = null;
+  /** what the client spoke first: 'tls', 'http', 'connect', 'other', or '' before any byte */
+  clientKind: '' | 'tls' | 'http' | 'connect' | 'other' | 'sslv2' = '';
+  serverKind: '' | 'tls' | 'http' | 'other' = '';
+
+  constructor(readonly conn: Connection) {
+    this.clientTls.fallback = this.clientHttp;
+    this.serverTls.fallback = this.serverHttp;
+    this.serverTls.onServerHello = (sh) => {
+      if (sh.selectedVersion === 0x0304 && !sh.helloRetryRequest) this.clientTls.startEncryption();
+    };
+    const session = this;
+    const toServer: StreamConsumer = {
+      data(bytes, off, frame, time) {
+        if (session.clientKind === '') session.classifyClient(bytes);
+        if (session.clientKind === 'connect') session.clientHttp.data(bytes, off, frame, time);
+        else session.clientTls.data(bytes, off, frame, time);
+      },
+      gap(len, off, kind: GapKind, frame) {
+        if (session.clientKind === 'connect') session.clientHttp.gap(len, off, kind, frame);
+        else session.clientTls.gap(len, off, kind, frame);
+      },
+    };
+    const toClient: StreamConsumer = {
+      data(bytes, off, frame, time) {
+        if (session.serverKind === '') session.serverKind = looksLikeTls(bytes) ? 'tls' : isHttpResponse(bytes) ? 'http' : 'other';
+        if (session.clientKind === 'connect') session.serverHttp.data(bytes, off, frame, time);
+        else session.serverTls.data(bytes, off, frame, time);
+      },
+      gap(len, off, kind: GapKind, frame) {
+        if (session.clientKind === 'connect') session.serverHttp.gap(len, off, kind, frame);
+        else session.serverTls.gap(len, off, kind, frame);
+      },
+    };
+    attachConsumers(conn, toServer, toClient);
+    this.clientHttp.onHead = (m) => this.onClientHead(m);
+    this.serverHttp.onHead = (m) => this.onServerHead(m);
+  }
+
+  private classifyClient(b: Uint8Array): void {
+    const s = new TextDecoder('latin1').decode(b.subarray(0, 8));
+    if (s.startsWith('CONNECT ')) this.clientKind = 'connect';
+    else if (b[0]! & 0x80 && b[2] === 1) this.clientKind = 'sslv2';
+    else if (looksLikeTls(b)) this.clientKind = 'tls';
+    else if (looksLikeHttpRequest(b)) this.clientKind = 'http';
+    else this.clientKind = 'other';
+  }
+
+  private onClientHead(m: HttpMessage): StreamConsumer | null {
+    if (this.clientKind !== 'connect' || m.method !== 'CONNECT' || this.proxy) return null;
+    const target = m.target ?? '';
+    const mm = /^\[?([^\]]+?)\]?:(\d+)$/.exec(target);
+    this.proxy = {
+      target,
+      host: mm ? mm[1]! : target,
+      port: mm ? Number(mm[2]) : 443,
+      requestFrame: m.frame,
+      status: -1,
+      reason: '',
+      responseFrame: 0,
+      authorization: m.headers.some(([k]) => k.toLowerCase() === 'proxy-authorization'),
+    };
+    // what the client sends after its CONNECT request is for the target
+    return this.clientTls;
+  }
+
+  private onServerHead(m: HttpMessage): StreamConsumer | null {
+    if (!this.proxy || m.kind !== 'response' || this.proxy.status >= 0) return null;
+    this.proxy.status = m.status ?? -1;
+    this.proxy.reason = m.reason ?? '';
+    this.proxy.responseFrame = m.frame;
+    return m.status === 200 ? this.serverTls : null;
+  }
+
+  /** end of capture */
+  end(): void {
+    this.clientHttp.end();
+    this.serverHttp.end();
+  }
+
+  /** TLS 1.3 was negotiated */
+  get tls13(): boolean {
+    return this.serverTls.tls13 || this.clientTls.tls13;
+  }
+}
+
+function looksLikeTls(b: Uint8Array): boolean {
+  return b.length >= 3 && b[0]! >= 20 && b[0]! <= 24 && b[1] === 3 && b[2]! <= 4;
+}
+
+function isHttpResponse(b: Uint8Array): boolean {
+  return new TextDecoder('latin1').decode(b.subarray(0, 5)) === 'HTTP/';
+}

@@ -1,0 +1,512 @@
+/**
+ * TLS from the reassembled byte stream of one direction (never per packet): the record layer with its
+ * boundaries kept across snaplen gaps (a record header gives the length of what the capture cut), the
+ * plaintext handshake (ClientHello, ServerHello and HelloRetryRequest, Certificate in TLS 1.2 and
+ * earlier, CertificateRequest, ServerHelloDone, ClientKeyExchange), ChangeCipherSpec, alerts, and the
+ * encrypted records that follow, by type, size, frame and time. SSLv2 hellos and bytes that are not TLS
+ * at all are recognised.
+ */
+import { copyBytes } from '../bytes.js';
+import { X509Certificate } from 'node:crypto';
+import type { GapKind, StreamConsumer } from '../flow/reassembly.js';
+
+export const CT_CCS = 20;
+export const CT_ALERT = 21;
+export const CT_HANDSHAKE = 22;
+export const CT_APPDATA = 23;
+export const CT_HEARTBEAT = 24;
+
+export const HS = {
+  hello_request: 0,
+  client_hello: 1,
+  server_hello: 2,
+  new_session_ticket: 4,
+  end_of_early_data: 5,
+  encrypted_extensions: 8,
+  certificate: 11,
+  server_key_exchange: 12,
+  certificate_request: 13,
+  server_hello_done: 14,
+  certificate_verify: 15,
+  client_key_exchange: 16,
+  finished: 20,
+  key_update: 24,
+} as const;
+
+const HS_NAMES: Record<number, string> = Object.fromEntries(Object.entries(HS).map(([k, v]) => [v, k]));
+export function handshakeName(t: number): string {
+  return HS_NAMES[t] ?? `handshake_${t}`;
+}
+
+/** RFC 8446 6.2 / RFC 5246 7.2 alert descriptions */
+export const ALERTS: Record<number, string> = {
+  0: 'close_notify',
+  10: 'unexpected_message',
+  20: 'bad_record_mac',
+  21: 'decryption_failed',
+  22: 'record_overflow',
+  30: 'decompression_failure',
+  40: 'handshake_failure',
+  41: 'no_certificate',
+  42: 'bad_certificate',
+  43: 'unsupported_certificate',
+  44: 'certificate_revoked',
+  45: 'certificate_expired',
+  46: 'certificate_unknown',
+  47: 'illegal_parameter',
+  48: 'unknown_ca',
+  49: 'access_denied',
+  50: 'decode_error',
+  51: 'decrypt_error',
+  60: 'export_restriction',
+  70: 'protocol_version',
+  71: 'insufficient_security',
+  80: 'internal_error',
+  86: 'inappropriate_fallback',
+  90: 'user_canceled',
+  100: 'no_renegotiation',
+  109: 'missing_extension',
+  110: 'unsupported_extension',
+  112: 'unrecognized_name',
+  113: 'bad_certificate_status_response',
+  115: 'unknown_psk_identity',
+  116: 'certificate_required',
+  120: 'no_application_protocol',
+};
+
+export function versionName(v: number): string {
+  switch (v) {
+    case 0x0002:
+      return 'SSL 2.0';
+    case 0x0300:
+      return 'SSL 3.0';
+    case 0x0301:
+      return 'TLS 1.0';
+    case 0x0302:
+      return 'TLS 1.1';
+    case 0x0303:
+      return 'TLS 1.2';
+    case 0x0304:
+      return 'TLS 1.3';
+    default:
+      return (v & 0x0f0f) === 0x0a0a ? `GREASE 0x${v.toString(16)}` : `0x${v.toString(16).padStart(4, '0')}`;
+  }
+}
+
+/** the ServerHello.random of a HelloRetryRequest (RFC 8446 4.1.3) */
+const HRR_RANDOM = 'cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c';
+const MAX_RECORD_LEN = 16384 + 2048;
+
+export interface TlsRecordInfo {
+  type: number;
+  version: number;
+  length: number;
+  /** frame of the record's first byte */
+  frame: number;
+  time: number;
+  /** stream offset of the record header */
+  off: number;
+  /** the record is protected (after ChangeCipherSpec, or TLS 1.3 after the hellos) */
+  encrypted: boolean;
+  /** part of the body was not captured (snaplen or loss) */
+  cut: boolean;
+  /** handshake message types carried (plaintext only) */
+  handshakes: number[];
+}
+
+export interface ClientHelloInfo {
+  frame: number;
+  legacyVersion: number;
+  supportedVersions: number[];
+  sni: string | null;
+  alpn: string[];
+  cipherSuites: number[];
+}
+
+export interface ServerHelloInfo {
+  frame: number;
+  legacyVersion: number;
+  /** supported_versions extension (TLS 1.3), -1 if absent */
+  selectedVersion: number;
+  cipherSuite: number;
+  helloRetryRequest: boolean;
+}
+
+export interface CertInfo {
+  subject: string;
+  issuer: string;
+  validFrom: string;
+  validTo: string;
+  selfSigned: boolean;
+  fingerprint256: string;
+}
+
+export interface AlertInfo {
+  frame: number;
+  time: number;
+  /** 1 warning, 2 fatal; -1 when encrypted */
+  level: number;
+  /** description code; -1 when encrypted */
+  description: number;
+  name: string;
+  encrypted: boolean;
+}
+
+type State = 'start' | 'header' | 'body' | 'lost' | 'sslv2' | 'not-tls';
+
+/** parses one direction of a TLS connection; `peerVersion` tells it when TLS 1.3 encryption starts */
+export class TlsStream implements StreamConsumer {
+  state: State = 'start';
+  readonly records: TlsRecordInfo[] = [];
+  recordCount = 0;
+  readonly alerts: AlertInfo[] = [];
+  clientHello: ClientHelloInfo | null = null;
+  serverHello: ServerHelloInfo | null = null;
+  helloRetry = false;
+  certificates: CertInfo[] = [];
+  certificateFrame = 0;
+  readonly handshakeTypes: { type: number; frame: number }[] = [];
+  ccsFrame = 0;
+  /** the first bytes of the stream (for a not-TLS description) */
+  firstBytes: Uint8Array = new Uint8Array(0);
+  firstFrame = 0;
+  /** TLS 1.3 negotiated on this connection: set by the session from the ServerHello */
+  tls13 = false;
+  /** SSLv2-format ClientHello seen */
+  sslv2Hello = false;
+  sslv2Version = -1;
+  /** stream bytes we could not place into records (lost sync) */
+  unsyncedBytes = 0;
+  /** consumer of the bytes once the stream turned out not to be TLS */
+  fallback: StreamConsumer | null = null;
+  onServerHello: ((sh: ServerHelloInfo) => void) | null = null;
+
+  private hdr = new Uint8Array(5);
+  private hdrLen = 0;
+  private cur: TlsRecordInfo | null = null;
+  private bodyLeft = 0;
+  private body: number[] | null = null;
+  private hsBuf = new Uint8Array(0);
+  private hsLen = 0;
+  private hsBroken = false;
+  private encrypted = false;
+
+  constructor(private readonly maxRecordsKept = 2000) {}
+
+  data(bytes: Uint8Array, off: number, frame: number, time: number): void {
+    if (this.state === 'start') {
+      this.firstFrame = frame;
+      this.firstBytes = copyBytes(bytes, 0, 64);
+      const b0 = bytes[0]!;
+      if (b0 & 0x80 && bytes.length >= 3 && (bytes[2] === 1 || bytes[2] === 4)) {
+        // SSLv2 record header (2 bytes), then CLIENT-HELLO (1: version follows) or SERVER-HELLO (4: after
+        // session-id-hit and certificate type)
+        this.sslv2Hello = true;
+        const v = bytes[2] === 1 ? 3 : 5;
+        this.sslv2Version = bytes.length >= v + 2 ? (bytes[v]! << 8) | bytes[v + 1]! : -1;
+        this.state = 'sslv2';
+        return;
+      }
+      if (!plausibleHeader(bytes, 0)) {
+        this.state = 'not-tls';
+        this.fallback?.data(bytes, off, frame, time);
+        return;
+      }
+      this.state = 'header';
+    }
+    if (this.state === 'not-tls') {
+      this.fallback?.data(bytes, off, frame, time);
+      return;
+    }
+    if (this.state === 'sslv2') return;
+    let i = 0;
+    if (this.state === 'lost') {
+      // a segment starting with a plausible record header puts us back in step
+      if (plausibleHeader(bytes, 0)) {
+        this.state = 'header';
+        this.hdrLen = 0;
+      } else {
+        this.unsyncedBytes += bytes.length;
+        return;
+      }
+    }
+    while (i < bytes.length) {
+      if (this.state === 'header') {
+        const take = Math.min(5 - this.hdrLen, bytes.length - i);
+        this.hdr.set(bytes.subarray(i, i + take), this.hdrLen);
+        this.hdrLen += take;
+        i += take;
+        if (this.hdrLen < 5) return;
+        this.startRecord(off + i - 5, frame, time);
+        if ((this.state as State) !== 'body') return;
+      } else if (this.state === 'body') {
+        const take = Math.min(this.bodyLeft, bytes.length - i);
+        if (this.body && !this.cur!.cut) for (let k = 0; k < take; k++) this.body.push(bytes[i + k]!);
+        this.bodyLeft -= take;
+        i += take;
+        if (this.bodyLeft === 0) this.endRecord();
+      } else return;
+    }
+  }
+
+  gap(len: number, _off: number, _kind: GapKind, _frame: number): void {
+    if (this.state === 'body') {
+      // the body is incomplete: what was captured of it is kept for the message type, nothing is parsed from it
+      this.cur!.cut = true;
+      this.hsBroken = this.hsBroken || this.cur!.type === CT_HANDSHAKE;
+      const take = Math.min(len, this.bodyLeft);
+      this.bodyLeft -= take;
+      len -= take;
+      if (this.bodyLeft === 0) this.endRecord();
+      if (len === 0) return;
+    }
+    if (this.state === 'header' || this.state === 'start') {
+      if (this.state === 'header' && this.hdrLen === 0 && len === 0) return;
+      this.state = 'lost';
+      this.hdrLen = 0;
+      this.unsyncedBytes += len;
+    } else if (this.state === 'lost') this.unsyncedBytes += len;
+  }
+
+  private startRecord(off: number, frame: number, time: number): void {
+    const h = this.hdr;
+    const type = h[0]!;
+    const version = (h[1]! << 8) | h[2]!;
+    const length = (h[3]! << 8) | h[4]!;
+    this.hdrLen = 0;
+    if (!plausibleHeader(h, 0)) {
+      this.state = 'lost';
+      return;
+    }
+    // application data is always protected; after ChangeCipherSpec everything is (TLS 1.3 hides the real type)
+    const encrypted = this.encrypted || type === CT_APPDATA;
+    const rec: TlsRecordInfo = { type, version, length, frame, time, off, encrypted, cut: false, handshakes: [] };
+    this.recordCount++;
+    if (this.records.length < this.maxRecordsKept) this.records.push(rec);
+    this.cur = rec;
+    this.bodyLeft = length;
+    // handshake bodies are kept even after ChangeCipherSpec: TLS 1.3's compatibility CCS precedes a
+    // second, plaintext ClientHello or ServerHello after a HelloRetryRequest (decided in endRecord)
+    this.body = type === CT_HANDSHAKE || (!encrypted && (type === CT_ALERT || type === CT_CCS)) ? [] : null;
+    this.state = 'body';
+    if (length === 0) this.endRecord();
+  }
+
+  private endRecord(): void {
+    const rec = this.cur!;
+    this.state = 'header';
+    const body = this.body;
+    this.body = null;
+    if (rec.type === CT_CCS) {
+      if (!this.ccsFrame) this.ccsFrame = rec.frame;
+      this.encrypted = true;
+      return;
+    }
+    if (rec.type === CT_APPDATA) {
+      // application data means this side's keys are in use: what follows is protected too
+      this.encrypted = true;
+      return;
+    }
+    if (rec.type === CT_ALERT) {
+      // a plaintext alert is exactly two bytes: a longer one is protected, whatever we knew of CCS
+      if (body && body.length >= 2 && !rec.encrypted && rec.length === 2) {
+        this.alerts.push({ frame: rec.frame, time: rec.time, level: body[0]!, description: body[1]!, name: ALERTS[body[1]!] ?? `alert_${body[1]}`, encrypted: false });
+      } else if (rec.encrypted || rec.length > 2) {
+        this.alerts.push({ frame: rec.frame, time: rec.time, level: -1, description: -1, name: 'encrypted alert', encrypted: true });
+      }
+      return;
+    }
+    if (rec.type === CT_HANDSHAKE && rec.encrypted && body && isPlainHello(body, rec.length)) rec.encrypted = false;
+    if (rec.type === CT_HANDSHAKE && !rec.encrypted && body) {
+      if (rec.cut) {
+        // a small snaplen keeps the record's first bytes: the type of the message that starts it
+        if (this.hsLen === 0 && body.length >= 1) {
+          rec.handshakes.push(body[0]!);
+          this.handshakeTypes.push({ type: body[0]!, frame: rec.frame });
+        }
+        this.hsLen = 0;
+        this.hsBroken = false;
+        return;
+      }
+      this.appendHandshake(Uint8Array.from(body), rec);
+    }
+  }
+
+  private appendHandshake(b: Uint8Array, rec: TlsRecordInfo): void {
+    if (this.hsBroken) {
+      this.hsBroken = false;
+      this.hsLen = 0;
+    }
+    if (this.hsLen + b.length > 256 * 1024) {
+      this.hsLen = 0;
+      return;
+    }
+    if (this.hsBuf.length < this.hsLen + b.length) {
+      const nb = new Uint8Array(Math.max(this.hsBuf.length * 2, this.hsLen + b.length, 4096));
+      nb.set(this.hsBuf.subarray(0, this.hsLen));
+      this.hsBuf = nb;
+    }
+    this.hsBuf.set(b, this.hsLen);
+    this.hsLen += b.length;
+    let p = 0;
+    while (this.hsLen - p >= 4) {
+      const t = this.hsBuf[p]!;
+      const l = (this.hsBuf[p + 1]! << 16) | (this.hsBuf[p + 2]! << 8) | this.hsBuf[p + 3]!;
+      if (this.hsLen - p - 4 < l) break;
+      const msg = this.hsBuf.subarray(p + 4, p + 4 + l);
+      rec.handshakes.push(t);
+      this.handshakeTypes.push({ type: t, frame: rec.frame });
+      this.handshake(t, msg, rec);
+      p += 4 + l;
+    }
+    this.hsBuf.copyWithin(0, p, this.hsLen);
+    this.hsLen -= p;
+  }
+
+  private handshake(t: number, m: Uint8Array, rec: TlsRecordInfo): void {
+    try {
+      if (t === HS.client_hello) this.clientHello = parseClientHello(m, rec.frame);
+      else if (t === HS.server_hello) {
+        const sh = parseServerHello(m, rec.frame);
+        if (sh) {
+          if (sh.helloRetryRequest) this.helloRetry = true;
+          this.serverHello = sh;
+          if (!sh.helloRetryRequest && sh.selectedVersion === 0x0304) this.tls13 = true;
+          this.onServerHello?.(sh);
+        }
+      } else if (t === HS.certificate && !this.tls13) {
+        this.certificateFrame = rec.frame;
+        this.certificates = parseCertificateList(m);
+      }
+    } catch {
+      // a malformed message: its type is recorded, its fields are not
+    }
+  }
+
+  /** mark this direction as encrypted from now on (TLS 1.3 after the ServerHello) */
+  startEncryption(): void {
+    this.tls13 = true;
+  }
+
+  /** records by type after the handshake, for the session's reasoning */
+  get appDataRecords(): TlsRecordInfo[] {
+    return this.records.filter((r) => r.type === CT_APPDATA);
+  }
+}
+
+/** a whole ClientHello or ServerHello filling the record: plaintext even after a compatibility CCS */
+function isPlainHello(body: number[], recordLength: number): boolean {
+  if (body.length < 4) return false;
+  const t = body[0]!;
+  return (t === HS.client_hello || t === HS.server_hello) && ((body[1]! << 16) | (body[2]! << 8) | body[3]!) === recordLength - 4;
+}
+
+export function plausibleHeader(b: Uint8Array, i: number): boolean {
+  if (b.length - i < 3) return false;
+  const t = b[i]!;
+  if (t < CT_CCS || t > CT_HEARTBEAT) return false;
+  if (b[i + 1] !== 3 || b[i + 2]! > 4) return false;
+  if (b.length - i >= 5) {
+    const len = (b[i + 3]! << 8) | b[i + 4]!;
+    if (len > MAX_RECORD_LEN) return false;
+  }
+  return true;
+}
+
+class Reader {
+  p = 0;
+  constructor(readonly b: Uint8Array) {}
+  u8(): number {
+    if (this.p + 1 > this.b.length) throw new RangeError('short');
+    return this.b[this.p++]!;
+  }
+  u16(): number {
+    return (this.u8() << 8) | this.u8();
+  }
+  u24(): number {
+    return (this.u8() << 16) | (this.u8() << 8) | this.u8();
+  }
+  bytes(n: number): Uint8Array {
+    if (this.p + n > this.b.length) throw new RangeError('short');
+    const r = this.b.subarray(this.p, this.p + n);
+    this.p += n;
+    return r;
+  }
+  get left(): number {
+    return this.b.length - this.p;
+  }
+}
+
+function parseClientHello(m: Uint8Array, frame: number): ClientHelloInfo {
+  const r = new Reader(m);
+  const info: ClientHelloInfo = { frame, legacyVersion: r.u16(), supportedVersions: [], sni: null, alpn: [], cipherSuites: [] };
+  r.bytes(32);
+  r.bytes(r.u8());
+  const cs = new Reader(r.bytes(r.u16()));
+  while (cs.left >= 2) info.cipherSuites.push(cs.u16());
+  r.bytes(r.u8());
+  if (r.left < 2) return info;
+  const ext = new Reader(r.bytes(r.u16()));
+  while (ext.left >= 4) {
+    const type = ext.u16();
+    const data = new Reader(ext.bytes(ext.u16()));
+    if (type === 0 && data.left >= 2) {
+      const list = new Reader(data.bytes(data.u16()));
+      while (list.left >= 3) {
+        const nt = list.u8();
+        const name = list.bytes(list.u16());
+        if (nt === 0) info.sni = new TextDecoder().decode(name);
+      }
+    } else if (type === 16 && data.left >= 2) {
+      const list = new Reader(data.bytes(data.u16()));
+      while (list.left >= 1) info.alpn.push(new TextDecoder().decode(list.bytes(list.u8())));
+    } else if (type === 43 && data.left >= 1) {
+      const list = new Reader(data.bytes(data.u8()));
+      while (list.left >= 2) info.supportedVersions.push(list.u16());
+    }
+  }
+  return info;
+}
+
+function parseServerHello(m: Uint8Array, frame: number): ServerHelloInfo | null {
+  const r = new Reader(m);
+  const legacyVersion = r.u16();
+  const random = r.bytes(32);
+  const hrr = Buffer.from(random).toString('hex') === HRR_RANDOM;
+  r.bytes(r.u8());
+  const cipherSuite = r.u16();
+  r.u8();
+  let selectedVersion = -1;
+  if (r.left >= 2) {
+    const ext = new Reader(r.bytes(r.u16()));
+    while (ext.left >= 4) {
+      const type = ext.u16();
+      const data = ext.bytes(ext.u16());
+      if (type === 43 && data.length >= 2) selectedVersion = (data[0]! << 8) | data[1]!;
+    }
+  }
+  return { frame, legacyVersion, selectedVersion, cipherSuite, helloRetryRequest: hrr };
+}
+
+function parseCertificateList(m: Uint8Array): CertInfo[] {
+  const r = new Reader(m);
+  const list = new Reader(r.bytes(r.u24()));
+  const out: CertInfo[] = [];
+  while (list.left >= 3) {
+    const der = list.bytes(list.u24());
+    try {
+      const x = new X509Certificate(der);
+      out.push({
+        subject: x.subject.replace(/\n/g, ', '),
+        issuer: x.issuer.replace(/\n/g, ', '),
+        validFrom: x.validFrom,
+        validTo: x.validTo,
+        selfSigned: x.subject === x.issuer,
+        fingerprint256: x.fingerprint256,
+      });
+    } catch {
+      out.push({ subject: '(unparsable certificate)', issuer: '', validFrom: '', validTo: '', selfSigned: false, fingerprint256: '' });
+    }
+  }
+  return out;
+}

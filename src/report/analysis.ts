@@ -1,0 +1,82 @@
+/**
+ * The analyze report as text (verdict first, then per server and per connection, then the checksum
+ * note) and as one JSON document. Both pass through the redaction step.
+ */
+import pc from 'picocolors';
+import { overallVerdict, type CaptureAnalysis, type ConnectionResult, type ServerResult } from '../diagnose/analyze.js';
+import type { Reason, Verdict } from '../diagnose/hints.js';
+import { redact } from './redact.js';
+
+export const EXIT_OF: Record<Verdict, number> = { healthy: 0, transport: 10, tls: 11, application: 12, inconclusive: 13 };
+
+export interface RunReport {
+  tool: { name: 'ssmcap'; version: string };
+  verdict: Verdict;
+  reason: Reason;
+  summary: string;
+  inputs: CaptureAnalysis['input'][];
+  servers: ServerResult[];
+  connections: ConnectionResult[];
+  checksums: (CaptureAnalysis['checksums'][number] & { input: string })[];
+}
+
+export function buildReport(analyses: CaptureAnalysis[], version: string): RunReport {
+  const servers = analyses.flatMap((a) => a.servers);
+  const o = overallVerdict(servers);
+  return {
+    tool: { name: 'ssmcap', version },
+    verdict: o.verdict,
+    reason: o.reason,
+    summary: o.summary,
+    inputs: analyses.map((a) => a.input),
+    servers,
+    connections: analyses.flatMap((a) => a.connections),
+    checksums: analyses.flatMap((a) => a.checksums.map((c) => ({ ...c, input: a.input.path }))),
+  };
+}
+
+export function reportJson(r: RunReport): string {
+  return redact(JSON.stringify(r, null, 2)) + '\n';
+}
+
+const colorOf = (v: Verdict, color: boolean) => {
+  if (!color) return (s: string) => s;
+  return v === 'healthy' ? pc.green : v === 'inconclusive' ? pc.yellow : pc.red;
+};
+
+export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: boolean } = {}): string {
+  const color = opts.color ?? false;
+  const bold = color ? pc.bold : (s: string) => s;
+  const dim = color ? pc.dim : (s: string) => s;
+  const L: string[] = [];
+  L.push(bold(colorOf(r.verdict, color)(`${r.verdict.toUpperCase()} (${r.reason})`)) + (r.summary ? `: ${r.summary}` : ''));
+  const multi = r.inputs.length > 1;
+  for (const s of r.servers) {
+    L.push('');
+    const host = s.address.includes(':') ? `[${s.address}]` : s.address;
+    L.push(bold(`server ${host}:${s.port}`) + (multi ? dim(` (${s.input})`) : '') + `: ${colorOf(s.verdict, color)(`${s.verdict} / ${s.reason}`)}`);
+    L.push(`  ${s.summary}`);
+    for (const e of s.evidence.slice(0, 12)) L.push(dim(`  frame ${String(e.frame).padStart(5)}  `) + e.text);
+    L.push(`  next step: ${s.hint}`);
+    const conns = r.connections.filter((c) => s.connections.includes(c.id) && c.input === s.input);
+    for (const c of conns) {
+      const via = c.proxy ? ` via proxy ${c.proxy}` : c.role === 'proxy-upstream' ? ' (the proxy\'s own connection)' : '';
+      const tls = c.tls?.version ? `, ${c.tls.version}${c.tls.handshake_complete ? '' : ' (handshake incomplete)'}` : '';
+      L.push(`  conn ${c.client} -> ${c.server}${via}: ${c.conn_state} ${c.history || '-'}${tls}, frames ${c.first_frame}-${c.last_frame}, ${c.duration.toFixed(3)} s: ${c.verdict}/${c.reason}${c.inferred ? ' (inferred)' : ''}`);
+    }
+  }
+  if (r.servers.length === 0) {
+    L.push('');
+    L.push(`no connection to the server port in ${r.inputs.map((i) => i.path).join(', ')}`);
+  }
+  const notes = r.checksums.filter((c) => c.finding !== 'ok');
+  if (notes.length) {
+    L.push('');
+    for (const c of notes) L.push(dim(`checksums${multi ? ` (${c.input})` : ''}: ${c.text}`));
+  }
+  for (const i of r.inputs) {
+    if (i.error) L.push(dim(`input ${i.path}: ${i.error.message}`));
+  }
+  const text = L.join('\n') + '\n';
+  return opts.showSecrets ? text : redact(text);
+}

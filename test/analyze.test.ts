@@ -1,0 +1,150 @@
+/**
+ * `ssmcap analyze` on the bundled SSM sample captures: every capture's server gets the labelled verdict
+ * and reason (auth-rejected stands for invalid-client/invalid-grant: without a key log the token
+ * answer is encrypted, or the snaplen cut it). Then the parsers' cases from the corpus TLS captures.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyzeCapture, overallVerdict } from '../src/diagnose/analyze.js';
+import { ROOT, runCli } from './helpers/cli.js';
+
+interface Label {
+  file: string;
+  verdict: string;
+  subclass: string;
+  server: { address: string; port: number };
+}
+const labels = JSON.parse(fs.readFileSync(path.join(ROOT, 'captures', 'labels.json'), 'utf8')).captures as Label[];
+const EXIT: Record<string, number> = { healthy: 0, transport: 10, tls: 11, application: 12, inconclusive: 13 };
+
+describe('verdicts on the labelled SSM captures', () => {
+  for (const l of labels) {
+    it(`${l.file}: ${l.verdict}/${l.subclass}`, async () => {
+      const a = await analyzeCapture(path.join(ROOT, 'captures', l.file));
+      const s = a.servers.find((x) => x.address === l.server.address && x.port === l.server.port);
+      expect(s, `servers: ${a.servers.map((x) => `${x.address}:${x.port}`).join(' ')}`).toBeDefined();
+      expect(s!.verdict).toBe(l.verdict);
+      const reasonOk = s!.reason === l.subclass || (s!.reason === 'auth-rejected' && ['invalid-client', 'invalid-grant'].includes(l.subclass));
+      expect(reasonOk, `reason ${s!.reason}, label ${l.subclass}`).toBe(true);
+      // every finding proves itself with frames that exist in the capture
+      expect(s!.evidence.length).toBeGreaterThan(0);
+      for (const e of s!.evidence) expect(e.frame).toBeGreaterThanOrEqual(1);
+      for (const e of s!.evidence) expect(e.frame).toBeLessThanOrEqual(a.input.packets);
+      expect(s!.hint.length).toBeGreaterThan(20);
+    });
+  }
+
+  it('the proxy leg belongs to the CONNECT target, and the proxy gets no server entry of its own', async () => {
+    const a = await analyzeCapture(path.join(ROOT, 'captures', 'a17-proxy-tunnel-auth-403.pcap'));
+    expect(a.servers.map((s) => `${s.address}:${s.port}`)).toEqual(['127.0.0.55:8443']);
+    const roles = a.connections.map((c) => c.role).sort();
+    expect(roles).toEqual(['proxy-tunnel', 'proxy-upstream']);
+    expect(a.servers[0]!.evidence.some((e) => /proxy's own connection/.test(e.text))).toBe(true);
+  });
+
+  it('three retries of the same refused call are one finding with the count, background traffic ignored', async () => {
+    const a = await analyzeCapture(path.join(ROOT, 'captures', 'a20-retries-403-with-background.pcap'));
+    expect(a.servers).toHaveLength(1);
+    expect(a.servers[0]!.summary).toMatch(/^3 connections/);
+    expect(a.connections.every((c) => c.server === '127.0.0.55:8443')).toBe(true);
+  });
+
+  it('names the ICMP sender and code', async () => {
+    const a = await analyzeCapture(path.join(ROOT, 'captures', 'a23-routed-icmp-host-unreachable.pcap'));
+    expect(a.servers[0]!.summary).toMatch(/host-unreachable from 127\.10\.1\.1 \(a device on the path, not the server\)/);
+  });
+
+  it('uses Zeek conn_state and history', async () => {
+    const refused = await analyzeCapture(path.join(ROOT, 'captures', 'a05-port-closed-rst.pcap'));
+    expect(refused.connections[0]).toMatchObject({ conn_state: 'REJ', history: 'Sr' });
+    const s0 = await analyzeCapture(path.join(ROOT, 'captures', 'a06-syn-dropped-filtered.pcap'));
+    expect(s0.connections[0]).toMatchObject({ conn_state: 'S0', history: 'S' });
+    const healthy = await analyzeCapture(path.join(ROOT, 'captures', 'a01-healthy-tls12.pcap'));
+    expect(healthy.connections[0]!.conn_state).toMatch(/^(SF|RSTO|RSTR)$/);
+    expect(healthy.connections[0]!.history).toMatch(/^ShAD/);
+  });
+});
+
+describe('analyze CLI: JSON document and exit codes', () => {
+  it('exit code follows the overall verdict; JSON has inputs, servers, connections', async () => {
+    for (const [file, verdict] of [
+      ['a01-healthy-tls12.pcap', 'healthy'],
+      ['a05-port-closed-rst.pcap', 'transport'],
+      ['a10-tls-untrusted-ca-tls12.pcap', 'tls'],
+      ['a03-auth-403-invalid-client-tls12.pcap', 'application'],
+    ] as const) {
+      const r = await runCli(['analyze', path.join(ROOT, 'captures', file), '--format', 'json']);
+      expect(r.code, file).toBe(EXIT[verdict]);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.verdict).toBe(verdict);
+      expect(doc.inputs[0].packets).toBeGreaterThan(0);
+      expect(doc.servers[0].hint).toBeTruthy();
+      expect(doc.connections[0].conn_state).toBeTruthy();
+    }
+  });
+
+  it('a directory: the lowest failing layer wins; no traffic to the port is inconclusive (13)', async () => {
+    const r = await runCli(['analyze', path.join(ROOT, 'captures'), '--format', 'json']);
+    expect(r.code).toBe(10);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.inputs.length).toBe(labels.length);
+    expect(doc.verdict).toBe('transport');
+    const none = await runCli(['analyze', path.join(ROOT, 'captures', 'a01-healthy-tls12.pcap'), '--port', '9999']);
+    expect(none.code).toBe(13);
+    expect(none.stdout).toMatch(/no-server-traffic/);
+  });
+
+  it('secrets in a plain-HTTP token URL never reach the output', async () => {
+    const file = path.join(ROOT, 'captures', 'a12-plain-http-to-tls-port.pcap');
+    const raw = fs.readFileSync(file).toString('latin1');
+    const secret = /client_secret=([^&\s]+)/.exec(raw)?.[1];
+    expect(secret, 'the capture carries a client_secret in clear').toBeTruthy();
+    for (const fmt of ['text', 'json']) {
+      const r = await runCli(['analyze', file, '--format', fmt]);
+      expect(r.stdout).not.toContain(secret!);
+    }
+  });
+
+  it('overall verdict order: transport before tls before application before inconclusive', () => {
+    const mk = (verdict: 'tls' | 'transport' | 'application' | 'healthy', reason: 'not-tls' | 'refused' | 'auth-rejected' | 'ok') => ({ input: 'x', address: '10.0.0.1', port: 8443, verdict, reason, summary: reason, hint: '', connections: [], evidence: [] });
+    expect(overallVerdict([mk('application', 'auth-rejected'), mk('tls', 'not-tls'), mk('transport', 'refused')]).reason).toBe('refused');
+    expect(overallVerdict([mk('healthy', 'ok')]).verdict).toBe('healthy');
+    expect(overallVerdict([]).reason).toBe('no-server-traffic');
+  });
+});
+
+describe('TLS parser cases from the corpus', () => {
+  const corpus = (n: string) => path.join(ROOT, 'test', 'corpus', n);
+  it('fatal handshake_failure from the server', async () => {
+    const a = await analyzeCapture(corpus('zk__tls__tls-1.2-handshake-failure.pcap'), { port: 443 });
+    expect(a.servers[0]).toMatchObject({ verdict: 'tls', reason: 'handshake-failure' });
+  });
+  it('an early alert (unrecognized_name) names the alert', async () => {
+    const a = await analyzeCapture(corpus('zk__tls__tls-early-alert.pcap'), { port: 64132 });
+    expect(a.servers[0]!.summary).toMatch(/unrecognized_name/);
+  });
+  it('HelloRetryRequest then a TLS 1.3 handshake: the second ServerHello after the compatibility CCS is read', async () => {
+    const a = await analyzeCapture(corpus('zk__tls__hrr.pcap'), { port: 443 });
+    expect(a.connections[0]!.tls?.version).toBe('TLS 1.3');
+    expect(a.connections[0]!.tls?.handshake_complete).toBe(true);
+  });
+  it('SSLv2 hellos are recognised, not taken for garbage', async () => {
+    const a = await analyzeCapture(corpus('zk__tls__ssl-v2.pcap'), { port: 443 });
+    expect(a.servers[0]!.reason).toBe('protocol-version');
+    expect(a.servers[0]!.evidence.some((e) => /SSLv2-format/.test(e.text))).toBe(true);
+  });
+  it('HTTP to an SSH server is not TLS', async () => {
+    const a = await analyzeCapture(corpus('zk__http__get-to-ssh-server.pcap'), { port: 22 });
+    expect(a.servers[0]).toMatchObject({ verdict: 'tls', reason: 'not-tls' });
+  });
+  it('TLS 1.3 exchanges with tiny records: requests are counted, not mistaken for alerts', async () => {
+    const a = await analyzeCapture(corpus('it13__capture.pcap'), { port: 8400 });
+    expect(a.connections[0]!.tls?.handshake_complete).toBe(true);
+    expect(a.connections[0]!.exchanges.length).toBeGreaterThanOrEqual(1);
+  });
+  it('the server certificate of a TLS 1.2 handshake is read with node:crypto', async () => {
+    const a = await analyzeCapture(corpus('it12__capture.pcap'), { port: 8443 });
+    expect(a.connections[0]!.tls?.certificate?.subject).toMatch(/example\.ulfheim\.net/);
+  });
+});
