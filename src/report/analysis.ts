@@ -51,6 +51,17 @@ export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: 
   const L: string[] = [];
   L.push(bold(colorOf(r.verdict, color)(`${r.verdict.toUpperCase()} (${r.reason})`)) + (r.summary ? `: ${r.summary}` : ''));
   const multi = r.inputs.length > 1;
+  if (multi) {
+    // one line per input and server first: which captures (which boxes) fail, and how
+    L.push('');
+    const rows = r.inputs.map((i) => {
+      const ss = r.servers.filter((s) => s.input === i.path);
+      const what = ss.length ? ss.map((s) => `${s.address.includes(':') ? `[${s.address}]` : s.address}:${s.port} ${s.verdict}/${s.reason}`).join(', ') : i.readable ? 'no connection to the server port' : `unreadable: ${i.error?.message ?? ''}`;
+      return [i.path, what] as const;
+    });
+    const w = Math.min(60, Math.max(...rows.map((x) => x[0].length)));
+    for (const [p, what] of rows) L.push(`  ${p.padEnd(w)}  ${what}`);
+  }
   for (const s of r.servers) {
     L.push('');
     const host = s.address.includes(':') ? `[${s.address}]` : s.address;
