@@ -225,6 +225,15 @@ export function decodeQuoted(q: QuotedPacket, b: Uint8Array, view: DataView, off
     if (q.proto === PROTO_TCP && tcap >= 8) q.seq = view.getUint32(t + 4, false);
     if (q.proto === PROTO_TCP && tcap >= 12) q.ack = view.getUint32(t + 8, false);
     if (q.proto === PROTO_TCP && tcap >= 14) q.tcpFlags = ((b[t + 12]! & 1) << 8) | b[t + 13]!;
-    if (q.proto === PROTO_TCP && tcap >= 18) q.tcpChecksum = (b[t + 16]! << 8) | b[t + 17]!;
+    if (q.proto === PROTO_TCP && tcap >= 18) {
+      q.tcpChecksum = (b[t + 16]! << 8) | b[t + 17]!;
+      // an error quoting the whole segment (a SYN usually fits) lets its checksum be judged like any other;
+      // a partial quote is not judged (tshark checksums the part and calls it Bad)
+      const segLen = q.ipTotalLen - (t - off);
+      if (segLen >= 20 && tcap >= segLen) {
+        const pseudo = q.ipVersion === 4 ? pseudo4(b, q.srcOff, q.dstOff, PROTO_TCP, segLen) : pseudo6(b, q.srcOff, q.dstOff, PROTO_TCP, segLen);
+        q.tcpChecksumStatus = judgeTransport(q.tcpChecksum, pseudo, sum16(b, t, segLen));
+      }
+    }
   }
 }

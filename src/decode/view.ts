@@ -50,8 +50,11 @@ export class QuotedPacket {
   tcpFlags = -1;
   /** TCP checksum field when the quote reaches it, else -1 */
   tcpChecksum = -1;
+  /** the quoted TCP segment's checksum, judged only when the whole segment is quoted; '' otherwise */
+  tcpChecksumStatus: ChecksumStatus | '' = '';
 
   reset(): void {
+    this.tcpChecksumStatus = '';
     this.present = false;
     this.ipVersion = 0;
     this.proto = this.ttl = this.ipId = this.ipTotalLen = this.srcPort = this.dstPort = this.seq = this.ack = this.tcpFlags = this.tcpChecksum = -1;

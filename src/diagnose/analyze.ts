@@ -111,8 +111,9 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
         const c = tracker.add(p, time);
         if (interesting(c) || sessions.get(c)?.clientKind === 'connect') ledger.add(p);
         dropIfUninteresting(c);
-      } else if ((p.transport === PROTO_ICMP || p.transport === PROTO_ICMPV6) && p.quoted.present && p.quoted.proto === 6 && p.quoted.srcPort >= 0) {
-        fileIcmp(p, time);
+      } else if ((p.transport === PROTO_ICMP || p.transport === PROTO_ICMPV6) && p.quoted.present) {
+        if (p.quoted.proto === 6 && p.quoted.srcPort >= 0) fileIcmp(p, time);
+        else if (isUnreachable(p)) fileCutIcmp(p, time);
       }
     },
     opts,
@@ -126,6 +127,25 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
       sessions.delete(c);
       c.orig.stream.consumer = null;
       c.resp.stream.consumer = null;
+    }
+  }
+
+  /**
+   * An ICMP error whose quote the snaplen cut before the ports: it is about the connection of the host it
+   * is sent to that is waiting for an answer to its SYN (the most recent one, within a few seconds).
+   */
+  function fileCutIcmp(p: Packet, time: number): void {
+    const to = p.dst();
+    const q = p.quoted;
+    const quotedSrc = q.ipVersion === 4 ? formatIPv4(p.tBuf, q.srcOff) : q.ipVersion === 6 && p.tCapLen >= 8 + 24 ? formatIPv6(p.tBuf, q.srcOff) : '';
+    for (let i = tracker.all.length - 1; i >= 0; i--) {
+      const c = tracker.all[i]!;
+      if (c.client.addr !== to || c.orig.syn === 0 || c.resp.syn > 0 || time - c.end > 5) continue;
+      if (quotedSrc && quotedSrc !== c.client.addr) continue;
+      const v6 = p.transport === PROTO_ICMPV6;
+      c.icmp.push({ frame: p.frame.number, time, from: p.src(), type: p.icmpType, code: p.icmpCode, v6, cut: true });
+      c.event(p.frame.number, time, 's', `ICMP${v6 ? 'v6' : ''} type ${p.icmpType} code ${p.icmpCode} from ${p.src()} (its quote cut by the snaplen)`);
+      return;
     }
   }
 
@@ -194,6 +214,10 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
     checksums: ledger.summarize(),
     error: summary.error,
   };
+}
+
+function isUnreachable(p: Packet): boolean {
+  return p.transport === PROTO_ICMP ? p.icmpType === 3 || p.icmpType === 11 : p.icmpType === 1 || p.icmpType === 3;
 }
 
 function normHost(h: string): string {

@@ -6,7 +6,7 @@
 import type { Connection } from '../flow/conn.js';
 import { header, type HttpMessage } from '../protocols/http.js';
 import type { Session } from '../protocols/session.js';
-import { CT_ALERT, CT_APPDATA, CT_CCS, CT_HANDSHAKE, HS, versionName, type AlertInfo, type TlsStream } from '../protocols/tls.js';
+import { CT_ALERT, CT_APPDATA, CT_CCS, CT_HANDSHAKE, CT_OPAQUE, HS, versionName, type AlertInfo, type TlsStream } from '../protocols/tls.js';
 import { icmpName, VERDICT_OF, type Reason, type Verdict } from './hints.js';
 
 export interface Evidence {
@@ -81,7 +81,7 @@ export function judgeConnection(c: Connection, s: Session): ConnFinding {
     if (c.icmp.length > 0) {
       const i = c.icmp[0]!;
       const name = icmpName(i.type, i.code, i.v6);
-      ev(i.frame, `ICMP${i.v6 ? 'v6' : ''} destination unreachable (${name}, type ${i.type} code ${i.code}) from ${i.from}, quoting the SYN`);
+      ev(i.frame, `ICMP${i.v6 ? 'v6' : ''} destination unreachable (${name}, type ${i.type} code ${i.code}) from ${i.from}, ${i.cut ? 'sent to the client right after its SYN (the snaplen cut the quoted ports)' : 'quoting the SYN'}`);
       return set('icmp-unreachable', `the SYN to ${srv} is answered by ICMP${i.v6 ? 'v6' : ''} ${name} from ${i.from}${i.from === c.server.addr ? '' : ' (a device on the path, not the server)'}`);
     }
     if (r.rstFrame) {
@@ -158,7 +158,14 @@ export function judgeConnection(c: Connection, s: Session): ConnFinding {
   const ch = ct.clientHello;
   const sh = st.serverHello;
   const tls13 = s.tls13;
-  f.tlsVersion = sh ? versionName(sh.selectedVersion > 0 ? sh.selectedVersion : sh.legacyVersion) : st.records[0] ? versionName(st.records[0].version) : null;
+  f.tlsVersion = sh
+    ? versionName(sh.selectedVersion > 0 ? sh.selectedVersion : sh.legacyVersion)
+    : tls13
+      ? 'TLS 1.3'
+      : st.records[0] && st.records[0].type !== CT_OPAQUE
+        ? versionName(st.records[0].version)
+        : null;
+  if (!sh && tls13) ev(st.records.find((r) => r.type === CT_APPDATA)?.frame ?? 0, 'TLS 1.3 (inferred from record types: application data right after the ChangeCipherSpec, the ServerHello itself was cut)');
   if (ch) ev(ch.frame, `ClientHello${ch.sni ? ` SNI ${ch.sni}` : ''}, offers ${ch.supportedVersions.length ? ch.supportedVersions.filter((v) => (v & 0x0f0f) !== 0x0a0a).map(versionName).join('/') : versionName(ch.legacyVersion)}`);
   else if (ct.records[0]?.type === CT_HANDSHAKE) ev(ct.records[0].frame, 'ClientHello (payload cut by the snaplen)');
   if (sh) ev(sh.frame, `${sh.helloRetryRequest ? 'HelloRetryRequest' : 'ServerHello'} ${f.tlsVersion}`);
@@ -222,7 +229,7 @@ export function judgeConnection(c: Connection, s: Session): ConnFinding {
 
   // ---- application: HTTP in clear inside the tunnel is not possible; encrypted exchanges
   addHttp(f, s);
-  f.exchanges = exchanges(s);
+  f.exchanges = exchanges(s, complete.frame);
   const lastResp = f.exchanges.at(-1);
   const unanswered = f.exchanges.find((x) => x.responseFrame === 0);
   if (unanswered) {
@@ -271,14 +278,17 @@ function firstFatal(t: TlsStream): AlertInfo | undefined {
   return t.alerts.find((a) => !a.encrypted && a.level === 2) ?? t.alerts.find((a) => !a.encrypted && a.description !== 0 && a.description !== 90);
 }
 
+/** a protected record of TLS 1.3 (application data), or bytes whose records the snaplen hid */
+const isProtected = (r: { type: number }) => r.type === CT_APPDATA || r.type === CT_OPAQUE;
+
 /** the handshake completed: TLS 1.2 both ChangeCipherSpecs (Finished follows), TLS 1.3 the client's Finished */
 function handshakeComplete(s: Session): { done: boolean; frame: number; text: string } {
   const ct = s.clientTls;
   const st = s.serverTls;
   if (s.tls13) {
-    const firstServerEnc = st.records.find((r) => r.type === CT_APPDATA);
+    const firstServerEnc = st.records.find(isProtected);
     if (!firstServerEnc) return { done: false, frame: 0, text: '' };
-    const fin = ct.records.find((r) => r.type === CT_APPDATA && r.frame >= firstServerEnc.frame && r.length > TLS13_ALERT_MAX);
+    const fin = ct.records.find((r) => isProtected(r) && r.frame >= firstServerEnc.frame && r.length > TLS13_ALERT_MAX);
     return fin ? { done: true, frame: fin.frame, text: 'client Finished (encrypted): TLS 1.3 handshake complete' } : { done: false, frame: 0, text: '' };
   }
   if (ct.ccsFrame && st.ccsFrame) return { done: true, frame: Math.max(ct.ccsFrame, st.ccsFrame), text: 'ChangeCipherSpec and Finished both ways: TLS handshake complete' };
@@ -295,14 +305,16 @@ function handshakeComplete(s: Session): { done: boolean; frame: number; text: st
  * (TLS 1.3: after the first, which is the Finished) grouped until the server answers; server records
  * grouped until the next request. Short records (alerts) are not requests.
  */
-function exchanges(s: Session): Exchange[] {
+function exchanges(s: Session, from: number): Exchange[] {
   const ct = s.clientTls;
   const st = s.serverTls;
-  const isData = (r: { type: number; length: number }) => r.type === CT_APPDATA && (!s.tls13 || r.length > TLS13_ALERT_MAX);
+  // opaque bytes (record boundaries lost to the snaplen) after the handshake are data too
+  const isData = (r: { type: number; length: number; frame: number }) =>
+    r.frame >= from && (r.type === CT_APPDATA || r.type === CT_OPAQUE) && (!s.tls13 || r.length > TLS13_ALERT_MAX);
   let clientRecs = ct.records.filter(isData);
   if (s.tls13) {
     // the client's first protected record is its Finished
-    const firstServerEnc = st.records.find((r) => r.type === CT_APPDATA);
+    const firstServerEnc = st.records.find(isProtected);
     const fin = clientRecs.find((r) => firstServerEnc && r.frame >= firstServerEnc.frame);
     clientRecs = clientRecs.filter((r) => r !== fin && (!fin || r.off > fin.off));
   }

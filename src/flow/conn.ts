@@ -84,7 +84,7 @@ export class Connection {
   /** frames worth citing, in order (bounded) */
   readonly events: ConnEvent[] = [];
   /** ICMP errors that quote this connection's packets */
-  readonly icmp: { frame: number; time: number; from: string; type: number; code: number; v6: boolean }[] = [];
+  readonly icmp: { frame: number; time: number; from: string; type: number; code: number; v6: boolean; cut?: boolean }[] = [];
   /** the connection ended (FIN both ways or RST) */
   closed = false;
   /** something attached by later stages (protocol session) */

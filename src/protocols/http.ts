@@ -21,6 +21,8 @@ export interface HttpMessage {
   bodyLength: number;
   /** the whole message was read */
   complete: boolean;
+  /** the snaplen cut the head: only the start line was read */
+  cut?: boolean;
 }
 
 const MAX_HEAD = 64 * 1024;
@@ -52,6 +54,8 @@ export class HttpStream implements StreamConsumer {
   onHead: ((m: HttpMessage) => StreamConsumer | null) | null = null;
   /** a response without a length is read until the close */
   private head = '';
+  private headFrame = 0;
+  private headTime = 0;
   private cur: HttpMessage | null = null;
   private bodyLeft = 0;
   private untilClose = false;
@@ -81,6 +85,10 @@ export class HttpStream implements StreamConsumer {
       const idx2 = joined.indexOf('\n\n');
       const headEnd = idx >= 0 ? idx + 4 : idx2 >= 0 ? idx2 + 2 : -1;
       if (headEnd < 0) {
+        if (this.head === '') {
+          this.headFrame = frame;
+          this.headTime = time;
+        }
         this.head = joined;
         if (this.head.length > MAX_HEAD) this.broken = true;
         return;
@@ -111,6 +119,23 @@ export class HttpStream implements StreamConsumer {
       this.tunnel.gap(len, off, kind, frame);
       return;
     }
+    if (!this.cur && this.head && !this.broken) {
+      // a head the snaplen cut: its start line is often whole (or whole enough: status code, method
+      // and target); the rest of the stream cannot be placed, but a CONNECT tunnel resyncs on its records
+      const m = this.parsePartialHead(this.head, this.headFrame, this.headTime);
+      this.head = '';
+      if (m) {
+        this.messages.push(m);
+        const t = this.onHead?.(m) ?? null;
+        if (t) {
+          this.tunnel = t;
+          t.gap(len, off, kind, frame);
+          return;
+        }
+      }
+      this.broken = true;
+      return;
+    }
     if (this.cur && this.bodyLeft > 0 && !this.chunked) {
       // a cut body: its length is still known
       const take = Math.min(len, this.bodyLeft);
@@ -124,6 +149,21 @@ export class HttpStream implements StreamConsumer {
   /** the stream ended: a message read until the close is complete now */
   end(): void {
     if (this.cur && this.untilClose) this.endMessage();
+  }
+
+  private parsePartialHead(text: string, frame: number, time: number): HttpMessage | null {
+    const first = text.split(/\r?\n/)[0] ?? '';
+    let m: RegExpExecArray | null;
+    if ((m = /^(HTTP\/\d\.\d) (\d{3})(?: (.*))?$/.exec(first))) {
+      return { kind: 'response', frame, time, version: m[1]!, status: Number(m[2]), reason: m[3] ?? '', headers: [], body: '', bodyLength: 0, complete: false, cut: true };
+    }
+    if ((m = /^([A-Z]+) (\S+)( (HTTP\/\d\.\d)?|$)/.exec(first))) {
+      // the target is whole only when a space (or the end of a whole line) follows it
+      const whole = m[3] !== '' || text.length > first.length;
+      if (!whole) return null;
+      return { kind: 'request', frame, time, version: m[4] ?? '', method: m[1]!, target: m[2]!, headers: [], body: '', bodyLength: 0, complete: false, cut: true };
+    }
+    return null;
   }
 
   private parseHead(text: string, frame: number, time: number): HttpMessage | null {

@@ -109,9 +109,24 @@ export class Session {
     this.serverHttp.end();
   }
 
-  /** TLS 1.3 was negotiated */
+  /** TLS 1.3 was negotiated: read from the ServerHello, or inferred when the snaplen cut it */
   get tls13(): boolean {
-    return this.serverTls.tls13 || this.clientTls.tls13;
+    return this.serverTls.tls13 || this.clientTls.tls13 || this.tls13Inferred;
+  }
+
+  /**
+   * TLS 1.3 told from record types alone (the ServerHello's supported_versions was not captured): in
+   * TLS 1.2 the record after a ChangeCipherSpec is the encrypted Finished (handshake, 22) and the server
+   * sends no application data before the client's second flight; in TLS 1.3 both are application data.
+   */
+  get tls13Inferred(): boolean {
+    if (this.serverTls.serverHello?.selectedVersion === 0x0303 || (this.serverTls.serverHello && this.serverTls.serverHello.selectedVersion < 0 && !this.serverTls.records.some((r) => r.cut && r.handshakes.includes(2)))) return false;
+    const cr = this.clientTls.records;
+    const ccs = cr.findIndex((r) => r.type === 20);
+    if (ccs >= 0 && cr[ccs + 1]?.type === 23) return true;
+    const secondFlight = cr.find((r, i) => i > 0 && r.frame > (cr[0]?.frame ?? 0));
+    const serverData = this.serverTls.records.find((r) => r.type === 23);
+    return !!serverData && (!secondFlight || serverData.frame < secondFlight.frame) && !!this.clientTls.records.length && this.serverTls.records.some((r) => r.handshakes.includes(2));
   }
 }
 

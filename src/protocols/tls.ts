@@ -15,6 +15,11 @@ export const CT_ALERT = 21;
 export const CT_HANDSHAKE = 22;
 export const CT_APPDATA = 23;
 export const CT_HEARTBEAT = 24;
+/**
+ * Not a TLS content type: bytes whose record boundaries were lost (a record header fell into what the
+ * snaplen cut). Kept per frame as one pseudo-record so the exchange still shows who sent how much, when.
+ */
+export const CT_OPAQUE = 0;
 
 export const HS = {
   hello_request: 0,
@@ -181,6 +186,7 @@ export class TlsStream implements StreamConsumer {
   fallback: StreamConsumer | null = null;
   onServerHello: ((sh: ServerHelloInfo) => void) | null = null;
 
+  private lastTime = 0;
   private hdr = new Uint8Array(5);
   private hdrLen = 0;
   private cur: TlsRecordInfo | null = null;
@@ -194,6 +200,7 @@ export class TlsStream implements StreamConsumer {
   constructor(private readonly maxRecordsKept = 2000) {}
 
   data(bytes: Uint8Array, off: number, frame: number, time: number): void {
+    this.lastTime = time;
     if (this.state === 'start') {
       this.firstFrame = frame;
       this.firstBytes = copyBytes(bytes, 0, 64);
@@ -226,7 +233,7 @@ export class TlsStream implements StreamConsumer {
         this.state = 'header';
         this.hdrLen = 0;
       } else {
-        this.unsyncedBytes += bytes.length;
+        this.opaque(bytes.length, off, frame, time);
         return;
       }
     }
@@ -249,7 +256,7 @@ export class TlsStream implements StreamConsumer {
     }
   }
 
-  gap(len: number, _off: number, _kind: GapKind, _frame: number): void {
+  gap(len: number, off: number, _kind: GapKind, frame: number): void {
     if (this.state === 'body') {
       // the body is incomplete: what was captured of it is kept for the message type, nothing is parsed from it
       this.cur!.cut = true;
@@ -264,8 +271,19 @@ export class TlsStream implements StreamConsumer {
       if (this.state === 'header' && this.hdrLen === 0 && len === 0) return;
       this.state = 'lost';
       this.hdrLen = 0;
-      this.unsyncedBytes += len;
-    } else if (this.state === 'lost') this.unsyncedBytes += len;
+      this.opaque(len, off, frame, this.lastTime);
+    } else if (this.state === 'lost') this.opaque(len, off, frame, this.lastTime);
+  }
+
+  private opaque(len: number, off: number, frame: number, time: number): void {
+    this.unsyncedBytes += len;
+    const last = this.records.at(-1);
+    if (last && last.type === CT_OPAQUE && last.frame === frame) {
+      last.length += len;
+      return;
+    }
+    this.recordCount++;
+    if (this.records.length < this.maxRecordsKept) this.records.push({ type: CT_OPAQUE, version: 0, length: len, frame, time, off, encrypted: true, cut: true, handshakes: [] });
   }
 
   private startRecord(off: number, frame: number, time: number): void {
