@@ -13,8 +13,20 @@ export interface FieldContext {
   quotedTcpStream?: number;
 }
 
+/**
+ * How an encoder may write a field's value without making its JSON string: `raw` gives a number (negative
+ * when the field is absent) that `fmt` turns into exactly the text json() would give. json() and text()
+ * of such a field are made from the same `raw`, so there is one definition of the value.
+ * hex2/hex4/hex5: "0x" and that many lower-case hex digits at least (a JSON string);
+ * ipv4: raw is the offset of four address bytes in p.buf (a JSON string of the dotted quad);
+ * epoch: raw is 1 when the frame has a time, as Frame.timeEpoch() prints it (a JSON string).
+ */
+export type FastFormat = 'hex2' | 'hex4' | 'hex5' | 'ipv4' | 'epoch';
+
 export interface FieldDef {
   name: string;
+  /** the fast form, for encoders that write bytes (see FastFormat); absent for most fields */
+  fast?: { fmt: FastFormat; raw(p: Packet, c: FieldContext): number };
   /** JSON value, or undefined when the field does not apply */
   json(p: Packet, c: FieldContext): string | number | boolean | undefined;
   /** text as `tshark -T fields` prints it ('' when absent) */
@@ -39,6 +51,35 @@ function def(
   };
 }
 
+const HEX_WIDTH = { hex2: 2, hex4: 4, hex5: 5 } as const;
+
+/** a field with a fast form: its JSON value is made from `raw` (negative: absent) */
+function fastDef(name: string, fmt: FastFormat, raw: (p: Packet, c: FieldContext) => number): FieldDef {
+  let json: (p: Packet, c: FieldContext) => string | undefined;
+  if (fmt === 'ipv4') {
+    json = (p, c) => {
+      const o = raw(p, c);
+      return o < 0 ? undefined : formatIPv4(p.buf, o);
+    };
+  } else if (fmt === 'epoch') {
+    json = (p, c) => (raw(p, c) < 0 ? undefined : p.frame.timeEpoch());
+  } else {
+    const w = HEX_WIDTH[fmt];
+    json = (p, c) => {
+      const v = raw(p, c);
+      return v < 0 ? undefined : `0x${v.toString(16).padStart(w, '0')}`;
+    };
+  }
+  return {
+    name,
+    fast: { fmt, raw },
+    json,
+    text(p, c) {
+      return json(p, c) ?? '';
+    },
+  };
+}
+
 const isPkt = (p: Packet) => p.frame.kind === 'packet';
 const tcp = (p: Packet) => p.transport === PROTO_TCP;
 const tcpFull = (p: Packet) => p.transport === PROTO_TCP && p.tcpFlags >= 0;
@@ -48,29 +89,29 @@ const icmp6 = (p: Packet) => p.transport === PROTO_ICMPV6 && p.icmpType >= 0;
 
 export const FIELDS: FieldDef[] = [
   def('frame.number', (p) => p.frame.number),
-  def('frame.time_epoch', (p) => (p.frame.hasTime ? p.frame.timeEpoch() : undefined)),
+  fastDef('frame.time_epoch', 'epoch', (p) => (p.frame.hasTime ? 1 : -1)),
   def('frame.len', (p) => p.frame.origLen),
   def('frame.cap_len', (p) => p.frame.capLen),
   def('frame.interface_id', (p) => (isPkt(p) && p.frame.interfaceId > 0 ? p.frame.interfaceId : undefined)),
-  def('eth.type', (p) => (p.ethType >= 0 ? hex4(p.ethType) : undefined)),
+  fastDef('eth.type', 'hex4', (p) => (p.ethType >= 0 ? p.ethType : -1)),
   def('vlan.id', (p) => (p.vlanCount > 0 ? p.vlanId0 : undefined)),
   def('sll.pkttype', (p) => (p.sllPktType >= 0 ? p.sllPktType : undefined)),
   def('ip.version', (p) => (p.ipVersion === 4 ? 4 : undefined)),
   def('ip.hdr_len', (p) => (p.ipVersion === 4 ? p.ipHdrLen : undefined)),
-  def('ip.dsfield', (p) => (p.ipVersion === 4 ? `0x${p.ipTos.toString(16).padStart(2, '0')}` : undefined)),
+  fastDef('ip.dsfield', 'hex2', (p) => (p.ipVersion === 4 ? p.ipTos : -1)),
   def('ip.len', (p) => (p.ipVersion === 4 ? p.ipTotalLen : undefined)),
-  def('ip.id', (p) => (p.ipVersion === 4 ? hex4(p.ipId) : undefined)),
+  fastDef('ip.id', 'hex4', (p) => (p.ipVersion === 4 ? p.ipId : -1)),
   def('ip.flags.df', (p) => (p.ipVersion === 4 ? (p.ipFlags & 2) !== 0 : undefined), (v) => (v ? '1' : '0')),
   def('ip.flags.mf', (p) => (p.ipVersion === 4 ? p.ipMoreFragments : undefined), (v) => (v ? '1' : '0')),
   def('ip.frag_offset', (p) => (p.ipVersion === 4 ? p.ipFragOffset : undefined)),
   def('ip.ttl', (p) => (p.ipVersion === 4 ? p.ipTtl : undefined)),
   def('ip.proto', (p) => (p.ipVersion === 4 ? p.ipProto : undefined)),
-  def('ip.checksum', (p) => (p.ipVersion === 4 && p.ipChecksum >= 0 ? hex4(p.ipChecksum) : undefined)),
+  fastDef('ip.checksum', 'hex4', (p) => (p.ipVersion === 4 && p.ipChecksum >= 0 ? p.ipChecksum : -1)),
   def('ip.checksum.status', (p) => (p.ipVersion === 4 && p.ipHdrLen > 0 ? p.ipChecksumStatus : undefined)),
-  def('ip.src', (p) => (p.ipVersion === 4 ? formatIPv4(p.buf, p.srcOff) : undefined)),
-  def('ip.dst', (p) => (p.ipVersion === 4 ? formatIPv4(p.buf, p.dstOff) : undefined)),
-  def('ipv6.tclass', (p) => (p.ipVersion === 6 ? `0x${p.ipTos.toString(16).padStart(2, '0')}` : undefined)),
-  def('ipv6.flow', (p) => (p.ipVersion === 6 ? `0x${p.ipv6FlowLabel.toString(16).padStart(5, '0')}` : undefined)),
+  fastDef('ip.src', 'ipv4', (p) => (p.ipVersion === 4 ? p.srcOff : -1)),
+  fastDef('ip.dst', 'ipv4', (p) => (p.ipVersion === 4 ? p.dstOff : -1)),
+  fastDef('ipv6.tclass', 'hex2', (p) => (p.ipVersion === 6 ? p.ipTos : -1)),
+  fastDef('ipv6.flow', 'hex5', (p) => (p.ipVersion === 6 ? p.ipv6FlowLabel : -1)),
   def('ipv6.plen', (p) => (p.ipVersion === 6 ? p.ipTotalLen - 40 : undefined)),
   def('ipv6.nxt', (p) => (p.ipVersion === 6 ? p.ipv6Nxt : undefined)),
   def('ipv6.hlim', (p) => (p.ipVersion === 6 ? p.ipTtl : undefined)),
@@ -155,9 +196,17 @@ function sackEdges(p: Packet, which: 0 | 1): string {
 const FLAG_CHARS = ['F', 'S', 'R', 'P', 'A', 'U', 'E', 'C', 'AE'];
 /** Zeek/tshark-style flag letters, e.g. "SA" (tshark prints a 12-char map; this is the compact form) */
 export function flagString(flags: number): string {
+  if (flags >= 0 && flags < FLAG_STRINGS.length) return FLAG_STRINGS[flags]!;
+  return makeFlagString(flags);
+}
+
+function makeFlagString(flags: number): string {
   let s = '';
   for (let i = 0; i < FLAG_CHARS.length; i++) if (flags & (1 << i)) s += FLAG_CHARS[i];
   return s;
 }
+
+/** every 9-bit flag combination, made once: no string per frame */
+const FLAG_STRINGS = Array.from({ length: 512 }, (_, f) => makeFlagString(f));
 
 export { hex4, hex8 };

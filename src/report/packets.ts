@@ -45,24 +45,143 @@ const QUOTED_FIELD: FieldDef = {
   },
 };
 
-/** an output buffer that writes in blocks and lets the reader wait for the stream to drain */
-class BlockWriter {
-  private parts: string[] = [];
-  private size = 0;
-  constructor(private readonly out: Writable) {}
+const BLOCK = 1 << 20;
 
-  push(s: string): void {
-    this.parts.push(s);
-    this.size += s.length;
-    if (this.size > 1 << 16) this.flushSync();
+/**
+ * The output block: records are encoded straight into bytes (no string per record, no join, no UTF-8
+ * conversion of a large string). When the block fills it is handed to the stream and a new one allocated
+ * (the stream may keep the one it was given); the reader waits for the stream to drain after each chunk.
+ */
+class ByteWriter {
+  buf!: Uint8Array;
+  /** the same bytes as a DataView (keys, four bytes at a time) and as a Buffer (UTF-8 text) */
+  private dv!: DataView;
+  private text8!: Buffer;
+  pos = 0;
+  constructor(private readonly out: Writable) {
+    this.newBlock(BLOCK);
+  }
+
+  /** make room for n more bytes (a record may be split across blocks: the stream sees the same bytes) */
+  room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    this.flushSync();
+    if (n > this.buf.length) this.newBlock(n);
+  }
+
+  /** bytes known to be ASCII (keys, punctuation) */
+  raw(k: Uint8Array): void {
+    const n = k.length;
+    if (this.pos + n > this.buf.length) this.room(n);
+    const b = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < n; i++) b[pos++] = k[i]!;
+    this.pos = pos;
+  }
+
+  /** a prepared key: four bytes per store (the last word may write up to 3 bytes past it, overwritten next) */
+  key(k: Key): void {
+    const words = k.words;
+    if (this.pos + words.length * 4 > this.buf.length) this.room(words.length * 4);
+    const dv = this.dv;
+    let pos = this.pos;
+    for (let i = 0; i < words.length; i++) {
+      dv.setUint32(pos, words[i]!, true);
+      pos += 4;
+    }
+    this.pos += k.length;
+  }
+
+  byte(c: number): void {
+    if (this.pos >= this.buf.length) this.room(1);
+    this.buf[this.pos++] = c;
+  }
+
+  /** any text, as UTF-8 */
+  text(s: string): void {
+    this.room(s.length * 3);
+    this.pos += this.text8.write(s, this.pos, 'utf8');
+  }
+
+  /** a number as String(n) prints it */
+  number(n: number): void {
+    if (n >= 0 && n <= 0x1fffffffffffff && Math.floor(n) === n) this.uint(n);
+    else this.text(String(n));
+  }
+
+  /** a non-negative integer below 2^53 in decimal */
+  uint(n: number): void {
+    if (this.pos + 16 > this.buf.length) this.room(16);
+    const b = this.buf;
+    if (n < 10) {
+      b[this.pos++] = 48 + n;
+      return;
+    }
+    if (n > 0xffffffff) {
+      // above 32 bits: split off the low nine digits so the rest is 32-bit arithmetic
+      const hi = Math.floor(n / 1e9);
+      this.uint(hi);
+      this.pad9(n - hi * 1e9);
+      return;
+    }
+    const digits = n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
+    let i = this.pos + digits;
+    this.pos = i;
+    while (n >= 10) {
+      const q = (n / 10) >>> 0;
+      b[--i] = 48 + n - q * 10;
+      n = q;
+    }
+    b[--i] = 48 + n;
+  }
+
+  /** an integer below 10^9 as exactly nine digits */
+  pad9(n: number): void {
+    if (this.pos + 9 > this.buf.length) this.room(9);
+    const b = this.buf;
+    let i = this.pos + 9;
+    this.pos = i;
+    for (let k = 0; k < 9; k++) {
+      const q = (n / 10) >>> 0;
+      b[--i] = 48 + n - q * 10;
+      n = q;
+    }
+  }
+
+  /** a string as JSON.stringify prints it: plain ASCII copied, anything else through JSON.stringify */
+  jsonString(s: string): void {
+    const n = s.length;
+    if (this.pos + n + 2 > this.buf.length) this.room(n + 2);
+    const b = this.buf;
+    const start = this.pos;
+    let pos = start;
+    b[pos++] = 34;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 34 || c === 92) {
+        this.pos = start;
+        this.text(JSON.stringify(s));
+        return;
+      }
+      b[pos++] = c;
+    }
+    b[pos++] = 34;
+    this.pos = pos;
   }
 
   private flushSync(): boolean {
-    if (this.size === 0) return true;
-    const ok = this.out.write(this.parts.join(''));
-    this.parts = [];
-    this.size = 0;
-    return ok;
+    if (this.pos === 0) return true;
+    const block = this.buf.subarray(0, this.pos);
+    this.newBlock(BLOCK);
+    return this.out.write(block);
+  }
+
+  private newBlock(n: number): void {
+    const b = Buffer.allocUnsafeSlow(n); // not zero-filled: every byte handed out is written first
+    this.buf = new Uint8Array(b.buffer, b.byteOffset, n);
+    this.dv = new DataView(b.buffer, b.byteOffset, n);
+    this.text8 = b;
+    this.pos = 0;
   }
 
   async flush(): Promise<void> {
@@ -80,6 +199,138 @@ class BlockWriter {
         this.out.on('error', done);
       });
     }
+  }
+}
+
+/** a key's bytes as little-endian 32-bit words (zero-padded) and its length */
+interface Key {
+  words: Uint32Array;
+  length: number;
+}
+
+function key(s: string): Key {
+  const bytes = Buffer.from(s, 'utf8');
+  const padded = new Uint8Array(Math.ceil(bytes.length / 4) * 4);
+  padded.set(bytes);
+  const words = new Uint32Array(padded.length / 4);
+  const dv = new DataView(padded.buffer);
+  for (let i = 0; i < words.length; i++) words[i] = dv.getUint32(4 * i, true);
+  return { words, length: bytes.length };
+}
+
+// constant bytes as plain Uint8Arrays like the block itself: one receiver kind, so the copy loop stays monomorphic
+const ascii = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
+const TRUE = ascii('true');
+const FALSE = ascii('false');
+const QUOTED_FIRST = ascii('"icmp.quoted":');
+const QUOTED_NEXT = ascii(',"icmp.quoted":');
+
+const FAST = { hex2: 2, hex4: 4, hex5: 5, ipv4: 10, epoch: 11 } as const;
+
+/** Frame.timeEpoch() is `sec.nnnnnnnnn`; its other forms (negative times) go through json() */
+function canWriteEpoch(p: Packet): boolean {
+  const f = p.frame;
+  return f.tsSec >= 0 && f.tsSec <= 0x1fffffffffffff && Math.floor(f.tsSec) === f.tsSec && f.tsNsec >= 0 && f.tsNsec < 1e9 && Math.floor(f.tsNsec) === f.tsNsec;
+}
+
+const HEX = ascii('0123456789abcdef');
+
+/** the value of a field with a fast form, as the same bytes as JSON.stringify(field.json()) */
+function writeFast(w: ByteWriter, fmt: number, r: number, p: Packet): void {
+  w.room(24);
+  const b = w.buf;
+  if (fmt === FAST.ipv4) {
+    const a = p.buf;
+    w.byte(34);
+    w.uint(a[r]!);
+    w.byte(46);
+    w.uint(a[r + 1]!);
+    w.byte(46);
+    w.uint(a[r + 2]!);
+    w.byte(46);
+    w.uint(a[r + 3]!);
+    w.byte(34);
+    return;
+  }
+  if (fmt === FAST.epoch) {
+    w.byte(34);
+    w.uint(p.frame.tsSec);
+    w.byte(46);
+    w.pad9(p.frame.tsNsec);
+    w.byte(34);
+    return;
+  }
+  // hex: at least fmt digits, more when the value needs them (as padStart does)
+  let digits = 1;
+  for (let x = r >>> 4; x > 0; x >>>= 4) digits++;
+  if (digits < fmt) digits = fmt;
+  let pos = w.pos;
+  b[pos++] = 34;
+  b[pos++] = 48;
+  b[pos++] = 120;
+  let i = pos + digits;
+  pos = i;
+  for (let k = 0; k < digits; k++) {
+    b[--i] = HEX[r & 15]!;
+    r >>>= 4;
+  }
+  b[pos++] = 34;
+  w.pos = pos;
+}
+
+/**
+ * NDJSON for a field list, encoded into the writer: the same bytes as ndjsonLine (which stays as the
+ * readable definition), with each key's bytes prepared once.
+ */
+class NdjsonEncoder {
+  private readonly first: Key[];
+  private readonly next: Key[];
+  private readonly quoted: boolean;
+  /** per field: 0 none, else the FAST code of its fast form */
+  private readonly fastFmt: Uint8Array;
+  private readonly fastRaw: (((p: Packet, c: FieldContext) => number) | null)[];
+
+  constructor(private readonly fields: FieldDef[]) {
+    this.first = fields.map((f) => key(`"${f.name}":`));
+    this.next = fields.map((f) => key(`,"${f.name}":`));
+    this.quoted = fields === FIELDS;
+    this.fastFmt = Uint8Array.from(fields, (f) => (f.fast ? FAST[f.fast.fmt] : 0));
+    this.fastRaw = fields.map((f) => f.fast?.raw ?? null);
+  }
+
+  write(w: ByteWriter, p: Packet, ctx: FieldContext): void {
+    const fields = this.fields;
+    let first = true;
+    w.byte(123); // {
+    for (let i = 0; i < fields.length; i++) {
+      const fmt = this.fastFmt[i]!;
+      if (fmt !== 0) {
+        const r = this.fastRaw[i]!(p, ctx);
+        if (r < 0) continue;
+        if (fmt !== FAST.epoch || canWriteEpoch(p)) {
+          w.key(first ? this.first[i]! : this.next[i]!);
+          first = false;
+          writeFast(w, fmt, r, p);
+          continue;
+        }
+      }
+      const v = fields[i]!.json(p, ctx);
+      if (v === undefined) continue;
+      w.key(first ? this.first[i]! : this.next[i]!);
+      first = false;
+      if (typeof v === 'number') w.number(v);
+      else if (typeof v === 'string') w.jsonString(v);
+      else w.raw(v ? TRUE : FALSE);
+    }
+    if (this.quoted) {
+      const q = quotedRecord(p, ctx);
+      if (q) {
+        w.raw(first ? QUOTED_FIRST : QUOTED_NEXT);
+        w.text(JSON.stringify(q));
+      }
+    }
+    w.byte(125); // }
+    w.byte(10);
   }
 }
 
@@ -106,22 +357,24 @@ export function tsvLine(p: Packet, ctx: FieldContext, fields: FieldDef[]): strin
   return s + '\n';
 }
 
-/** write the packets of one input; returns the reader's summary (its error, if any, is not printed here) */
+/** write the packets of one input (NDJSON bytes as ndjsonLine would make them); returns the reader's summary (its error, if any, is not printed here) */
 export async function writePackets(input: CaptureInput, out: Writable, opts: PacketsOptions): Promise<CaptureSummary> {
   const fields = resolveFields(opts.fields);
   const decoder = new Decoder();
   const streams = new TcpStreamIndex();
-  const w = new BlockWriter(out);
+  const w = new ByteWriter(out);
   const ctx: FieldContext = { tcpStream: -1, quotedTcpStream: -1 };
   const tsv = opts.format === 'tsv';
-  if (tsv && opts.header !== false) w.push(fields.map((f) => f.name).join('\t') + '\n');
+  const nd = new NdjsonEncoder(fields);
+  if (tsv && opts.header !== false) w.text(fields.map((f) => f.name).join('\t') + '\n');
   const summary = await readCapture(
     input,
     (frame) => {
       const p = decoder.decode(frame);
       ctx.tcpStream = p.isTcp ? streams.index(p) : -1;
       ctx.quotedTcpStream = streams.quotedIndex(p);
-      w.push(tsv ? tsvLine(p, ctx, fields) : ndjsonLine(p, ctx, fields));
+      if (tsv) w.text(tsvLine(p, ctx, fields));
+      else nd.write(w, p, ctx);
     },
     { ...opts, afterChunk: () => w.flush() },
   );
