@@ -183,6 +183,7 @@ export function quotedRecord(p: Packet, c?: FieldContext): Record<string, string
   if (q.ack >= 0) r['tcp.ack'] = q.ack;
   if (q.tcpFlags >= 0) r['tcp.flags'] = q.tcpFlags;
   if (q.tcpChecksum >= 0) r['tcp.checksum'] = q.tcpChecksum;
+  if (q.tcpChecksumStatus) r['tcp.checksum.status'] = q.tcpChecksumStatus;
   if (l4 === 'tcp' && c?.quotedTcpStream !== undefined && c.quotedTcpStream >= 0) r['tcp.stream'] = c.quotedTcpStream;
   return r;
 }
