@@ -351,8 +351,11 @@ async function main(argv: string[]): Promise<void> {
   const rows: Measured[] = [];
   const notes: string[] = [];
 
+  // twice, keeping the faster: the first may be the one that brings the file into the page cache
   log('bare walk ...');
-  const walk = await measureNode('bare record walk (node)', 'walk', file, summary.bytes);
+  const walk1 = await measureNode('bare record walk (node)', 'walk', file, summary.bytes);
+  const walk2 = await measureNode('bare record walk (node)', 'walk', file, summary.bytes);
+  const walk = walk2.seconds < walk1.seconds ? walk2 : walk1;
   rows.push(walk);
   if (walk.packets !== summary.packets) throw new Error(`walk saw ${walk.packets} packets, the file holds ${summary.packets}`);
 
@@ -460,7 +463,7 @@ async function main(argv: string[]): Promise<void> {
     `- tshark prints ${TSHARK_FIELDS.length} fields (${TSHARK_FIELDS.join(' ')}); 'ssmcap packets' prints every field that applies (about 35 per TCP frame, tshark's names); '-e (12 fields)' prints the same 12 as tshark`,
   );
   out.push('- tcpdump 4.99 slows down as it goes through this capture (measured: ~90k packets/s on the first 100k packets, ~12k/s over 1M, -S or not; perf shows one hot loop inside tcpdump), so its rate depends on the file size');
-  out.push('- every run reads the file from the page cache (the walk runs first); MB = 10^6 bytes, MiB = 2^20');
+  out.push('- every run reads the file from the page cache (the walk runs first, twice, the faster kept); MB = 10^6 bytes, MiB = 2^20');
   for (const n of notes) out.push(`- ${n}`);
   process.stdout.write(out.join('\n') + '\n');
 }
