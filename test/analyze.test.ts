@@ -148,3 +148,51 @@ describe('TLS parser cases from the corpus', () => {
     expect(a.connections[0]!.tls?.certificate?.subject).toMatch(/example\.ulfheim\.net/);
   });
 });
+
+describe('connections seen mid-stream and server selection', () => {
+  it('a capture that starts inside the TLS session is still judged from its exchanges, and marked', async () => {
+    const { readCapture } = await import('../src/index.js');
+    const { writePcap } = await import('./helpers/capture-writer.js');
+    const os = await import('node:os');
+    for (const [file, from, verdict] of [
+      ['a01-healthy-tls12.pcap', 7, 'healthy'],
+      ['a03-auth-403-invalid-client-tls12.pcap', 10, 'application'],
+    ] as const) {
+      const recs: { sec: number; frac: number; data: Uint8Array }[] = [];
+      await readCapture(path.join(ROOT, 'captures', file), (f) => {
+        if (f.number >= from) recs.push({ sec: f.tsSec, frac: Math.floor(f.tsNsec / 1000), data: f.bytes() });
+      });
+      const out = path.join(os.tmpdir(), `ssmcap-mid-${process.pid}-${file}`);
+      fs.writeFileSync(out, writePcap({}, recs).bytes);
+      const a = await analyzeCapture(out);
+      fs.rmSync(out);
+      expect(a.connections[0]!.midstream).toBe(true);
+      expect(a.connections[0]!.conn_state).toBe('OTH');
+      expect(a.servers[0]!.verdict, a.servers[0]!.summary).toBe(verdict);
+      expect(a.connections[0]!.evidence.some((e) => /starts inside this connection/.test(e.text))).toBe(true);
+    }
+  });
+
+  it('--server keeps only that server', async () => {
+    const file = path.join(ROOT, 'captures', 'a20-retries-403-with-background.pcap');
+    const other = await runCli(['analyze', file, '--format', 'json', '--port', '443', '--server', '127.0.0.9']);
+    const doc = JSON.parse(other.stdout);
+    expect(doc.servers.map((s: { address: string; port: number }) => `${s.address}:${s.port}`)).toEqual(['127.0.0.9:443']);
+    const none = await runCli(['analyze', file, '--format', 'json', '--server', '10.9.9.9:8443']);
+    expect(none.code).toBe(13);
+  });
+
+  it('reports per-direction TCP facts: retransmissions, SACK, MSS, super-segments, checksum offload', async () => {
+    const a = await analyzeCapture(path.join(ROOT, 'captures', 'a15-pmtu-blackhole.pcap'));
+    const t = a.connections[0]!.tcp;
+    expect(t.resp.retransmissions).toBeGreaterThanOrEqual(3);
+    expect(t.orig.sack_blocks).toBeGreaterThan(0);
+    expect(t.orig.mss).toBe(1460);
+    expect(t.resp.checksum_offload).toBe(t.resp.packets);
+    const routed = await analyzeCapture(path.join(ROOT, 'captures', 'a21-routed-healthy-tls12-java.pcap'));
+    // the router clamps the MSS the server announces; the server's TTL shows the hops
+    expect(routed.connections[0]!.tcp.resp.mss).toBe(1380);
+    expect(routed.connections[0]!.tcp.resp.ttl).toBe(44);
+    expect(routed.connections[0]!.syn_ack_rtt).toBeGreaterThan(0);
+  });
+});

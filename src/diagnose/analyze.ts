@@ -11,7 +11,7 @@ import { formatIPv4, formatIPv6 } from '../decode/addr.js';
 import type { CaptureError } from '../errors.js';
 import { readCapture, type CaptureInput, type ReadOptions } from '../input/reader.js';
 import { linkTypeName } from '../input/linktypes.js';
-import { Connection, ConnTracker } from '../flow/conn.js';
+import { Connection, ConnTracker, type DirStats } from '../flow/conn.js';
 import { Session } from '../protocols/session.js';
 import { ChecksumLedger, type ChecksumSummaryLine } from './checksums.js';
 import { HINTS, VERDICT_OF, type Reason, type Verdict } from './hints.js';
@@ -43,7 +43,10 @@ export interface ConnectionResult {
   packets: { orig: number; resp: number };
   bytes: { orig: number; resp: number };
   retransmissions: { orig: number; resp: number };
+  /** per direction (orig = client, resp = server), in the words of tshark's tcp.analysis and Zeek */
+  tcp: { orig: DirFacts; resp: DirFacts };
   syn_ack_rtt: number | null;
+  ack_rtt: number | null;
   midstream: boolean;
   verdict: Verdict;
   reason: Reason;
@@ -54,6 +57,52 @@ export interface ConnectionResult {
   http: ConnFinding['http'];
   exchanges: ConnFinding['exchanges'];
   payload_cut: boolean;
+}
+
+export interface DirFacts {
+  packets: number;
+  payload_bytes: number;
+  retransmissions: number;
+  retransmitted_bytes: number;
+  out_of_order: number;
+  duplicate_acks: number;
+  sack_blocks: number;
+  zero_windows: number;
+  /** bytes never seen: lost before the capture point, or dropped by the capture */
+  lost_bytes: number;
+  /** bytes the snaplen cut from captured segments */
+  snaplen_cut_bytes: number;
+  mss: number | null;
+  window_scale: number | null;
+  max_segment: number;
+  /** segments larger than the peer's MSS: TSO/GRO on the capturing host, not an error */
+  super_segments: number;
+  ttl: number | null;
+  checksum_offload: number;
+  checksum_bad: number;
+}
+
+function dirFacts(d: DirStats): DirFacts {
+  const st = d.stream.stats;
+  return {
+    packets: d.packets,
+    payload_bytes: d.payloadBytes,
+    retransmissions: st.retransmissions,
+    retransmitted_bytes: st.retransmittedBytes,
+    out_of_order: st.outOfOrder,
+    duplicate_acks: d.dupAcks,
+    sack_blocks: d.sackBlocks,
+    zero_windows: d.zeroWindows,
+    lost_bytes: st.lostBytes,
+    snaplen_cut_bytes: st.snaplenBytes,
+    mss: d.mss >= 0 ? d.mss : null,
+    window_scale: d.wscale >= 0 ? d.wscale : null,
+    max_segment: d.maxSegment,
+    super_segments: d.superSegments,
+    ttl: d.ttl >= 0 ? d.ttl : null,
+    checksum_offload: d.checksumPartial,
+    checksum_bad: d.checksumBad,
+  };
 }
 
 export interface ServerResult {
@@ -92,12 +141,22 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   const decoder = new Decoder();
   const ledger = new ChecksumLedger();
   const sessions = new Map<Connection, Session>();
-  const interesting = (c: Connection) => c.server.port === port || (opts.server !== undefined && c.server.addr === opts.server.addr);
+  // the server port of interest: --server ADDR:PORT names it, else --port (8443)
+  const wantPort = opts.server?.port ?? port;
+  const interesting = (c: Connection) => c.server.port === wantPort && (opts.server === undefined || c.server.addr === opts.server.addr);
   const tracker = new ConnTracker({
-    port,
+    port: wantPort,
     onOpen: (c) => {
       // every connection gets a session until its first client bytes show it is not a proxy leg
       sessions.set(c, new Session(c));
+    },
+    unwanted: (c) => {
+      if (interesting(c)) return false;
+      const kind = sessions.get(c)?.clientKind ?? '';
+      // decided once the client spoke (a CONNECT makes it a proxy leg), or once it ended without a word
+      const unwanted = kind === 'connect' ? false : kind !== '' || c.closed;
+      if (unwanted) sessions.delete(c);
+      return unwanted;
     },
   });
   const inputName = opts.name ?? (typeof input === 'string' ? input : '-');
@@ -110,7 +169,6 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
       if (p.isTcp) {
         const c = tracker.add(p, time);
         if (interesting(c) || sessions.get(c)?.clientKind === 'connect') ledger.add(p);
-        dropIfUninteresting(c);
       } else if ((p.transport === PROTO_ICMP || p.transport === PROTO_ICMPV6) && p.quoted.present) {
         if (p.quoted.proto === 6 && p.quoted.srcPort >= 0) fileIcmp(p, time);
         else if (isUnreachable(p)) fileCutIcmp(p, time);
@@ -118,17 +176,6 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
     },
     opts,
   );
-
-  function dropIfUninteresting(c: Connection): void {
-    const s = sessions.get(c);
-    if (!s || interesting(c)) return;
-    // decided once the client spoke: a CONNECT makes it a proxy leg, anything else is someone else's traffic
-    if (s.clientKind !== '' && s.clientKind !== 'connect') {
-      sessions.delete(c);
-      c.orig.stream.consumer = null;
-      c.resp.stream.consumer = null;
-    }
-  }
 
   /**
    * An ICMP error whose quote the snaplen cut before the ports: it is about the connection of the host it
@@ -180,10 +227,12 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   // ---- judge connections of interest
   const results: { c: Connection; s: Session | null; f: ConnFinding; r: ConnectionResult }[] = [];
   for (const c of tracker.all) {
+    if (c.dropped) continue;
     const s = sessions.get(c) ?? null;
     const isProxy = s?.proxy != null;
     if (!isProxy && !interesting(c)) continue;
-    if (opts.server && !isProxy && (c.server.addr !== opts.server.addr || (opts.server.port !== undefined && c.server.port !== opts.server.port))) continue;
+    if (isProxy && opts.server && (normHost(s!.proxy!.host) !== opts.server.addr || s!.proxy!.port !== wantPort)) continue;
+
     const f = judgeConnection(c, s ?? new Session(c));
     results.push({ c, s, f, r: toResult(c, s, f, inputName) });
   }
@@ -247,7 +296,9 @@ function toResult(c: Connection, s: Session | null, f: ConnFinding, input: strin
     packets: { orig: c.orig.packets, resp: c.resp.packets },
     bytes: { orig: c.orig.payloadBytes, resp: c.resp.payloadBytes },
     retransmissions: { orig: c.orig.stream.stats.retransmissions, resp: c.resp.stream.stats.retransmissions },
+    tcp: { orig: dirFacts(c.orig), resp: dirFacts(c.resp) },
     syn_ack_rtt: c.synAckRtt >= 0 ? Number(c.synAckRtt.toFixed(6)) : null,
+    ack_rtt: c.ackRtt >= 0 ? Number(c.ackRtt.toFixed(6)) : null,
     midstream: c.midstream,
     verdict: f.verdict,
     reason: f.reason,

@@ -132,6 +132,7 @@ export function judgeConnection(c: Connection, s: Session): ConnFinding {
   // ---- TLS
   const ct = s.clientTls;
   const st = s.serverTls;
+  if (c.midstream) ev(c.firstFrame, 'the capture starts inside this connection (no SYN seen): its handshakes are not in the capture');
   if (ct.sslv2Hello || st.sslv2Hello) {
     const side = ct.sslv2Hello ? ct : st;
     ev(side.firstFrame, `SSLv2-format ${ct.sslv2Hello ? 'ClientHello' : 'ServerHello'} (${versionName(side.sslv2Version)})`);

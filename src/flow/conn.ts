@@ -87,6 +87,8 @@ export class Connection {
   readonly icmp: { frame: number; time: number; from: string; type: number; code: number; v6: boolean; cut?: boolean }[] = [];
   /** the connection ended (FIN both ways or RST) */
   closed = false;
+  /** nobody wants this connection: it leaves the table when it ends and is never reported */
+  dropped = false;
   /** something attached by later stages (protocol session) */
   app: unknown = null;
 
@@ -255,12 +257,16 @@ export interface TrackerOptions {
   onOpen?: (c: Connection) => void;
   /** called when a connection ends (RST, FIN both ways, or end of capture) */
   onClose?: (c: Connection) => void;
+  /** asked after each packet until it says true: then the connection is dropped */
+  unwanted?: (c: Connection) => boolean;
 }
 
 /** The connection table. A new SYN on ports whose previous connection closed starts a new connection. */
 export class ConnTracker {
   private readonly table = new FlowTable<{ conn: Connection; aIsClient: boolean }>();
-  readonly all: Connection[] = [];
+  /** connections in order of their first packet (dropped ones are compacted away as they pile up) */
+  all: Connection[] = [];
+  private compactAt = 4096;
 
   constructor(private readonly opts: TrackerOptions) {}
 
@@ -294,6 +300,10 @@ export class ConnTracker {
       c.client = srcIsClient ? src : dst;
       c.server = srcIsClient ? dst : src;
       c.midstream = !syn;
+      if (this.all.length >= this.compactAt) {
+        this.all = this.all.filter((x) => !(x.dropped && x.closed));
+        this.compactAt = Math.max(4096, this.all.length * 2);
+      }
       this.all.push(c);
       e = t.add(p, { conn: c, aIsClient: srcIsClient });
       this.opts.onOpen?.(c);
@@ -303,7 +313,17 @@ export class ConnTracker {
     const wasClosed = c.closed;
     c.onPacket(p, fromClient, time);
     if (c.closed && !wasClosed) this.opts.onClose?.(c);
+    if (!c.dropped && this.opts.unwanted?.(c)) this.drop(c);
+    // a connection nobody wants leaves the table once it ends: memory follows open connections
+    if (c.closed && c.dropped) this.table.delete(e);
     return c;
+  }
+
+  /** nobody needs this connection's bytes or its report: stop reassembling, forget it when it ends */
+  drop(c: Connection): void {
+    c.dropped = true;
+    c.orig.stream.consumer = null;
+    c.resp.stream.consumer = null;
   }
 
   /** find the connection an ICMP error's quoted packet belongs to (quoted src is our packet's source) */

@@ -13,6 +13,8 @@ export interface FlowEntry<T> {
   readonly portA: number;
   readonly portB: number;
   readonly proto: number;
+  /** the bucket it lives in */
+  readonly hash: number;
   value: T;
 }
 
@@ -62,15 +64,16 @@ export class FlowTable<T> {
   insert(proto: number, b: Uint8Array, alen: number, src: number, dst: number, sport: number, dport: number, value: T): FlowEntry<T> {
     // copies, not views: a frame's buffer is often a Node Buffer (whose slice() is a view), and a view
     // here would keep the whole read chunk alive for as long as the flow lives
+    const h = hashFlow(proto, b, alen, src, dst, sport, dport);
     const e: FlowEntry<T> = {
       addrA: copyBytes(b, src, src + alen),
       addrB: copyBytes(b, dst, dst + alen),
       portA: sport,
       portB: dport,
       proto,
+      hash: h,
       value,
     };
-    const h = hashFlow(proto, b, alen, src, dst, sport, dport);
     const list = this.buckets.get(h);
     if (list) list.push(e);
     else this.buckets.set(h, [e]);
@@ -79,16 +82,14 @@ export class FlowTable<T> {
     return e;
   }
 
-  /** replace the value of an existing flow (a new connection on the same ports) */
+  /** remove a flow (it ended, or a new connection takes its ports) */
   delete(e: FlowEntry<T>): void {
-    for (const [h, list] of this.buckets) {
-      const i = list.indexOf(e);
-      if (i < 0) continue;
-      list.splice(i, 1);
-      if (list.length === 0) this.buckets.delete(h);
-      this.count--;
-      return;
-    }
+    const list = this.buckets.get(e.hash);
+    const i = list ? list.indexOf(e) : -1;
+    if (i < 0) return;
+    list!.splice(i, 1);
+    if (list!.length === 0) this.buckets.delete(e.hash);
+    this.count--;
   }
 
   *entries(): IterableIterator<FlowEntry<T>> {

@@ -35,6 +35,12 @@ export class Session {
   serverKind: '' | 'tls' | 'http' | 'other' = '';
 
   constructor(readonly conn: Connection) {
+    if (conn.midstream) {
+      // the capture starts inside the connection: the first bytes are somewhere in a record, so each
+      // side waits for a segment that starts with a record header (and is never judged "not TLS")
+      this.clientTls.state = 'lost';
+      this.serverTls.state = 'lost';
+    }
     this.clientTls.fallback = this.clientHttp;
     this.serverTls.fallback = this.serverHttp;
     this.serverTls.onServerHello = (sh) => {
