@@ -178,6 +178,15 @@ export function judgeConnection(c: Connection, s: Session): ConnFinding {
     const fromServer = st.alerts.includes(alert);
     ev(alert.frame, `${fromServer ? 'server' : 'client'} sends fatal alert ${alert.name} (${alert.description})`);
     const who = fromServer ? `the server ${srv}` : 'the client';
+    if (alert.description < 0) {
+      // the description was cut: who sent it, and when, still tells the layer
+      const afterFlight = !fromServer && st.recordCount > 0;
+      if (afterFlight) {
+        if (st.certificates.length) ev(st.certificateFrame, `server certificate: ${st.certificates[0]!.subject}, issued by ${st.certificates[0]!.issuer}`);
+        return set('untrusted-certificate', `the client answers the server's certificate flight with a fatal alert and leaves (inferred: its description was cut by the snaplen)`, true);
+      }
+      return set('handshake-failure', `${who} ends the handshake with a fatal alert (its description was cut by the snaplen)`, true);
+    }
     if (FATAL_CERT.has(alert.description)) {
       if (st.certificates.length) ev(st.certificateFrame, `server certificate: ${st.certificates[0]!.subject}, issued by ${st.certificates[0]!.issuer}`);
       return set('untrusted-certificate', `${who} rejects the ${fromServer ? "client's" : "server's"} certificate: fatal alert ${alert.name}`);
@@ -276,7 +285,8 @@ function stripQuery(t: string | undefined): string {
 }
 
 function firstFatal(t: TlsStream): AlertInfo | undefined {
-  return t.alerts.find((a) => !a.encrypted && a.level === 2) ?? t.alerts.find((a) => !a.encrypted && a.description !== 0 && a.description !== 90);
+  // a plaintext alert whose level the snaplen cut is taken as fatal: in a handshake, warnings are rare
+  return t.alerts.find((a) => !a.encrypted && (a.level === 2 || a.level === -1)) ?? t.alerts.find((a) => !a.encrypted && a.description !== 0 && a.description !== 90);
 }
 
 /** a protected record of TLS 1.3 (application data), or bytes whose records the snaplen hid */

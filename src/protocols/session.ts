@@ -8,7 +8,7 @@ import type { Connection } from '../flow/conn.js';
 import { attachConsumers } from '../flow/conn.js';
 import type { GapKind, StreamConsumer } from '../flow/reassembly.js';
 import { HttpStream, looksLikeHttpRequest, type HttpMessage } from './http.js';
-import { TlsStream } from './tls.js';
+import { TlsStream, tlsPrefix } from './tls.js';
 
 export interface ProxyInfo {
   /** CONNECT target as written */
@@ -137,7 +137,7 @@ export class Session {
 }
 
 function looksLikeTls(b: Uint8Array): boolean {
-  return b.length >= 3 && b[0]! >= 20 && b[0]! <= 24 && b[1] === 3 && b[2]! <= 4;
+  return tlsPrefix(b);
 }
 
 function isHttpResponse(b: Uint8Array): boolean {

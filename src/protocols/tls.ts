@@ -214,7 +214,7 @@ export class TlsStream implements StreamConsumer {
         this.state = 'sslv2';
         return;
       }
-      if (!plausibleHeader(bytes, 0)) {
+      if (!tlsPrefix(bytes)) {
         this.state = 'not-tls';
         this.fallback?.data(bytes, off, frame, time);
         return;
@@ -327,8 +327,12 @@ export class TlsStream implements StreamConsumer {
     }
     if (rec.type === CT_ALERT) {
       // a plaintext alert is exactly two bytes: a longer one is protected, whatever we knew of CCS
-      if (body && body.length >= 2 && !rec.encrypted && rec.length === 2) {
-        this.alerts.push({ frame: rec.frame, time: rec.time, level: body[0]!, description: body[1]!, name: ALERTS[body[1]!] ?? `alert_${body[1]}`, encrypted: false });
+      if (body && !rec.encrypted && rec.length === 2) {
+        // the snaplen may have cut the description (or the level too): keep what is there
+        const level = body.length >= 1 ? body[0]! : -1;
+        const description = body.length >= 2 ? body[1]! : -1;
+        const name = description >= 0 ? (ALERTS[description] ?? `alert_${description}`) : 'alert (its description cut by the snaplen)';
+        this.alerts.push({ frame: rec.frame, time: rec.time, level, description, name, encrypted: false });
       } else if (rec.encrypted || rec.length > 2) {
         this.alerts.push({ frame: rec.frame, time: rec.time, level: -1, description: -1, name: 'encrypted alert', encrypted: true });
       }
@@ -417,6 +421,20 @@ function isPlainHello(body: number[], recordLength: number): boolean {
   if (body.length < 4) return false;
   const t = body[0]!;
   return (t === HS.client_hello || t === HS.server_hello) && ((body[1]! << 16) | (body[2]! << 8) | body[3]!) === recordLength - 4;
+}
+
+/**
+ * The first bytes of a stream are consistent with a TLS record header as far as they go: a snaplen of
+ * 68 leaves two bytes of payload (0x16 0x03), which must not make a TLS stream "not TLS".
+ */
+export function tlsPrefix(b: Uint8Array): boolean {
+  const n = Math.min(b.length, 5);
+  if (n === 0) return false;
+  if (b[0]! < CT_CCS || b[0]! > CT_HEARTBEAT) return false;
+  if (n >= 2 && b[1] !== 3) return false;
+  if (n >= 3 && b[2]! > 4) return false;
+  if (n >= 5 && ((b[3]! << 8) | b[4]!) > MAX_RECORD_LEN) return false;
+  return true;
 }
 
 export function plausibleHeader(b: Uint8Array, i: number): boolean {
