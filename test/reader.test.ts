@@ -360,4 +360,19 @@ describe('inputs', () => {
     const b = await readAll(p, { chunkSize: 333 });
     expect(b.frames).toEqual(a.frames);
   });
+
+  it('reads a gzip file that spans many reused read buffers to the frames of the plain file', async () => {
+    // the file reader reuses two buffers; what it hands zlib must survive the next read
+    const next = rng(7);
+    const recs: PcapRecord[] = [];
+    for (let i = 0; i < 2000; i++) recs.push({ sec: 1_700_000_000 + i, frac: i, data: randomBytes(Math.floor(next() * 1600), next) });
+    const bytes = writePcap({}, recs).bytes;
+    const plain = await readAll(tmp('large-gz-ref.pcap', bytes));
+    const gz = tmp('large.pcap.gz', gzipSync(bytes));
+    for (const chunkSize of [65536, 4093]) {
+      const r = await readAll(gz, { chunkSize });
+      expect(r.summary, `chunkSize ${chunkSize}`).toMatchObject({ compression: 'gzip', error: null, bytes: bytes.length });
+      expect(r.frames, `chunkSize ${chunkSize}`).toEqual(plain.frames);
+    }
+  });
 });
