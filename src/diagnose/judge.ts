@@ -132,6 +132,8 @@ export function judgeConnection(c: Connection, s: Session): ConnFinding {
   // ---- TLS
   const ct = s.clientTls;
   const st = s.serverTls;
+  const typed = (t: TlsStream) => t.records.some((x) => x.type !== CT_OPAQUE) || t.state === 'not-tls' || t.sslv2Hello;
+  if (c.segments.length > 0 && !typed(ct) && !typed(st) && s.clientKind !== 'http') return judgeBlind(c, f, set, ev, srv);
   if (c.midstream) ev(c.firstFrame, 'the capture starts inside this connection (no SYN seen): its handshakes are not in the capture');
   if (ct.sslv2Hello || st.sslv2Hello) {
     const side = ct.sslv2Hello ? ct : st;
@@ -240,6 +242,17 @@ export function judgeConnection(c: Connection, s: Session): ConnFinding {
   // ---- application: HTTP in clear inside the tunnel is not possible; encrypted exchanges
   addHttp(f, s);
   f.exchanges = exchanges(s, complete.frame);
+  return decideExchanges(c, f, set, ev, srv, (frame) => closerAfter(c, s, frame));
+}
+
+type Setter = (reason: Reason, summary: string, inferred?: boolean) => ConnFinding;
+type Evid = (frame: number, text: string) => void;
+type Closer = { frame: number; text: string; who: string } | null;
+
+/** the application layer from the exchanges after a completed handshake */
+function decideExchanges(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: string, closer: (frame: number) => Closer): ConnFinding {
+  const o = c.orig;
+  const r = c.resp;
   const lastResp = f.exchanges.at(-1);
   const unanswered = f.exchanges.find((x) => x.responseFrame === 0);
   if (unanswered) {
@@ -267,12 +280,112 @@ export function judgeConnection(c: Connection, s: Session): ConnFinding {
     ev(x.requestFrame, `request: ${x.requestBytes} bytes of application data`);
     ev(x.responseFrame, `answer: ${x.responseBytes} bytes`);
   }
-  if (f.exchanges.length >= 2) return set('ok', `TLS ${f.tlsVersion ?? ''} completes and ${f.exchanges.length} requests are answered on the same connection`.replace('TLS TLS', 'TLS'));
+  if (f.exchanges.length >= 2) return set('ok', `TLS ${f.tlsVersion ?? ''} completes and ${f.exchanges.length} requests are answered on the same connection`.replace('TLS TLS', 'TLS'), f.inferred);
   // one request, one answer
   f.singleExchange = true;
-  const closer = closerAfter(c, s, lastResp!.responseFrame);
-  if (closer) ev(closer.frame, closer.text);
-  return set('auth-rejected', `one request, one short answer (${lastResp!.responseBytes} bytes), then ${closer ? closer.who : 'the end of the capture'}; no API call follows`, true);
+  const cl = closer(lastResp!.responseFrame);
+  if (cl) ev(cl.frame, cl.text);
+  return set('auth-rejected', `one request, one short answer (${lastResp!.responseBytes} bytes), then ${cl ? cl.who : 'the end of the capture'}; no API call follows`, true);
+}
+
+/** a TLS alert record in clear: 5-byte header and 2 bytes */
+const ALERT_RECORD = 7;
+/** an encrypted close_notify: TLS 1.2 AES-GCM 5 + 26, TLS 1.3 5 + 19 */
+const CLOSE_NOTIFY_MAX = 31;
+
+/**
+ * No payload in the capture (tcpdump text, a snaplen that keeps only headers): the TLS exchange is read
+ * from who sent how many bytes, in which order, and who closed. Protocol facts used: a plaintext alert
+ * record is 7 bytes; a TLS 1.2 client's second flight (key exchange, ChangeCipherSpec, Finished) and the
+ * server's answer (ChangeCipherSpec, Finished, maybe a ticket) are small, and only then does data flow;
+ * in TLS 1.3 the client's second flight already carries its Finished and the first request.
+ */
+function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: string): ConnFinding {
+  const o = c.orig;
+  const r = c.resp;
+  f.payloadCut = true;
+  f.inferred = true;
+  const turns: { dir: 'c' | 's'; bytes: number; frame: number; last: number }[] = [];
+  // a short last segment that closes (FIN with it, or the peer already closed, or nothing follows) is
+  // an encrypted close_notify, not data
+  const segs = c.segments;
+  const finOf = (d: 'c' | 's') => (d === 'c' ? o.finFrame || o.rstFrame : r.finFrame || r.rstFrame);
+  const closes: { dir: 'c' | 's'; frame: number }[] = [];
+  const data = segs.filter((g, i) => {
+    const peer = finOf(g.dir === 'c' ? 's' : 'c');
+    const last = !segs.slice(i + 1).some((x) => x.dir === g.dir);
+    // (never a side's first flight: a close_notify follows a handshake, a 7-byte alert may not)
+    const earlier = segs.slice(0, i).some((x) => x.dir === g.dir);
+    const isClose = g.len <= CLOSE_NOTIFY_MAX && last && earlier && (g.fin || (peer > 0 && peer < g.frame) || finOf(g.dir) > 0 || i === segs.length - 1);
+    if (isClose) closes.push({ dir: g.dir, frame: g.frame });
+    return !isClose;
+  });
+  for (const g of data) {
+    const t = turns.at(-1);
+    if (t && t.dir === g.dir) {
+      t.bytes += g.len;
+      t.last = g.frame;
+    } else turns.push({ dir: g.dir, bytes: g.len, frame: g.frame, last: g.frame });
+  }
+  const [hello, s1, c2, s3] = turns;
+  ev(hello!.frame, `no payload in the capture: judged from segment sizes and order; the client's first flight is ${hello!.bytes} bytes`);
+  if (hello!.dir !== 'c') return set('capture-incomplete', `the server ${srv} speaks first and the payload is not in the capture: nothing to judge by`);
+  if (!s1) {
+    if (r.rstFrame) {
+      ev(r.rstFrame, 'the server resets the connection before answering');
+      return set('reset', `${srv} resets the connection after the client's first flight, before any answer`);
+    }
+    if (r.finFrame || o.finFrame || o.rstFrame) {
+      ev(r.finFrame || o.finFrame || o.rstFrame, 'the connection closes with no answer from the server');
+      return set('handshake-incomplete', `${srv} accepts the TCP connection but never answers the client's first flight`);
+    }
+    return set('capture-incomplete', `the capture ends before ${srv} answers the client's first flight`);
+  }
+  ev(s1.frame, `the server answers with ${s1.bytes} bytes`);
+  if (s1.bytes === ALERT_RECORD && !c2) return set('handshake-failure', `${srv} answers the ClientHello with one 7-byte record, a TLS alert, and the handshake ends (inferred: the payload is not in the capture)`, true);
+  if (!c2) {
+    const serverFirst = r.finFrame > 0 && (!o.finFrame || r.finFrame < o.finFrame) && (!o.rstFrame || r.finFrame < o.rstFrame);
+    if (serverFirst) {
+      // a TLS server waits for the client after its first flight; one that answers and closes at once
+      // does not speak TLS (an HTTP server's 400, say)
+      ev(r.finFrame, 'the server closes right after its first answer, without waiting for the client');
+      return set('not-tls', `${srv} answers once and closes at once, which no TLS server does in a handshake (inferred: it does not speak TLS, or the client did not)`, true);
+    }
+    if (o.finFrame || o.rstFrame) {
+      ev(o.finFrame || o.rstFrame, "the client closes after the server's first flight without continuing the handshake");
+      return set('untrusted-certificate', `the client leaves after ${srv}'s certificate flight without finishing the handshake (inferred: it does not trust the certificate)`, true);
+    }
+    if (r.rstFrame) {
+      ev(r.rstFrame, 'the server resets the connection');
+      return set('reset', `${srv} resets the connection during the TLS handshake`);
+    }
+    return set('capture-incomplete', `the capture ends during the TLS handshake with ${srv}`);
+  }
+  if (c2.bytes === ALERT_RECORD) {
+    ev(c2.frame, "the client answers the server's flight with one 7-byte record, a TLS alert");
+    return set('untrusted-certificate', `the client answers ${srv}'s certificate flight with an alert and leaves (inferred: it does not trust the certificate)`, true);
+  }
+  const c4 = turns[4];
+  const tls12 = c2.bytes <= 200 && !!s3 && s3.bytes <= 400 && !!c4;
+  f.tlsVersion = tls12 ? 'TLS 1.2 (inferred)' : 'TLS 1.3 (inferred)';
+  f.handshakeComplete = true;
+  // TLS 1.3 whose second client flight is only the Finished: the server's next turn is its tickets
+  const from = tls12 || c2.bytes <= 100 ? 4 : 2;
+  for (let i = from; i < turns.length; i++) {
+    const t = turns[i]!;
+    if (t.dir !== 'c') continue;
+    const resp = turns[i + 1];
+    f.exchanges.push({ requestFrame: t.frame, requestBytes: t.bytes, responseFrame: resp?.frame ?? 0, responseBytes: resp?.bytes ?? 0 });
+  }
+  const closer = (frame: number): Closer => {
+    const cl = closes.find((x) => x.frame > frame && x.dir === 's');
+    if (cl) return { frame: cl.frame, text: 'the server sends a short last record (an encrypted close_notify) and closes right after the answer', who: 'the server closes' };
+    if (r.finFrame > frame) return { frame: r.finFrame, text: 'the server closes the connection (FIN) after the answer', who: 'the server closes' };
+    if (r.rstFrame > frame) return { frame: r.rstFrame, text: 'the server resets the connection after the answer', who: 'the server resets' };
+    if (o.finFrame > frame || o.rstFrame > frame) return { frame: o.finFrame || o.rstFrame, text: 'the client closes the connection after the answer', who: 'the client closes' };
+    return null;
+  };
+  return decideExchanges(c, f, set, ev, srv, closer);
 }
 
 function printable(b: Uint8Array): string {
@@ -327,7 +440,10 @@ function exchanges(s: Session, from: number): Exchange[] {
     // the client's first protected record is its Finished
     const firstServerEnc = st.records.find(isProtected);
     const fin = clientRecs.find((r) => firstServerEnc && r.frame >= firstServerEnc.frame);
-    clientRecs = clientRecs.filter((r) => r !== fin && (!fin || r.off > fin.off));
+    // opaque bytes larger than any Finished record (5 + 4 + 48 + 1 + 16 = 74) hold the Finished and the
+    // first request together: they stay, as the request
+    const finOnly = fin && !(fin.type === CT_OPAQUE && fin.length > 80);
+    clientRecs = clientRecs.filter((r) => (finOnly ? r !== fin : true) && (!fin || r.off >= fin.off));
   }
   const serverRecs = st.records.filter(isData);
   const out: Exchange[] = [];

@@ -83,6 +83,11 @@ export class Connection {
   private synAckTime = -1;
   /** frames worth citing, in order (bounded) */
   readonly events: ConnEvent[] = [];
+  /**
+   * New data segments in capture order (the first 512): who sent how many bytes, when. What a capture
+   * without payload (tcpdump text, a snaplen of 64) still tells about the exchange.
+   */
+  readonly segments: { dir: 'c' | 's'; frame: number; time: number; len: number; fin: boolean }[] = [];
   /** ICMP errors that quote this connection's packets */
   readonly icmp: { frame: number; time: number; from: string; type: number; code: number; v6: boolean; cut?: boolean }[] = [];
   /** the connection ended (FIN both ways or RST) */
@@ -222,7 +227,7 @@ export class Connection {
         up('t');
         if (off + len > peer.ackedOff) d.unackedRetrans++;
         this.event(frame, time, dir, `retransmission of ${len} bytes at offset ${off}`);
-      }
+      } else if (this.segments.length < 512) this.segments.push({ dir, frame, time, len, fin: fin || rst });
       if (off + len > d.sentOff && off < 0x80000000) d.sentOff = off + len;
       if (d.stream.stats.lostBytes > 0) up('g');
     } else if (ack && !syn && !fin && !rst) up('a');

@@ -115,6 +115,22 @@ export class Session {
     this.serverHttp.end();
   }
 
+  /** bytes of the client's second flight (its data after the server's first answer) */
+  private secondClientFlight(): number {
+    let turn = 0;
+    let last = '';
+    let bytes = 0;
+    for (const g of this.conn.segments) {
+      if (g.dir !== last) {
+        turn++;
+        last = g.dir;
+      }
+      if (turn === 3) bytes += g.len;
+      else if (turn > 3) break;
+    }
+    return bytes;
+  }
+
   /** TLS 1.3 was negotiated: read from the ServerHello, or inferred when the snaplen cut it */
   get tls13(): boolean {
     return this.serverTls.tls13 || this.clientTls.tls13 || this.tls13Inferred;
@@ -130,6 +146,12 @@ export class Session {
     const cr = this.clientTls.records;
     const ccs = cr.findIndex((r) => r.type === 20);
     if (ccs >= 0 && cr[ccs + 1]?.type === 23) return true;
+    if (ccs >= 0 && cr[ccs + 1]?.type === 0) {
+      // what follows the client's ChangeCipherSpec was cut: its second flight's size tells. TLS 1.2's
+      // (key exchange, CCS, Finished) is small; TLS 1.3's carries the Finished and the first request
+      const second = this.secondClientFlight();
+      if (second > 200) return true;
+    }
     const secondFlight = cr.find((r, i) => i > 0 && r.frame > (cr[0]?.frame ?? 0));
     const serverData = this.serverTls.records.find((r) => r.type === 23);
     return !!serverData && (!secondFlight || serverData.frame < secondFlight.frame) && !!this.clientTls.records.length && this.serverTls.records.some((r) => r.handshakes.includes(2));
