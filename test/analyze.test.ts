@@ -196,3 +196,41 @@ describe('connections seen mid-stream and server selection', () => {
     expect(routed.connections[0]!.syn_ack_rtt).toBeGreaterThan(0);
   });
 });
+
+describe('connections are judged as they end, not all at the end', () => {
+  it('a connection closed long enough ago is summarised while the capture is still being read', async () => {
+    const { readCapture } = await import('../src/index.js');
+    const { writePcap } = await import('./helpers/capture-writer.js');
+    // a03 three times, 20 s apart, each from another client port
+    const base: { sec: number; frac: number; data: Uint8Array }[] = [];
+    await readCapture(path.join(ROOT, 'captures', 'a03-auth-403-invalid-client-tls12.pcap'), (f) => base.push({ sec: f.tsSec, frac: Math.floor(f.tsNsec / 1000), data: f.bytes() }));
+    const recs = [0, 1, 2].flatMap((k) =>
+      base.map((r) => {
+        const d = r.data.slice();
+        // client port is the source port of client packets (34-35) or the destination port of server packets (36-37)
+        const fromClient = d[36] === 0x20 && d[37] === 0xfb;
+        const at = fromClient ? 34 : 36;
+        const port = ((d[at]! << 8) | d[at + 1]!) + k;
+        d[at] = port >> 8;
+        d[at + 1] = port & 0xff;
+        return { sec: r.sec + 20 * k, frac: r.frac, data: d };
+      }),
+    );
+    const w = writePcap({}, recs);
+    let pulled = 0;
+    async function* chunks() {
+      yield w.bytes.subarray(0, w.offsets[0]!);
+      for (let i = 0; i < w.offsets.length; i++) {
+        pulled = i + 1;
+        yield w.bytes.subarray(w.offsets[i]!, w.offsets[i + 1] ?? w.bytes.length);
+      }
+    }
+    const seenAt: number[] = [];
+    const a = await analyzeCapture(chunks(), { name: 'three.pcap', onConnection: () => seenAt.push(pulled) });
+    expect(a.connections).toHaveLength(3);
+    expect(seenAt).toHaveLength(3);
+    // the first connection was judged once the second one's packets came 20 s later, long before the end
+    expect(seenAt[0]).toBeLessThan(recs.length);
+    expect(a.servers[0]!.summary).toMatch(/^3 connections/);
+  });
+});

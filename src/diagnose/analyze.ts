@@ -22,7 +22,12 @@ export interface AnalyzeOptions extends ReadOptions {
   port?: number;
   /** only this server (address, optionally with port) */
   server?: { addr: string; port?: number };
+  /** called with each connection's summary and provisional verdict as soon as it is judged */
+  onConnection?: (r: ConnectionResult) => void;
 }
+
+/** capture seconds a closed connection waits for stray packets (last ACK, a late RST) before it is judged */
+const LINGER_SEC = 5;
 
 export interface ConnectionResult {
   id: number;
@@ -128,6 +133,14 @@ export interface InputResult {
   readable: boolean;
 }
 
+interface Judged {
+  f: ConnFinding;
+  r: ConnectionResult;
+  proxyTarget: { host: string; port: number } | null;
+  clientAddr: string;
+  serverAddr: string;
+}
+
 export interface CaptureAnalysis {
   input: InputResult;
   servers: ServerResult[];
@@ -150,6 +163,9 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
       // every connection gets a session until its first client bytes show it is not a proxy leg
       sessions.set(c, new Session(c));
     },
+    onClose: (c) => {
+      if (!c.dropped) closedQueue.push(c);
+    },
     unwanted: (c) => {
       if (interesting(c)) return false;
       const kind = sessions.get(c)?.clientKind ?? '';
@@ -160,6 +176,8 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
     },
   });
   const inputName = opts.name ?? (typeof input === 'string' ? input : '-');
+  const closedQueue: Connection[] = [];
+  const judged: Judged[] = [];
   const summary = await readCapture(
     input,
     (frame) => {
@@ -167,6 +185,8 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
       if (p.ipVersion === 0) return;
       const time = frame.tsSec + frame.tsNsec / 1e9;
       if (p.isTcp) {
+        // connections closed a while ago are judged and summarised now: memory follows open connections
+        while (closedQueue.length > 0 && time - closedQueue[0]!.closedAt > LINGER_SEC) finalize(closedQueue.shift()!);
         const c = tracker.add(p, time);
         if (interesting(c) || sessions.get(c)?.clientKind === 'connect') ledger.add(p);
       } else if ((p.transport === PROTO_ICMP || p.transport === PROTO_ICMPV6) && p.quoted.present) {
@@ -221,32 +241,40 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
     c.event(p.frame.number, time, 's', `ICMP${v6 ? 'v6' : ''} type ${p.icmpType} code ${p.icmpCode} from ${p.src()}`);
   }
 
-  tracker.finish();
-  for (const s of sessions.values()) s.end();
-
-  // ---- judge connections of interest
-  const results: { c: Connection; s: Session | null; f: ConnFinding; r: ConnectionResult }[] = [];
-  for (const c of tracker.all) {
-    if (c.dropped) continue;
+  /** judge a connection, keep its summary, let go of everything else */
+  function finalize(c: Connection): void {
+    if (c.entry === null && c.dropped) return;
     const s = sessions.get(c) ?? null;
+    c.finish();
+    s?.end();
     const isProxy = s?.proxy != null;
-    if (!isProxy && !interesting(c)) continue;
-    if (isProxy && opts.server && (normHost(s!.proxy!.host) !== opts.server.addr || s!.proxy!.port !== wantPort)) continue;
-
-    const f = judgeConnection(c, s ?? new Session(c));
-    results.push({ c, s, f, r: toResult(c, s, f, inputName) });
+    const wanted = !c.dropped && (isProxy || interesting(c)) && !(isProxy && opts.server && (normHost(s!.proxy!.host) !== opts.server.addr || s!.proxy!.port !== wantPort));
+    // stray packets of a connection already judged (a late ACK or RST) are not a connection of their own
+    const stray = c.midstream && c.orig.payloadBytes + c.resp.payloadBytes === 0 && c.icmp.length === 0;
+    if (wanted && !stray) {
+      const f = judgeConnection(c, s ?? new Session(c));
+      const r = toResult(c, s, f, inputName);
+      judged.push({ f, r, proxyTarget: s?.proxy ? { host: normHost(s.proxy.host), port: s.proxy.port } : null, clientAddr: c.client.addr, serverAddr: c.server.addr });
+      opts.onConnection?.(r);
+    }
+    sessions.delete(c);
+    tracker.retire(c);
   }
 
+  for (const c of closedQueue.splice(0)) finalize(c);
+  for (const c of [...tracker.all]) if (!c.dropped) finalize(c);
+  judged.sort((a, b) => a.r.first_frame - b.r.first_frame || a.r.id - b.r.id);
+
   // a direct connection from a proxy's address to a tunnel's target is the proxy's own leg: evidence for the tunnel
-  const proxyAddrs = new Set(results.filter((x) => x.s?.proxy).map((x) => x.c.server.addr));
-  for (const x of results) {
-    if (!x.s?.proxy && proxyAddrs.has(x.c.client.addr)) {
-      const target = `${x.c.server.addr}:${x.c.server.port}`;
-      if (results.some((t) => t.s?.proxy && `${normHost(t.s.proxy.host)}:${t.s.proxy.port}` === target)) x.r.role = 'proxy-upstream';
+  const proxyAddrs = new Set(judged.filter((x) => x.proxyTarget).map((x) => x.serverAddr));
+  for (const x of judged) {
+    if (!x.proxyTarget && proxyAddrs.has(x.clientAddr)) {
+      const target = x.r.server;
+      if (judged.some((t) => t.proxyTarget && `${fmtHost(t.proxyTarget.host)}:${t.proxyTarget.port}` === target)) x.r.role = 'proxy-upstream';
     }
   }
 
-  const servers = judgeServers(results.map((x) => ({ r: x.r, f: x.f, proxyTarget: x.s?.proxy ? { host: normHost(x.s.proxy.host), port: x.s.proxy.port } : null })), inputName);
+  const servers = judgeServers(judged, inputName);
   return {
     input: {
       path: inputName,
@@ -259,7 +287,7 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
       readable: summary.readable,
     },
     servers,
-    connections: results.map((x) => x.r),
+    connections: judged.map((x) => x.r),
     checksums: ledger.summarize(),
     error: summary.error,
   };

@@ -94,6 +94,10 @@ export class Connection {
   closed = false;
   /** nobody wants this connection: it leaves the table when it ends and is never reported */
   dropped = false;
+  /** capture time when it closed (-1 open) */
+  closedAt = -1;
+  /** its table entry (for retiring it) */
+  entry: unknown = null;
   /** something attached by later stages (protocol session) */
   app: unknown = null;
 
@@ -311,13 +315,17 @@ export class ConnTracker {
       }
       this.all.push(c);
       e = t.add(p, { conn: c, aIsClient: srcIsClient });
+      c.entry = e;
       this.opts.onOpen?.(c);
     }
     const fromClient = t.forward === e.value.aIsClient;
     const c = e.value.conn;
     const wasClosed = c.closed;
     c.onPacket(p, fromClient, time);
-    if (c.closed && !wasClosed) this.opts.onClose?.(c);
+    if (c.closed && !wasClosed) {
+      c.closedAt = time;
+      this.opts.onClose?.(c);
+    }
     if (!c.dropped && this.opts.unwanted?.(c)) this.drop(c);
     // a connection nobody wants leaves the table once it ends: memory follows open connections
     if (c.closed && c.dropped) this.table.delete(e);
@@ -342,8 +350,22 @@ export class ConnTracker {
   }
 
   private close(c: Connection): void {
+    if (c.closed) return;
     c.closed = true;
+    c.closedAt = c.end;
     this.opts.onClose?.(c);
+  }
+
+  /**
+   * A connection that was judged and summarised: it leaves the table and, as they pile up, the list;
+   * its evidence lists are let go. A packet of it that still comes later starts a mid-stream connection.
+   */
+  retire(c: Connection): void {
+    this.drop(c);
+    if (c.entry) this.table.delete(c.entry as Parameters<typeof this.table.delete>[0]);
+    c.entry = null;
+    c.events.length = 0;
+    c.segments.length = 0;
   }
 
   /** end of capture: flush every stream */
