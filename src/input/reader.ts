@@ -14,8 +14,22 @@ import { linkTypeName } from './linktypes.js';
 import { PCAP_MAGIC_NS, PCAP_MAGIC_US, PcapParser } from './pcap.js';
 import { BT_SHB, PcapngParser } from './pcapng.js';
 import type { DecryptionSecret, FormatParser, InterfaceInfo } from './parser.js';
+import { Readable } from 'node:stream';
+import { looksLikeTcpdumpText, readTextLines, TEXT_SNIFF_BYTES } from './tcpdump-text.js';
 
-export type CaptureFormat = 'pcap' | 'pcapng';
+/** 'tcpdump-text': tcpdump's printout, its packets turned back into raw IP frames (see tcpdump-text.ts) */
+export type CaptureFormat = 'pcap' | 'pcapng' | 'tcpdump-text';
+
+/** tcpdump text only: how its lines were read */
+export interface TextLineStats {
+  /** lines that made (part of) a packet */
+  parsed: number;
+  /** lines known and ignored: banners, blank lines, fences, protocol detail and payload text under a packet */
+  skipped: number;
+  unrecognizedCount: number;
+  /** the first 20 lines not understood, 1-based line numbers */
+  unrecognized: { line: number; text: string }[];
+}
 
 export interface CaptureSummary {
   /** the name used in messages: the path as given, or `-` for stdin */
@@ -35,6 +49,8 @@ export interface CaptureSummary {
   error: CaptureError | null;
   /** true when the input could be read as a capture at all (a header was understood) */
   readable: boolean;
+  /** tcpdump text input: how its lines were read */
+  textLines?: TextLineStats;
 }
 
 export type CaptureInput = string | NodeJS.ReadableStream | AsyncIterable<Uint8Array>;
@@ -48,6 +64,8 @@ export interface ReadOptions {
   onProgress?: (bytes: number) => void;
   /** awaited after the frames of each chunk were delivered: a consumer's own backpressure (e.g. output drain) */
   afterChunk?: () => void | Promise<void>;
+  /** tcpdump text whose timestamps have no date (HH:MM:SS.frac): the day, YYYY-MM-DD (default 1970-01-01), UTC */
+  date?: string;
 }
 
 export function sniffMagic(b: Uint8Array): 'gzip' | CaptureFormat | null {
@@ -268,6 +286,22 @@ export async function readCapture(input: CaptureInput, onFrame: (f: Frame) => vo
       return finish();
     }
     const kind = sniffMagic(head);
+    if (kind === null) {
+      // not a binary capture: tcpdump's text output? (decided on the first 32 KiB)
+      while (head.length < TEXT_SNIFF_BYTES) {
+        const more = await nextChunk(source, file, head.length, decompressed);
+        if (!more) break;
+        head = concat(head, more);
+      }
+      if (looksLikeTcpdumpText(head)) {
+        // each chunk copied: the file reader may reuse its buffers, and the stream may read ahead
+        await readTextLines(Readable.from(copied(prepend(head, source))), summary, sink, opts);
+        if (lastLt !== -2) ltCounts.set(lastLt, (ltCounts.get(lastLt) ?? 0) + lastCount);
+        summary.frames = frames;
+        summary.linkTypes = [...ltCounts.entries()].map(([linkType, n]) => ({ linkType, name: linkTypeName(linkType), frames: n }));
+        return summary;
+      }
+    }
     if (kind === 'pcap') parser = new PcapParser(file, sink, decompressed);
     else if (kind === 'pcapng') parser = new PcapngParser(file, sink, decompressed);
     else {
@@ -306,6 +340,10 @@ export async function readCapture(input: CaptureInput, onFrame: (f: Frame) => vo
     }
   }
   return finish();
+}
+
+async function* copied(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const c of chunks) yield c.slice();
 }
 
 async function* prepend(head: Uint8Array, rest: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
