@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { constants as zlibConstants, createGunzip, type Gunzip } from 'node:zlib';
 import { copyBytes } from '../bytes.js';
 import { CaptureError, isCaptureError } from '../errors.js';
+import { allocSummable } from '../sum-memory.js';
 import type { Frame } from './frame.js';
 import { linkTypeName } from './linktypes.js';
 import { PCAP_MAGIC_NS, PCAP_MAGIC_US, PcapParser } from './pcap.js';
@@ -95,9 +96,14 @@ function describeMagic(b: Uint8Array): string {
   return `unknown file format: first bytes ${hex} ("${text}") are not a pcap, pcapng or gzip magic`;
 }
 
-async function* chunksOf(input: CaptureInput, chunkSize: number): AsyncGenerator<Uint8Array> {
+/** whether file chunks may be handed out in reused buffers (set once the binary parser alone reads them) */
+interface Reuse {
+  on: boolean;
+}
+
+async function* chunksOf(input: CaptureInput, chunkSize: number, reuse: Reuse): AsyncGenerator<Uint8Array> {
   if (typeof input === 'string' && input !== '-') {
-    yield* fileChunks(input, chunkSize);
+    yield* fileChunks(input, chunkSize, reuse);
     return;
   }
   const stream = typeof input === 'string' ? process.stdin : input;
@@ -105,17 +111,18 @@ async function* chunksOf(input: CaptureInput, chunkSize: number): AsyncGenerator
 }
 
 /**
- * A file's bytes in chunks read into two reused buffers: a chunk is valid until the next one is pulled
- * (fresh buffers per chunk, as fs.createReadStream allocates, cost a fifth of decode time in garbage
- * collection). While the consumer parses one buffer the next chunk is read into the other, so reading
- * overlaps parsing; nothing more is read ahead. Both buffers share one ArrayBuffer, so word-wise readers
- * of it (sum16) see a single buffer.
+ * A file's bytes in chunks read into two reused buffers (fresh buffers per chunk, as fs.createReadStream
+ * allocates, cost a fifth of decode time in garbage collection). While the consumer parses one buffer the
+ * next chunk is read into the other, so reading overlaps parsing; nothing more is read ahead. With
+ * `reuse.on` a chunk is a view, valid until the next one is pulled: only the binary parser loop, which
+ * copies what it carries over, turns it on. Until then (format sniffing, gzip, text) each chunk is a copy
+ * its consumer may keep. Both buffers share one allocSummable memory, where checksums are summed in place.
  */
-async function* fileChunks(path: string, chunkSize: number): AsyncGenerator<Uint8Array> {
+async function* fileChunks(path: string, chunkSize: number, reuse: Reuse): AsyncGenerator<Uint8Array> {
   const fh = await fs.promises.open(path, 'r');
   let pending: Promise<{ bytesRead: number }> | null = null;
   try {
-    const both = Buffer.allocUnsafe(2 * chunkSize);
+    const both = allocSummable(2 * chunkSize);
     const bufs = [both.subarray(0, chunkSize), both.subarray(chunkSize)] as const;
     let cur = 0;
     // position null: read on from the file position (works for pipes too); one read in flight at a time
@@ -127,7 +134,7 @@ async function* fileChunks(path: string, chunkSize: number): AsyncGenerator<Uint
       const chunk = bufs[cur].subarray(0, bytesRead);
       cur ^= 1;
       pending = fh.read(bufs[cur], 0, chunkSize, null);
-      yield chunk;
+      yield reuse.on ? chunk : copyBytes(chunk);
     }
   } finally {
     // a read still in flight must end before the file closes; its fault, if any, no longer matters
@@ -213,7 +220,8 @@ export async function readCapture(input: CaptureInput, onFrame: (f: Frame) => vo
     onFrame(f);
   };
 
-  const raw = chunksOf(input, opts.chunkSize ?? 1 << 20);
+  const reuse: Reuse = { on: false };
+  const raw = chunksOf(input, opts.chunkSize ?? 1 << 20, reuse);
   let source: AsyncIterator<Uint8Array> = raw;
   let gunzip: Gunzip | null = null;
   let decompressed = false;
@@ -309,6 +317,8 @@ export async function readCapture(input: CaptureInput, onFrame: (f: Frame) => vo
       return finish();
     }
     let chunk: Uint8Array | null = head;
+    // from here on only the parser reads the file's chunks, each before the next is pulled
+    if (!decompressed) reuse.on = true;
     while (chunk) {
       feed(parser, chunk);
       opts.onProgress?.(base);
@@ -385,8 +395,8 @@ function gunzipOf(compressed: AsyncIterator<Uint8Array>): Gunzip {
         }
         if (c.length < TRAILER) c = concat(tail, c);
         else await write(tail);
-        // a copy: zlib may still hold what it was given when the next chunk reuses the reader's buffer
-        await write(copyBytes(c, 0, c.length - TRAILER));
+        // file chunks reach zlib as copies (reuse stays off for gzip): zlib may hold them past the next read
+        await write(c.subarray(0, c.length - TRAILER));
         tail = copyBytes(c, c.length - TRAILER);
       }
       await new Promise<void>((resolve) => {
