@@ -24,7 +24,7 @@ function errLine(msg: string): void {
   process.stderr.write(`ssmcap: ${msg}\n`);
 }
 
-async function cmdPackets(argv: { input: string[]; format: string; e?: string[]; header: boolean }): Promise<number> {
+async function cmdPackets(argv: { input: string[]; format: string; e?: string[]; header: boolean; date?: string }): Promise<number> {
   if (argv.input.length !== 1) throw new UsageError(`packets takes one input (a file or -), got ${argv.input.length}: ${argv.input.join(' ')}`);
   const input = argv.input[0]!;
   if (input !== '-') {
@@ -37,13 +37,13 @@ async function cmdPackets(argv: { input: string[]; format: string; e?: string[];
     if (e instanceof UnknownFieldError) throw new UsageError(e.message);
     throw e;
   }
-  const summary = await writePackets(input, process.stdout, { format: argv.format as PacketsFormat, fields: argv.e, header: argv.header });
+  const summary = await writePackets(input, process.stdout, { format: argv.format as PacketsFormat, fields: argv.e, header: argv.header, date: argv.date });
   if (summary.error) errLine(summary.error.message);
   // a readable capture with no frames (header only, or cut in its first record) is read, not an error
   return summary.readable ? EXIT.ok : EXIT.unreadable;
 }
 
-async function cmdInfo(argv: { input: string[]; format: string; port: number }): Promise<number> {
+async function cmdInfo(argv: { input: string[]; format: string; port: number; date?: string }): Promise<number> {
   const entries = await expandInputs(argv.input);
   let readable = 0;
   const docs: Record<string, unknown>[] = [];
@@ -57,7 +57,7 @@ async function cmdInfo(argv: { input: string[]; format: string; port: number }):
       skipped++;
       continue;
     }
-    const info = await inspectCapture(e.path, { port: argv.port });
+    const info = await inspectCapture(e.path, { port: argv.port, date: argv.date });
     if (info.readable) readable++;
     if (info.error) errLine(info.error.message);
     if (argv.format === 'json') docs.push(infoJson(info));
@@ -82,7 +82,7 @@ function parseServer(s: string | undefined): { addr: string; port?: number } | u
   return { addr: s.toLowerCase() };
 }
 
-async function cmdAnalyze(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean }): Promise<number> {
+async function cmdAnalyze(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string }): Promise<number> {
   const entries = await expandInputs(argv.input);
   const analyses: CaptureAnalysis[] = [];
   let readable = 0;
@@ -94,7 +94,7 @@ async function cmdAnalyze(argv: { input: string[]; format: string; port: number;
     }
     // inside a directory, only captures (by magic) and files named like captures are inputs
     if (e.kind === 'other' && e.path !== e.arg && !hasCaptureExtension(e.path)) continue;
-    const a = await analyzeCapture(e.path, { port: argv.port, server });
+    const a = await analyzeCapture(e.path, { port: argv.port, server, date: argv.date });
     if (a.error) errLine(a.error.message);
     if (a.input.readable) readable++;
     analyses.push(a);
@@ -107,6 +107,16 @@ async function cmdAnalyze(argv: { input: string[]; format: string; port: number;
   return EXIT_OF[report.verdict];
 }
 
+/** tcpdump text prints times of day only: the day they are on */
+const DATE_OPTION = {
+  type: 'string',
+  describe: 'tcpdump text input: the day of its HH:MM:SS timestamps (YYYY-MM-DD, UTC; default 1970-01-01)',
+  coerce: (d: string) => {
+    if (!/^\d{4}-\d\d-\d\d$/.test(d) || Number.isNaN(Date.parse(d))) throw new UsageError(`--date takes YYYY-MM-DD, got ${d}`);
+    return d;
+  },
+} as const;
+
 export async function main(args: string[]): Promise<number> {
   let code: number = EXIT.ok;
   const parser = yargs(args.map((a) => (a === '-' ? STDIN_TOKEN : a)))
@@ -117,10 +127,11 @@ export async function main(args: string[]): Promise<number> {
       'one record per frame, fields named as tshark names them',
       (y) =>
         y
-          .positional('input', { type: 'string', array: true, demandOption: true, describe: 'capture file (pcap, pcapng, gzip) or - for stdin' })
+          .positional('input', { type: 'string', array: true, demandOption: true, describe: 'capture file (pcap, pcapng, gzip, tcpdump text) or - for stdin' })
           .option('format', { choices: ['ndjson', 'tsv'] as const, default: 'ndjson', describe: 'output format' })
           .option('e', { type: 'string', array: true, describe: 'field to print (repeat), like tshark -e' })
-          .option('header', { type: 'boolean', default: true, describe: 'TSV: print the field names first' }),
+          .option('header', { type: 'boolean', default: true, describe: 'TSV: print the field names first' })
+          .option('date', DATE_OPTION),
       async (a) => {
         code = await cmdPackets(restoreStdin(a as Parameters<typeof cmdPackets>[0]));
       },
@@ -135,7 +146,8 @@ export async function main(args: string[]): Promise<number> {
           .option('server', { type: 'string', describe: 'only this server: ADDR or ADDR:PORT ([v6]:PORT)' })
           .option('format', { choices: ['text', 'json'] as const, default: 'text' })
           .option('o', { type: 'string', describe: 'write the report to this file' })
-          .option('color', { type: 'boolean', describe: 'colour the text report (default: on a TTY, unless NO_COLOR)' }),
+          .option('color', { type: 'boolean', describe: 'colour the text report (default: on a TTY, unless NO_COLOR)' })
+          .option('date', DATE_OPTION),
       async (a) => {
         code = await cmdAnalyze(restoreStdin(a as Parameters<typeof cmdAnalyze>[0]));
       },
@@ -147,7 +159,8 @@ export async function main(args: string[]): Promise<number> {
         y
           .positional('input', { type: 'string', array: true, demandOption: true, describe: 'capture files or directories' })
           .option('format', { choices: ['text', 'json'] as const, default: 'text' })
-          .option('port', { type: 'number', default: 8443, describe: 'the server port to count connections to' }),
+          .option('port', { type: 'number', default: 8443, describe: 'the server port to count connections to' })
+          .option('date', DATE_OPTION),
       async (a) => {
         code = await cmdInfo(restoreStdin(a as Parameters<typeof cmdInfo>[0]));
       },

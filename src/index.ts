@@ -7,7 +7,8 @@
  */
 export { CaptureError, isCaptureError, type CaptureErrorCode } from './errors.js';
 export { Frame, formatEpoch } from './input/frame.js';
-export { readCapture, sniffMagic, type CaptureInput, type CaptureSummary, type ReadOptions, type CaptureFormat } from './input/reader.js';
+export { readCapture, sniffMagic, type CaptureInput, type CaptureSummary, type ReadOptions, type CaptureFormat, type TextLineStats } from './input/reader.js';
+export { readTcpdumpText, looksLikeTcpdumpText } from './input/tcpdump-text.js';
 export type { InterfaceInfo, DecryptionSecret } from './input/parser.js';
 export { LINKTYPE, linkTypeName, isDecodedLinkType } from './input/linktypes.js';
 export { expandInputs, type InputEntry } from './input/dir.js';

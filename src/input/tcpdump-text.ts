@@ -194,6 +194,8 @@ class Hdr {
   win = -1;
   urg = 0;
   cksum = -1;
+  /** tcpdump verified the checksum: `(correct)` */
+  cksumGood = false;
   /** payload length tcpdump printed (`length N`), -1 when not printed (or cut) */
   printedLen = -1;
   /** TCP options encoded from `options [...]` */
@@ -225,6 +227,7 @@ class Hdr {
     this.l4 = '';
     this.sport = this.dport = this.tcpFlags = this.seq = this.seqEnd = this.ack = this.win = this.cksum = this.printedLen = -1;
     this.urg = 0;
+    this.cksumGood = false;
     this.optLen = 0;
     this.optsPartial = this.hasOpts = this.portsOnly = this.cut = false;
     this.udpLen = this.icmpType = -1;
@@ -245,6 +248,7 @@ interface DirState {
   /** next sequence number expected (absolute), -1 unknown */
   next: number;
   lastAck: number;
+  lastWin: number;
   /** TCP header length of the last whole non-SYN segment, to size cut lines */
   hdrLen: number;
 }
@@ -411,7 +415,7 @@ export class TcpdumpTextParser {
   }
 
   private banner(line: string): boolean {
-    const listening = /^tcpdump: listening on (\S+), link-type (\S+)(?: \([^)]*\))?, (?:capture size|snapshot length) (\d+)/.exec(line);
+    const listening = /^(?:tcpdump: )?listening on (\S+), link-type (\S+)(?: \([^)]*\))?, (?:capture size|snapshot length) (\d+)/.exec(line);
     const reading = /^reading from file .*, link-type (\S+)(?: \(.*\))?(?:, snapshot length (\d+))?/.exec(line);
     if (listening) {
       this.ifName = listening[1]!;
@@ -651,7 +655,10 @@ export class TcpdumpTextParser {
       h.tcpFlags = bits;
     }
     const ck = /\bcksum 0x([0-9a-f]{4})\b/.exec(rest);
-    if (ck && !(h.cut && ck.index + ck[0].length >= trimmed.length)) h.cksum = Number.parseInt(ck[1]!, 16);
+    if (ck && !(h.cut && ck.index + ck[0].length >= trimmed.length)) {
+      h.cksum = Number.parseInt(ck[1]!, 16);
+      h.cksumGood = rest.startsWith(' (correct)', ck.index + ck[0].length);
+    }
     const seq = num(/, seq (\d+)(?::(\d+))?(?=,|$|\s)/);
     if (seq) {
       h.seq = Number(seq[1]);
@@ -872,8 +879,9 @@ export class TcpdumpTextParser {
       b.set(h.src, at + 8);
       b.set(h.dst, at + 24);
     }
-    if (!inQuote && h.l4 === 'tcp' && h.cksum < 0 && !h.portsOnly && o - at >= h.totalLen) {
-      // not printed (no -v, or the line was cut): the whole segment is here, so write the checksum it must have
+    if (!inQuote && h.l4 === 'tcp' && (h.cksum < 0 || h.cksumGood) && !h.portsOnly && h.sport >= 0 && o - at >= h.totalLen) {
+      // not printed (no -v, or the line was cut), or printed `(correct)` of bytes a cut line did not all show:
+      // the whole segment is here, so write the checksum it must have (the same value when nothing was cut)
       const tcpOff = at + ipHl;
       const segLen = h.totalLen - ipHl;
       v.setUint16(tcpOff + 16, 0, false);
@@ -930,12 +938,16 @@ export class TcpdumpTextParser {
         peer.baseKnown = true;
       } else peer.baseKnown = false;
     } else if (ackSet && this.absolute !== true) {
-      if (this.absolute === null && seq >= 0 && me.baseKnown && me.base >= 1 << 24) {
-        const distAbs = seqDist(seq, me.base);
-        if (distAbs < 1 << 22 && seq >= 1 << 24) this.absolute = true;
-        else if (seq < 1 << 22 && distAbs >= 1 << 24) this.absolute = false;
-      }
-      if (this.absolute !== true) {
+      // -S or not, told by a number near its base (absolute) or near zero (relative), once a base is large enough to tell
+      const tell = (printed: number, d: DirState) => {
+        if (this.absolute !== null || printed < 0 || !d.baseKnown || d.base < 1 << 24) return;
+        const distAbs = seqDist(printed, d.base);
+        if (distAbs < 1 << 22 && printed >= 1 << 24) this.absolute = true;
+        else if (printed < 1 << 22 && distAbs >= 1 << 24) this.absolute = false;
+      };
+      tell(seq, me);
+      tell(ack, peer);
+      if (!this.isAbsolute()) {
         if (seq >= 0) seq = u32(seq + me.base);
         if (ack >= 0) ack = u32(ack + peer.base);
       }
@@ -946,7 +958,10 @@ export class TcpdumpTextParser {
     v.setUint32(o + 4, seq >>> 0, false);
     v.setUint32(o + 8, ack >>> 0, false);
     v.setUint16(o + 12, ((hl / 4) << 12) | (flags & 0x1ff), false);
-    v.setUint16(o + 14, h.win >= 0 ? h.win : 0, false);
+    // a window the line does not show (cut): the direction's last one, never a made-up zero window
+    const win = h.win >= 0 ? h.win : me.lastWin >= 0 ? me.lastWin : 0xffff;
+    if (h.win >= 0) me.lastWin = h.win;
+    v.setUint16(o + 14, win, false);
     v.setUint16(o + 16, h.cksum >= 0 ? h.cksum : 0, false);
     v.setUint16(o + 18, h.urg & 0xffff, false);
     const optRoom = hl - 20;
@@ -976,6 +991,11 @@ export class TcpdumpTextParser {
     return { written: inQuote ? Math.min(hl, ipPayload >= 0 ? ipPayload : hl) : hl, wire: hl + payload };
   }
 
+  /** -S output (decided by `tell` in buildTcp, which the compiler cannot follow) */
+  private isAbsolute(): boolean {
+    return this.absolute === true;
+  }
+
   private dirOf(h: Hdr): 0 | 1 {
     const n = h.addrLen;
     for (let i = 0; i < n; i++) {
@@ -992,7 +1012,7 @@ export class TcpdumpTextParser {
     let c = this.convs.get(key);
     if (!c) {
       if (this.convs.size >= 100_000) this.convs.delete(this.convs.keys().next().value!);
-      const d = (): DirState => ({ base: 0, baseKnown: false, next: -1, lastAck: -1, hdrLen: 20 });
+      const d = (): DirState => ({ base: 0, baseKnown: false, next: -1, lastAck: -1, lastWin: -1, hdrLen: 20 });
       c = { hasBase: false, d: [d(), d()] };
       this.convs.set(key, c);
     }
