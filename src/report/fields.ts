@@ -23,8 +23,26 @@ export interface FieldContext {
  */
 export type FastFormat = 'hex2' | 'hex4' | 'hex5' | 'ipv4' | 'epoch';
 
+/**
+ * The layer a field belongs to: when the layer's guard (LAYER_GUARDS) is false for a frame, the field is
+ * absent from it, so an encoder may skip the layer's fields with one check (a test holds every field to this).
+ */
+export type Layer = 'ipv4' | 'ipv6' | 'tcp' | 'tcpOptions' | 'udp' | 'icmp';
+
+export const LAYER_GUARDS: Record<Layer, (p: Packet) => boolean> = {
+  ipv4: (p) => p.ipVersion === 4,
+  ipv6: (p) => p.ipVersion === 6,
+  tcp: (p) => p.transport === PROTO_TCP,
+  // options need a header longer than 20 bytes
+  tcpOptions: (p) => p.transport === PROTO_TCP && p.tcpHdrLen > 20,
+  udp: (p) => p.transport === PROTO_UDP,
+  icmp: (p) => p.transport === PROTO_ICMP || p.transport === PROTO_ICMPV6,
+};
+
 export interface FieldDef {
   name: string;
+  /** see Layer; absent: no guard */
+  layer?: Layer;
   /** the fast form, for encoders that write bytes (see FastFormat); absent for most fields */
   fast?: { fmt: FastFormat; raw(p: Packet, c: FieldContext): number };
   /** JSON value, or undefined when the field does not apply */
@@ -87,6 +105,12 @@ const hasTcpLen = (p: Packet) => tcpFull(p) && p.tcpLen >= 0;
 const icmp4 = (p: Packet) => p.transport === PROTO_ICMP && p.icmpType >= 0;
 const icmp6 = (p: Packet) => p.transport === PROTO_ICMPV6 && p.icmpType >= 0;
 
+/** the same fields, each marked as belonging to `layer` */
+function inLayer(layer: Layer, fields: FieldDef[]): FieldDef[] {
+  for (const f of fields) f.layer = layer;
+  return fields;
+}
+
 export const FIELDS: FieldDef[] = [
   def('frame.number', (p) => p.frame.number),
   fastDef('frame.time_epoch', 'epoch', (p) => (p.frame.hasTime ? 1 : -1)),
@@ -96,62 +120,76 @@ export const FIELDS: FieldDef[] = [
   fastDef('eth.type', 'hex4', (p) => (p.ethType >= 0 ? p.ethType : -1)),
   def('vlan.id', (p) => (p.vlanCount > 0 ? p.vlanId0 : undefined)),
   def('sll.pkttype', (p) => (p.sllPktType >= 0 ? p.sllPktType : undefined)),
-  def('ip.version', (p) => (p.ipVersion === 4 ? 4 : undefined)),
-  def('ip.hdr_len', (p) => (p.ipVersion === 4 ? p.ipHdrLen : undefined)),
-  fastDef('ip.dsfield', 'hex2', (p) => (p.ipVersion === 4 ? p.ipTos : -1)),
-  def('ip.len', (p) => (p.ipVersion === 4 ? p.ipTotalLen : undefined)),
-  fastDef('ip.id', 'hex4', (p) => (p.ipVersion === 4 ? p.ipId : -1)),
-  def('ip.flags.df', (p) => (p.ipVersion === 4 ? (p.ipFlags & 2) !== 0 : undefined), (v) => (v ? '1' : '0')),
-  def('ip.flags.mf', (p) => (p.ipVersion === 4 ? p.ipMoreFragments : undefined), (v) => (v ? '1' : '0')),
-  def('ip.frag_offset', (p) => (p.ipVersion === 4 ? p.ipFragOffset : undefined)),
-  def('ip.ttl', (p) => (p.ipVersion === 4 ? p.ipTtl : undefined)),
-  def('ip.proto', (p) => (p.ipVersion === 4 ? p.ipProto : undefined)),
-  fastDef('ip.checksum', 'hex4', (p) => (p.ipVersion === 4 && p.ipChecksum >= 0 ? p.ipChecksum : -1)),
-  def('ip.checksum.status', (p) => (p.ipVersion === 4 && p.ipHdrLen > 0 ? p.ipChecksumStatus : undefined)),
-  fastDef('ip.src', 'ipv4', (p) => (p.ipVersion === 4 ? p.srcOff : -1)),
-  fastDef('ip.dst', 'ipv4', (p) => (p.ipVersion === 4 ? p.dstOff : -1)),
-  fastDef('ipv6.tclass', 'hex2', (p) => (p.ipVersion === 6 ? p.ipTos : -1)),
-  fastDef('ipv6.flow', 'hex5', (p) => (p.ipVersion === 6 ? p.ipv6FlowLabel : -1)),
-  def('ipv6.plen', (p) => (p.ipVersion === 6 ? p.ipTotalLen - 40 : undefined)),
-  def('ipv6.nxt', (p) => (p.ipVersion === 6 ? p.ipv6Nxt : undefined)),
-  def('ipv6.hlim', (p) => (p.ipVersion === 6 ? p.ipTtl : undefined)),
-  def('ipv6.src', (p) => (p.ipVersion === 6 ? formatIPv6(p.buf, p.srcOff) : undefined)),
-  def('ipv6.dst', (p) => (p.ipVersion === 6 ? formatIPv6(p.buf, p.dstOff) : undefined)),
+  ...inLayer('ipv4', [
+    def('ip.version', (p) => (p.ipVersion === 4 ? 4 : undefined)),
+    def('ip.hdr_len', (p) => (p.ipVersion === 4 ? p.ipHdrLen : undefined)),
+    fastDef('ip.dsfield', 'hex2', (p) => (p.ipVersion === 4 ? p.ipTos : -1)),
+    def('ip.len', (p) => (p.ipVersion === 4 ? p.ipTotalLen : undefined)),
+    fastDef('ip.id', 'hex4', (p) => (p.ipVersion === 4 ? p.ipId : -1)),
+    def('ip.flags.df', (p) => (p.ipVersion === 4 ? (p.ipFlags & 2) !== 0 : undefined), (v) => (v ? '1' : '0')),
+    def('ip.flags.mf', (p) => (p.ipVersion === 4 ? p.ipMoreFragments : undefined), (v) => (v ? '1' : '0')),
+    def('ip.frag_offset', (p) => (p.ipVersion === 4 ? p.ipFragOffset : undefined)),
+    def('ip.ttl', (p) => (p.ipVersion === 4 ? p.ipTtl : undefined)),
+    def('ip.proto', (p) => (p.ipVersion === 4 ? p.ipProto : undefined)),
+    fastDef('ip.checksum', 'hex4', (p) => (p.ipVersion === 4 && p.ipChecksum >= 0 ? p.ipChecksum : -1)),
+    def('ip.checksum.status', (p) => (p.ipVersion === 4 && p.ipHdrLen > 0 ? p.ipChecksumStatus : undefined)),
+    fastDef('ip.src', 'ipv4', (p) => (p.ipVersion === 4 ? p.srcOff : -1)),
+    fastDef('ip.dst', 'ipv4', (p) => (p.ipVersion === 4 ? p.dstOff : -1)),
+  ]),
+  ...inLayer('ipv6', [
+    fastDef('ipv6.tclass', 'hex2', (p) => (p.ipVersion === 6 ? p.ipTos : -1)),
+    fastDef('ipv6.flow', 'hex5', (p) => (p.ipVersion === 6 ? p.ipv6FlowLabel : -1)),
+    def('ipv6.plen', (p) => (p.ipVersion === 6 ? p.ipTotalLen - 40 : undefined)),
+    def('ipv6.nxt', (p) => (p.ipVersion === 6 ? p.ipv6Nxt : undefined)),
+    def('ipv6.hlim', (p) => (p.ipVersion === 6 ? p.ipTtl : undefined)),
+    def('ipv6.src', (p) => (p.ipVersion === 6 ? formatIPv6(p.buf, p.srcOff) : undefined)),
+    def('ipv6.dst', (p) => (p.ipVersion === 6 ? formatIPv6(p.buf, p.dstOff) : undefined)),
+  ]),
   def('ssmcap.ip.fragment', (p) => (p.fragment ? true : undefined)),
   def('ssmcap.ip.reassembled_frames', (p) => (p.reassembled ? p.reassembledFrames : undefined)),
-  def('tcp.srcport', (p) => (tcp(p) && p.srcPort >= 0 ? p.srcPort : undefined)),
-  def('tcp.dstport', (p) => (tcp(p) && p.dstPort >= 0 ? p.dstPort : undefined)),
-  def('tcp.stream', (p, c) => (tcpFull(p) && c.tcpStream >= 0 ? c.tcpStream : undefined)),
-  def('tcp.len', (p) => (hasTcpLen(p) ? p.tcpLen : undefined)),
-  def('tcp.seq', (p) => (tcpFull(p) ? p.tcpSeq : undefined)),
-  def('tcp.ack', (p) => (tcpFull(p) ? p.tcpAck : undefined)),
-  def('tcp.hdr_len', (p) => (tcpFull(p) ? p.tcpHdrLen : undefined)),
-  def('tcp.flags', (p) => (tcpFull(p) ? p.tcpFlags : undefined), (v) => hex4(v as number)),
-  def('tcp.flags.str', (p) => (tcpFull(p) ? flagString(p.tcpFlags) : undefined)),
-  def('tcp.window_size_value', (p) => (tcpFull(p) ? p.tcpWindow : undefined)),
-  def('tcp.checksum', (p) => (tcpFull(p) ? p.tcpChecksum : undefined), (v) => hex4(v as number)),
-  def('tcp.checksum.status', (p) => (tcpFull(p) && p.tcpHdrLen >= 20 ? p.tcpChecksumStatus : undefined)),
-  def('tcp.checksum.offload', (p) => (tcpFull(p) && p.tcpChecksumOffload ? true : undefined), (v) => (v ? '1' : '0')),
-  def('tcp.urgent_pointer', (p) => (tcpFull(p) && p.tcpUrgent ? p.tcpUrgent : undefined)),
-  def('tcp.options.mss_val', (p) => (tcpFull(p) && p.tcpMss >= 0 ? p.tcpMss : undefined)),
-  def('tcp.options.wscale.shift', (p) => (tcpFull(p) && p.tcpWscale >= 0 ? p.tcpWscale : undefined)),
-  def('tcp.options.sack_perm', (p) => (tcpFull(p) && p.tcpSackPerm ? true : undefined), () => '1'),
-  def('tcp.options.sack.count', (p) => (tcpFull(p) && p.tcpSackCount > 0 ? p.tcpSackCount : undefined)),
-  def('tcp.options.sack_le', (p) => (tcpFull(p) && p.tcpSackCount > 0 ? sackEdges(p, 0) : undefined)),
-  def('tcp.options.sack_re', (p) => (tcpFull(p) && p.tcpSackCount > 0 ? sackEdges(p, 1) : undefined)),
-  def('tcp.options.timestamp.tsval', (p) => (tcpFull(p) && p.tcpTsVal >= 0 ? p.tcpTsVal : undefined)),
-  def('tcp.options.timestamp.tsecr', (p) => (tcpFull(p) && p.tcpTsEcr >= 0 ? p.tcpTsEcr : undefined)),
-  def('tcp.options.tfo', (p) => (tcpFull(p) && p.tcpTfoLen >= 0 ? p.tcpTfoLen : undefined)),
-  def('tcp.options.mptcp', (p) => (tcpFull(p) && p.tcpMptcp ? true : undefined), () => '1'),
-  def('tcp.payload.captured', (p) => (hasTcpLen(p) && p.tcpPayloadCapLen < p.tcpLen ? p.tcpPayloadCapLen : undefined)),
-  def('udp.srcport', (p) => (p.transport === PROTO_UDP && p.srcPort >= 0 ? p.srcPort : undefined)),
-  def('udp.dstport', (p) => (p.transport === PROTO_UDP && p.dstPort >= 0 ? p.dstPort : undefined)),
-  def('udp.length', (p) => (p.transport === PROTO_UDP && p.udpLen >= 0 ? p.udpLen : undefined)),
-  def('udp.checksum.status', (p) => (p.transport === PROTO_UDP && p.udpLen >= 0 ? p.udpChecksumStatus : undefined)),
-  def('icmp.type', (p) => (icmp4(p) ? p.icmpType : undefined)),
-  def('icmp.code', (p) => (icmp4(p) ? p.icmpCode : undefined)),
-  def('icmpv6.type', (p) => (icmp6(p) ? p.icmpType : undefined)),
-  def('icmpv6.code', (p) => (icmp6(p) ? p.icmpCode : undefined)),
+  ...inLayer('tcp', [
+    def('tcp.srcport', (p) => (tcp(p) && p.srcPort >= 0 ? p.srcPort : undefined)),
+    def('tcp.dstport', (p) => (tcp(p) && p.dstPort >= 0 ? p.dstPort : undefined)),
+    def('tcp.stream', (p, c) => (tcpFull(p) && c.tcpStream >= 0 ? c.tcpStream : undefined)),
+    def('tcp.len', (p) => (hasTcpLen(p) ? p.tcpLen : undefined)),
+    def('tcp.seq', (p) => (tcpFull(p) ? p.tcpSeq : undefined)),
+    def('tcp.ack', (p) => (tcpFull(p) ? p.tcpAck : undefined)),
+    def('tcp.hdr_len', (p) => (tcpFull(p) ? p.tcpHdrLen : undefined)),
+    def('tcp.flags', (p) => (tcpFull(p) ? p.tcpFlags : undefined), (v) => hex4(v as number)),
+    def('tcp.flags.str', (p) => (tcpFull(p) ? flagString(p.tcpFlags) : undefined)),
+    def('tcp.window_size_value', (p) => (tcpFull(p) ? p.tcpWindow : undefined)),
+    def('tcp.checksum', (p) => (tcpFull(p) ? p.tcpChecksum : undefined), (v) => hex4(v as number)),
+    def('tcp.checksum.status', (p) => (tcpFull(p) && p.tcpHdrLen >= 20 ? p.tcpChecksumStatus : undefined)),
+    def('tcp.checksum.offload', (p) => (tcpFull(p) && p.tcpChecksumOffload ? true : undefined), (v) => (v ? '1' : '0')),
+    def('tcp.urgent_pointer', (p) => (tcpFull(p) && p.tcpUrgent ? p.tcpUrgent : undefined)),
+  ]),
+  ...inLayer('tcpOptions', [
+    def('tcp.options.mss_val', (p) => (tcpFull(p) && p.tcpMss >= 0 ? p.tcpMss : undefined)),
+    def('tcp.options.wscale.shift', (p) => (tcpFull(p) && p.tcpWscale >= 0 ? p.tcpWscale : undefined)),
+    def('tcp.options.sack_perm', (p) => (tcpFull(p) && p.tcpSackPerm ? true : undefined), () => '1'),
+    def('tcp.options.sack.count', (p) => (tcpFull(p) && p.tcpSackCount > 0 ? p.tcpSackCount : undefined)),
+    def('tcp.options.sack_le', (p) => (tcpFull(p) && p.tcpSackCount > 0 ? sackEdges(p, 0) : undefined)),
+    def('tcp.options.sack_re', (p) => (tcpFull(p) && p.tcpSackCount > 0 ? sackEdges(p, 1) : undefined)),
+    def('tcp.options.timestamp.tsval', (p) => (tcpFull(p) && p.tcpTsVal >= 0 ? p.tcpTsVal : undefined)),
+    def('tcp.options.timestamp.tsecr', (p) => (tcpFull(p) && p.tcpTsEcr >= 0 ? p.tcpTsEcr : undefined)),
+    def('tcp.options.tfo', (p) => (tcpFull(p) && p.tcpTfoLen >= 0 ? p.tcpTfoLen : undefined)),
+    def('tcp.options.mptcp', (p) => (tcpFull(p) && p.tcpMptcp ? true : undefined), () => '1'),
+  ]),
+  ...inLayer('tcp', [
+    def('tcp.payload.captured', (p) => (hasTcpLen(p) && p.tcpPayloadCapLen < p.tcpLen ? p.tcpPayloadCapLen : undefined)),
+  ]),
+  ...inLayer('udp', [
+    def('udp.srcport', (p) => (p.transport === PROTO_UDP && p.srcPort >= 0 ? p.srcPort : undefined)),
+    def('udp.dstport', (p) => (p.transport === PROTO_UDP && p.dstPort >= 0 ? p.dstPort : undefined)),
+    def('udp.length', (p) => (p.transport === PROTO_UDP && p.udpLen >= 0 ? p.udpLen : undefined)),
+    def('udp.checksum.status', (p) => (p.transport === PROTO_UDP && p.udpLen >= 0 ? p.udpChecksumStatus : undefined)),
+  ]),
+  ...inLayer('icmp', [
+    def('icmp.type', (p) => (icmp4(p) ? p.icmpType : undefined)),
+    def('icmp.code', (p) => (icmp4(p) ? p.icmpCode : undefined)),
+    def('icmpv6.type', (p) => (icmp6(p) ? p.icmpType : undefined)),
+    def('icmpv6.code', (p) => (icmp6(p) ? p.icmpCode : undefined)),
+  ]),
   def('ssmcap.stop', (p) => (p.stopLayer ? `${p.stopLayer} ${p.stopKind} at ${p.stopOffset}: ${p.stopReason}` : undefined)),
 ];
 

@@ -3,12 +3,14 @@
  * fields (like `tshark -T fields -e ...`). Output is buffered and written per input chunk, waiting for the
  * output to drain: memory stays flat whatever the capture's size.
  */
+import fs from 'node:fs';
+import net from 'node:net';
 import type { Writable } from 'node:stream';
 import { Decoder } from '../decode/packet.js';
 import type { Packet } from '../decode/view.js';
 import { readCapture, type CaptureInput, type CaptureSummary, type ReadOptions } from '../input/reader.js';
 import { TcpStreamIndex } from '../flow/stream-index.js';
-import { FIELD_BY_NAME, FIELDS, quotedRecord, type FieldContext, type FieldDef } from './fields.js';
+import { FIELD_BY_NAME, FIELDS, LAYER_GUARDS, quotedRecord, type FieldContext, type FieldDef } from './fields.js';
 
 export type PacketsFormat = 'ndjson' | 'tsv';
 
@@ -46,21 +48,95 @@ const QUOTED_FIELD: FieldDef = {
 };
 
 const BLOCK = 1 << 20;
-/** "00" to "99": the two ASCII digits of i at 2i */
-const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, k) => 48 + (k & 1 ? (k >> 1) % 10 : Math.floor((k >> 1) / 10)));
+/** room a compiled encoder asks for per field value written without checks (besides the key's bytes) */
+const FIELD_ROOM = 64;
+/** strings up to this length are written in the field's room; longer ones go through ByteWriter.text */
+const SHORT_STRING = FIELD_ROOM - 8;
+
+// Writers of values at o (b and d are the same bytes as a Uint8Array and a DataView), each returning the
+// position after what it wrote. The caller has made room; a writer may store up to 3 bytes past the end
+// of its value (overwritten by what follows, or past the writer's position).
+
+/** 0000 to 9999: the four ASCII digits of i as a little-endian 32-bit word */
+const QUADS = Uint32Array.from({ length: 10000 }, (_, i) => {
+  const c = (k: number) => 48 + (Math.floor(i / k) % 10);
+  return (c(1000) | (c(100) << 8) | (c(10) << 16) | (c(1) << 24)) >>> 0;
+});
+
+/** an integer 0..9999 in 1 to 4 digits */
+function putSmall(d: DataView, o: number, n: number): number {
+  const digits = n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : 4;
+  d.setUint32(o, QUADS[n]! >>> ((4 - digits) << 3), true);
+  return o + digits;
+}
+
+/** a non-negative integer below 2^53 in decimal */
+export function putUint(d: DataView, o: number, n: number): number {
+  if (n < 10000) return putSmall(d, o, n);
+  if (n < 100000000) {
+    const hi = (n / 10000) | 0;
+    o = putSmall(d, o, hi);
+    d.setUint32(o, QUADS[n - hi * 10000]!, true);
+    return o + 4;
+  }
+  // eight digits at the end, what is above them first
+  const hi = Math.floor(n / 100000000);
+  const lo = n - hi * 100000000;
+  o = hi < 10000 ? putSmall(d, o, hi) : putUint(d, o, hi);
+  return putPad8(d, o, lo);
+}
+
+/** an integer below 10^8 as exactly eight digits */
+function putPad8(d: DataView, o: number, n: number): number {
+  const hi = (n / 10000) | 0;
+  d.setUint32(o, QUADS[hi]!, true);
+  d.setUint32(o + 4, QUADS[n - hi * 10000]!, true);
+  return o + 8;
+}
+
+/** an integer below 10^9 as exactly nine digits */
+export function putPad9(d: DataView, o: number, n: number): number {
+  const hi = (n / 100000000) | 0;
+  d.setUint8(o, 48 + hi);
+  return putPad8(d, o + 1, n - hi * 100000000);
+}
+
+/** a string as JSON.stringify prints it when it is short printable ASCII without quote or backslash; else -1 */
+function putAsciiJson(b: Uint8Array, o: number, s: string): number {
+  const n = s.length;
+  if (n > SHORT_STRING) return -1;
+  b[o++] = 34;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 34 || c === 92) return -1;
+    b[o++] = c;
+  }
+  b[o++] = 34;
+  return o;
+}
 
 /**
  * The output block: records are encoded straight into bytes (no string per record, no join, no UTF-8
- * conversion of a large string). When the block fills it is handed to the stream and a new one allocated
- * (the stream may keep the one it was given); the reader waits for the stream to drain after each chunk.
+ * conversion of a large string). When the block fills it is handed to the stream and another taken.
+ * A block goes back to the pool when the stream's write callback says it is written, but only for sinks
+ * known not to keep the chunk after that (files, sockets, pipes, stdout); for any other stream (a
+ * Transform may hold the chunk in its readable buffer) each block is new. The reader waits for the
+ * stream to drain after each chunk.
  */
 class ByteWriter {
   buf!: Uint8Array;
-  /** the same bytes as a DataView (keys, four bytes at a time) and as a Buffer (UTF-8 text) */
-  private dv!: DataView;
+  /** the same bytes as a DataView (constant keys, four bytes at a time) and as a Buffer (UTF-8 text) */
+  dv!: DataView;
   private text8!: Buffer;
   pos = 0;
+  private readonly pool: Buffer[] = [];
+  private readonly recycle: boolean;
+  private readonly giveBack = (block: Buffer) => () => {
+    if (this.pool.length < 4) this.pool.push(block);
+  };
+
   constructor(private readonly out: Writable) {
+    this.recycle = out === process.stdout || out instanceof fs.WriteStream || out instanceof net.Socket;
     this.newBlock(BLOCK);
   }
 
@@ -81,19 +157,6 @@ class ByteWriter {
     this.pos = pos;
   }
 
-  /** a prepared key: four bytes per store (the last word may write up to 3 bytes past it, overwritten next) */
-  key(k: Key): void {
-    const words = k.words;
-    if (this.pos + words.length * 4 > this.buf.length) this.room(words.length * 4);
-    const dv = this.dv;
-    let pos = this.pos;
-    for (let i = 0; i < words.length; i++) {
-      dv.setUint32(pos, words[i]!, true);
-      pos += 4;
-    }
-    this.pos += k.length;
-  }
-
   byte(c: number): void {
     if (this.pos >= this.buf.length) this.room(1);
     this.buf[this.pos++] = c;
@@ -107,91 +170,31 @@ class ByteWriter {
 
   /** a number as String(n) prints it */
   number(n: number): void {
-    if (n >= 0 && n <= 0x1fffffffffffff && Math.floor(n) === n) this.uint(n);
-    else this.text(String(n));
+    if (n >= 0 && n <= 0x1fffffffffffff && Math.floor(n) === n) {
+      this.room(24);
+      this.pos = putUint(this.dv, this.pos, n);
+    } else this.text(String(n));
   }
 
-  /** a non-negative integer below 2^53 in decimal */
-  uint(n: number): void {
-    if (this.pos + 16 > this.buf.length) this.room(16);
-    const b = this.buf;
-    if (n < 10) {
-      b[this.pos++] = 48 + n;
-      return;
-    }
-    if (n > 0xffffffff) {
-      // above 32 bits: split off the low nine digits so the rest is 32-bit arithmetic
-      const hi = Math.floor(n / 1e9);
-      this.uint(hi);
-      this.pad9(n - hi * 1e9);
-      return;
-    }
-    const digits = n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
-    let i = this.pos + digits;
-    this.pos = i;
-    if (n > 0x7fffffff) {
-      const q = (n / 10) >>> 0;
-      b[--i] = 48 + n - q * 10;
-      n = q;
-    }
-    // two digits per division, in int32 arithmetic (which the compiler turns into a multiply)
-    n = n | 0;
-    while (n >= 100) {
-      const q = (n / 100) | 0;
-      const r = (n - q * 100) << 1;
-      b[--i] = DIGIT_PAIRS[r + 1]!;
-      b[--i] = DIGIT_PAIRS[r]!;
-      n = q;
-    }
-    if (n >= 10) {
-      b[--i] = DIGIT_PAIRS[(n << 1) + 1]!;
-      b[--i] = DIGIT_PAIRS[n << 1]!;
-    } else b[--i] = 48 + n;
-  }
-
-  /** an integer below 10^9 as exactly nine digits */
-  pad9(n: number): void {
-    if (this.pos + 9 > this.buf.length) this.room(9);
-    const b = this.buf;
-    let i = this.pos + 9;
-    this.pos = i;
-    for (let k = 0; k < 9; k++) {
-      const q = (n / 10) >>> 0;
-      b[--i] = 48 + n - q * 10;
-      n = q;
-    }
-  }
-
-  /** a string as JSON.stringify prints it: plain ASCII copied, anything else through JSON.stringify */
+  /** a string as JSON.stringify prints it: short plain ASCII copied, anything else through JSON.stringify */
   jsonString(s: string): void {
-    const n = s.length;
-    if (this.pos + n + 2 > this.buf.length) this.room(n + 2);
-    const b = this.buf;
-    const start = this.pos;
-    let pos = start;
-    b[pos++] = 34;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x20 || c > 0x7e || c === 34 || c === 92) {
-        this.pos = start;
-        this.text(JSON.stringify(s));
-        return;
-      }
-      b[pos++] = c;
-    }
-    b[pos++] = 34;
-    this.pos = pos;
+    this.room(FIELD_ROOM);
+    const o = putAsciiJson(this.buf, this.pos, s);
+    if (o >= 0) this.pos = o;
+    else this.text(JSON.stringify(s));
   }
 
   private flushSync(): boolean {
     if (this.pos === 0) return true;
-    const block = this.buf.subarray(0, this.pos);
+    const whole = this.text8;
+    const block = whole.subarray(0, this.pos);
     this.newBlock(BLOCK);
-    return this.out.write(block);
+    return this.recycle ? this.out.write(block, this.giveBack(whole)) : this.out.write(block);
   }
 
   private newBlock(n: number): void {
-    const b = Buffer.allocUnsafeSlow(n); // not zero-filled: every byte handed out is written first
+    // not zero-filled: every byte handed out is written first
+    const b = n === BLOCK && this.pool.length > 0 ? this.pool.pop()! : Buffer.allocUnsafeSlow(n);
     this.buf = new Uint8Array(b.buffer, b.byteOffset, n);
     this.dv = new DataView(b.buffer, b.byteOffset, n);
     this.text8 = b;
@@ -216,29 +219,7 @@ class ByteWriter {
   }
 }
 
-/** a key's bytes as little-endian 32-bit words (zero-padded) and its length */
-interface Key {
-  words: Uint32Array;
-  length: number;
-}
-
-function key(s: string): Key {
-  const bytes = Buffer.from(s, 'utf8');
-  const padded = new Uint8Array(Math.ceil(bytes.length / 4) * 4);
-  padded.set(bytes);
-  const words = new Uint32Array(padded.length / 4);
-  const dv = new DataView(padded.buffer);
-  for (let i = 0; i < words.length; i++) words[i] = dv.getUint32(4 * i, true);
-  return { words, length: bytes.length };
-}
-
-// constant bytes as plain Uint8Arrays like the block itself: one receiver kind, so the copy loop stays monomorphic
 const ascii = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
-const TRUE = ascii('true');
-const FALSE = ascii('false');
-const QUOTED_FIRST = ascii('"icmp.quoted":');
-const QUOTED_NEXT = ascii(',"icmp.quoted":');
-
 const FAST = { hex2: 2, hex4: 4, hex5: 5, ipv4: 10, epoch: 11 } as const;
 
 /** Frame.timeEpoch() is `sec.nnnnnnnnn`; its other forms (negative times) go through json() */
@@ -249,103 +230,138 @@ function canWriteEpoch(p: Packet): boolean {
 
 const HEX = ascii('0123456789abcdef');
 
-/** the value of a field with a fast form, as the same bytes as JSON.stringify(field.json()) */
-function writeFast(w: ByteWriter, fmt: number, r: number, p: Packet): void {
-  w.room(24);
-  const b = w.buf;
+/** the value of a field with a fast form at b[o], as the same bytes as JSON.stringify(field.json()) */
+function putFast(b: Uint8Array, d: DataView, o: number, fmt: number, r: number, p: Packet): number {
   if (fmt === FAST.ipv4) {
     const a = p.buf;
-    w.byte(34);
-    w.uint(a[r]!);
-    w.byte(46);
-    w.uint(a[r + 1]!);
-    w.byte(46);
-    w.uint(a[r + 2]!);
-    w.byte(46);
-    w.uint(a[r + 3]!);
-    w.byte(34);
-    return;
+    b[o] = 34;
+    o = putSmall(d, o + 1, a[r]!);
+    b[o] = 46;
+    o = putSmall(d, o + 1, a[r + 1]!);
+    b[o] = 46;
+    o = putSmall(d, o + 1, a[r + 2]!);
+    b[o] = 46;
+    o = putSmall(d, o + 1, a[r + 3]!);
+    b[o] = 34;
+    return o + 1;
   }
   if (fmt === FAST.epoch) {
-    w.byte(34);
-    w.uint(p.frame.tsSec);
-    w.byte(46);
-    w.pad9(p.frame.tsNsec);
-    w.byte(34);
-    return;
+    b[o] = 34;
+    o = putUint(d, o + 1, p.frame.tsSec);
+    b[o] = 46;
+    o = putPad9(d, o + 1, p.frame.tsNsec);
+    b[o] = 34;
+    return o + 1;
   }
   // hex: at least fmt digits, more when the value needs them (as padStart does)
   let digits = 1;
   for (let x = r >>> 4; x > 0; x >>>= 4) digits++;
   if (digits < fmt) digits = fmt;
-  let pos = w.pos;
-  b[pos++] = 34;
-  b[pos++] = 48;
-  b[pos++] = 120;
-  let i = pos + digits;
-  pos = i;
+  b[o++] = 34;
+  b[o++] = 48;
+  b[o++] = 120;
+  let i = o + digits;
+  o = i;
   for (let k = 0; k < digits; k++) {
     b[--i] = HEX[r & 15]!;
     r >>>= 4;
   }
-  b[pos++] = 34;
-  w.pos = pos;
+  b[o++] = 34;
+  return o;
+}
+
+type Encode = (w: ByteWriter, p: Packet, c: FieldContext) => void;
+
+/**
+ * JavaScript statements that store the bytes of an ASCII string at o, four at a time through the
+ * DataView `d` (the last store may write up to 3 bytes past the string: room was made, and they are
+ * overwritten or lie past the position), and advance o
+ */
+function storeBytes(s: string): string {
+  const bytes = Buffer.alloc(Math.ceil(s.length / 4) * 4);
+  bytes.write(s, 'latin1');
+  const out: string[] = [];
+  for (let k = 0; k < bytes.length; k += 4) out.push(`d.setUint32(o${k ? ' + ' + k : ''}, 0x${bytes.readUInt32LE(k).toString(16)}, true);`);
+  return out.join(' ') + ` o += ${s.length};`;
 }
 
 /**
  * NDJSON for a field list, encoded into the writer: the same bytes as ndjsonLine (which stays as the
- * readable definition), with each key's bytes prepared once.
+ * readable definition).
+ *
+ * The encoder is compiled per field list (new Function): one call site per field, so each field's
+ * function is called from a site that only ever sees it and the JIT inlines it, where a loop over the
+ * fields would call all of them through one megamorphic site; each key is a few constant stores.
+ * Consecutive fields of one layer sit under their layer's guard (LAYER_GUARDS): a frame without IPv6,
+ * UDP, ICMP or TCP options pays one check per layer it lacks. The generated code only sequences calls
+ * to the fields' own functions and to the put* writers above; every value still comes from fields.ts.
+ * It keeps the block and position in locals `b` and `o`, after making room for every field up front;
+ * what may be longer than FIELD_ROOM goes through the ByteWriter (`sync` then `reload`). Every key is
+ * written with its leading comma; the record's first comma, at o0, becomes the opening brace (before
+ * anything that may hand the block to the stream, which sets o0 to -1).
  */
-class NdjsonEncoder {
-  private readonly first: Key[];
-  private readonly next: Key[];
-  private readonly quoted: boolean;
-  /** per field: 0 none, else the FAST code of its fast form */
-  private readonly fastFmt: Uint8Array;
-  private readonly fastRaw: (((p: Packet, c: FieldContext) => number) | null)[];
-
-  constructor(private readonly fields: FieldDef[]) {
-    this.first = fields.map((f) => key(`"${f.name}":`));
-    this.next = fields.map((f) => key(`,"${f.name}":`));
-    this.quoted = fields === FIELDS;
-    this.fastFmt = Uint8Array.from(fields, (f) => (f.fast ? FAST[f.fast.fmt] : 0));
-    this.fastRaw = fields.map((f) => f.fast?.raw ?? null);
-  }
-
-  write(w: ByteWriter, p: Packet, ctx: FieldContext): void {
-    const fields = this.fields;
-    let first = true;
-    w.byte(123); // {
-    for (let i = 0; i < fields.length; i++) {
-      const fmt = this.fastFmt[i]!;
-      if (fmt !== 0) {
-        const r = this.fastRaw[i]!(p, ctx);
-        if (r < 0) continue;
-        if (fmt !== FAST.epoch || canWriteEpoch(p)) {
-          w.key(first ? this.first[i]! : this.next[i]!);
-          first = false;
-          writeFast(w, fmt, r, p);
-          continue;
-        }
-      }
-      const v = fields[i]!.json(p, ctx);
-      if (v === undefined) continue;
-      w.key(first ? this.first[i]! : this.next[i]!);
-      first = false;
-      if (typeof v === 'number') w.number(v);
-      else if (typeof v === 'string') w.jsonString(v);
-      else w.raw(v ? TRUE : FALSE);
-    }
-    if (this.quoted) {
-      const q = quotedRecord(p, ctx);
-      if (q) {
-        w.raw(first ? QUOTED_FIRST : QUOTED_NEXT);
-        w.text(JSON.stringify(q));
+function compileNdjson(fields: FieldDef[]): Encode {
+  for (const f of fields) if (!/^[\x20-\x7e]+$/.test(f.name) || /["\\]/.test(f.name)) throw new Error(`field name ${JSON.stringify(f.name)} is not plain ASCII`);
+  const json = fields.map((f) => f.json);
+  const raw = fields.map((f) => f.fast?.raw ?? null);
+  const guards: ((p: Packet) => boolean)[] = [];
+  const lines: string[] = [];
+  const consts: string[] = [];
+  const sync = 'if (o0 >= 0) { b[o0] = 123; o0 = -1; } w.pos = o;';
+  const reload = `w.room(ROOM); b = w.buf; d = w.dv; o = w.pos;`;
+  const put = (i: number) => storeBytes(`,"${fields[i]!.name}":`);
+  let layer: string | undefined;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    consts.push(`const J_${i} = json[${i}], R_${i} = raw[${i}];`);
+    if (f.layer !== layer) {
+      if (layer) lines.push('}');
+      layer = f.layer;
+      if (layer) {
+        consts.push(`const G_${guards.length} = guards[${guards.length}];`);
+        lines.push(`if (G_${guards.length}(p)) {`);
+        guards.push(LAYER_GUARDS[f.layer!]);
       }
     }
-    w.byte(125); // }
-    w.byte(10);
+    const generic = [
+      `v = J_${i}(p, c);`,
+      `if (v !== undefined) {`,
+      `  ${put(i)}`,
+      `  if (typeof v === 'number') { if (v >= 0 && v <= 0x1fffffffffffff && Math.floor(v) === v) o = putUint(d, o, v); else { ${sync} w.number(v); ${reload} } }`,
+      `  else if (typeof v === 'string') { const e = putAsciiJson(b, o, v); if (e >= 0) o = e; else { ${sync} w.text(JSON.stringify(v)); ${reload} } }`,
+      `  else if (v) { ${storeBytes('true')} } else { ${storeBytes('false')} }`,
+      `}`,
+    ];
+    if (f.fast) {
+      const fmt = FAST[f.fast.fmt];
+      lines.push(`r = R_${i}(p, c);`, 'if (r >= 0) {');
+      if (fmt === FAST.epoch) lines.push(`  if (canWriteEpoch(p)) { ${put(i)} o = putFast(b, d, o, ${fmt}, r, p); } else {`, ...generic, '}');
+      else lines.push(`  ${put(i)} o = putFast(b, d, o, ${fmt}, r, p);`);
+      lines.push('}');
+    } else lines.push(...generic);
   }
+  if (layer) lines.push('}');
+  if (fields === FIELDS) {
+    lines.push(`const q = quotedRecord(p, c);`, `if (q) { ${storeBytes(',"icmp.quoted":')} ${sync} w.text(JSON.stringify(q)); ${reload} }`);
+  }
+  // every key (with its comma) and every value at its longest that is written without a check
+  const room = fields.reduce((n, f) => n + f.name.length + 4 + FIELD_ROOM, 64);
+  const body = [
+    ...consts,
+    `const ROOM = ${room};`,
+    'return function encodeNdjson(w, p, c) {',
+    '  w.room(ROOM);',
+    '  let b = w.buf, d = w.dv, o = w.pos, o0 = o, v, r;',
+    ...lines.map((l) => '  ' + l),
+    '  if (o0 >= 0) { b[o0] = 123; if (o === o0) o++; }',
+    '  b[o++] = 125;',
+    '  b[o++] = 10;',
+    '  w.pos = o;',
+    '};',
+  ].join('\n');
+  const names = ['json', 'raw', 'guards', 'putUint', 'putAsciiJson', 'putFast', 'canWriteEpoch', 'quotedRecord'];
+  const make = new Function(...names, body) as (...a: unknown[]) => Encode;
+  return make(json, raw, guards, putUint, putAsciiJson, putFast, canWriteEpoch, quotedRecord);
 }
 
 export function ndjsonLine(p: Packet, ctx: FieldContext, fields: FieldDef[]): string {
@@ -379,7 +395,7 @@ export async function writePackets(input: CaptureInput, out: Writable, opts: Pac
   const w = new ByteWriter(out);
   const ctx: FieldContext = { tcpStream: -1, quotedTcpStream: -1 };
   const tsv = opts.format === 'tsv';
-  const nd = new NdjsonEncoder(fields);
+  const encode = compileNdjson(fields);
   if (tsv && opts.header !== false) w.text(fields.map((f) => f.name).join('\t') + '\n');
   const summary = await readCapture(
     input,
@@ -388,7 +404,7 @@ export async function writePackets(input: CaptureInput, out: Writable, opts: Pac
       ctx.tcpStream = p.isTcp ? streams.index(p) : -1;
       ctx.quotedTcpStream = streams.quotedIndex(p);
       if (tsv) w.text(tsvLine(p, ctx, fields));
-      else nd.write(w, p, ctx);
+      else encode(w, p, ctx);
     },
     { ...opts, afterChunk: () => w.flush() },
   );
