@@ -6,7 +6,8 @@
 import { LINKTYPE } from '../input/linktypes.js';
 import { ETH_IPV4, ETH_IPV6, type Packet } from './view.js';
 
-const VLAN_TAGS = new Set([0x8100, 0x88a8, 0x9100, 0x9200]);
+/** 802.1Q, 802.1ad and the pre-standard QinQ tags (compared, not looked up in a Set: this runs per frame) */
+const isVlanTag = (t: number): boolean => t === 0x8100 || t === 0x88a8 || t === 0x9100 || t === 0x9200;
 const ETH_MPLS = 0x8847;
 const ETH_MPLS_MULTICAST = 0x8848;
 /** MPLS Generic Associated Channel Label: what follows is a control channel, not IP */
@@ -25,7 +26,7 @@ export function decodeLink(p: Packet): boolean {
       let type = (b[start + 12]! << 8) | b[start + 13]!;
       p.ethType = type;
       let off = start + 14;
-      while (VLAN_TAGS.has(type)) {
+      while (isVlanTag(type)) {
         if (end - off < 4) {
           p.stop('link', 'truncated', 'VLAN tag cut short', off);
           return false;

@@ -211,7 +211,8 @@ export class Packet {
     this.udpLen = this.udpChecksum = -1;
     this.udpChecksumStatus = 'unverified';
     this.icmpType = this.icmpCode = this.icmpChecksum = -1;
-    this.quoted.reset();
+    // a quote's fields are all set only after `present`: one not present is still as reset left it
+    if (this.quoted.present) this.quoted.reset();
     this.stopLayer = this.stopKind = '';
     this.stopReason = '';
     this.stopOffset = -1;
