@@ -109,3 +109,26 @@ describe('checksum attribution per sender', () => {
     expect(judgeTransport(pf, pseudo, -1)).toBe('unverified');
   });
 });
+
+describe('offload seen through address translation (the seed)', () => {
+  it("the seed's (incorrect -> ...) checksums differ only by the TCP length: pseudo-header sums, not corruption", async () => {
+    const ledger = new ChecksumLedger();
+    const d = new Decoder();
+    const fixture = path.join(import.meta.dirname, 'fixtures', 'tcpdump-seed-pt.txt');
+    await readCapture(fixture, (f) => ledger.add(d.decode(f)));
+    const fromVmanage = ledger.summarize().find((l) => l.src === '192.168.10.1')!;
+    // 0xfadb on the 32-byte SYN, 0xfacf on 20-byte ACKs: the same base, 0xfabb, over addresses the capture does not show
+    expect(fromVmanage.bad).toBeGreaterThanOrEqual(2);
+    expect(fromVmanage.finding).toBe('offload');
+    expect(fromVmanage.text).toMatch(/differ only by the TCP length.*not an error/);
+  });
+
+  it('wrong checksums that do not share a pseudo-header base stay corruption', async () => {
+    const ledger = new ChecksumLedger();
+    const d = new Decoder();
+    await readCapture(path.join(import.meta.dirname, 'corpus', 'zk__http__get-to-ssh-server.pcap'), (f) => ledger.add(d.decode(f)));
+    const lines = ledger.summarize();
+    // five wrong checksums from one sender, each with its own base: not a pseudo-header sum
+    expect(lines.find((l) => l.src === '130.74.164.231')).toMatchObject({ bad: 5, finding: 'corrupt' });
+  });
+});

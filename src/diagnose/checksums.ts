@@ -16,6 +16,13 @@ export interface ChecksumCounts {
   unverified: number;
   /** unverified (snaplen-cut) packets whose field still shows the offload pattern */
   unverifiedOffload: number;
+  /**
+   * Wrong checksums that all share one "field minus TCP length" value: pseudo-header sums over other
+   * addresses (NAT on the capturing host, or addresses rewritten before the capture point), -1 none,
+   * -2 when they do not share one.
+   */
+  badPseudoBase: number;
+  badPseudoCount: number;
 }
 
 export type ChecksumFinding = 'offload' | 'corrupt' | 'ok' | 'unverified';
@@ -34,7 +41,7 @@ export class ChecksumLedger {
     const key = `${p.src()}>${p.dst()}`;
     let c = this.byDir.get(key);
     if (!c) {
-      c = { src: p.src(), dst: p.dst(), packets: 0, good: 0, bad: 0, partial: 0, unverified: 0, unverifiedOffload: 0 };
+      c = { src: p.src(), dst: p.dst(), packets: 0, good: 0, bad: 0, partial: 0, unverified: 0, unverifiedOffload: 0, badPseudoBase: -1, badPseudoCount: 0 };
       this.byDir.set(key, c);
     }
     c.packets++;
@@ -42,9 +49,16 @@ export class ChecksumLedger {
       case 'good':
         c.good++;
         break;
-      case 'bad':
+      case 'bad': {
         c.bad++;
+        // an offload field is the pseudo-header sum: addresses + protocol + TCP length. Over one
+        // direction the addresses are fixed, so field - length is the same on every such packet
+        const base = onesSub(p.tcpChecksum, p.tLen);
+        if (c.badPseudoBase === -1) c.badPseudoBase = base;
+        else if (c.badPseudoBase !== base) c.badPseudoBase = -2;
+        if (c.badPseudoBase >= 0) c.badPseudoCount++;
         break;
+      }
       case 'partial':
         c.partial++;
         break;
@@ -65,7 +79,12 @@ export class ChecksumLedger {
       const offload = c.partial + c.unverifiedOffload;
       let finding: ChecksumFinding;
       let text: string;
-      if (c.bad > 0) {
+      if (c.bad >= 2 && c.badPseudoBase >= 0 && c.badPseudoCount === c.bad) {
+        // every wrong field differs from the others exactly by the TCP length: pseudo-header sums left
+        // for the NIC, computed over addresses other than the ones captured (NAT on the sending host)
+        finding = 'offload';
+        text = `${c.bad} of ${c.packets} packets sent by ${c.src} to ${c.dst} carry checksum fields that differ only by the TCP length: pseudo-header sums left for the NIC (capture taken on that host; the sum covers other addresses, so it translates them, e.g. NAT): not an error`;
+      } else if (c.bad > 0) {
         finding = 'corrupt';
         text = `${c.bad} of ${c.packets} packets sent by ${c.src} to ${c.dst} have wrong TCP checksums without the offload pattern: corrupted on the way, or rewritten by a middlebox that did not fix them`;
       } else if (offload > 0 && offload === c.packets - c.good) {
@@ -84,4 +103,11 @@ export class ChecksumLedger {
     const rank: Record<ChecksumFinding, number> = { corrupt: 0, offload: 1, unverified: 2, ok: 3 };
     return lines.sort((a, b) => rank[a.finding] - rank[b.finding] || b.packets - a.packets);
   }
+}
+
+/** ones'-complement a - b over 16 bits */
+function onesSub(a: number, b: number): number {
+  let d = a + (0xffff - (b & 0xffff));
+  while (d > 0xffff) d = (d & 0xffff) + (d >>> 16);
+  return d === 0xffff ? 0 : d;
 }
