@@ -17,11 +17,12 @@ export interface FieldContext {
  * How an encoder may write a field's value without making its JSON string: `raw` gives a number (negative
  * when the field is absent) that `fmt` turns into exactly the text json() would give. json() and text()
  * of such a field are made from the same `raw`, so there is one definition of the value.
+ * uint: raw is the value, a non-negative integer (a JSON number);
  * hex2/hex4/hex5: "0x" and that many lower-case hex digits at least (a JSON string);
  * ipv4: raw is the offset of four address bytes in p.buf (a JSON string of the dotted quad);
  * epoch: raw is 1 when the frame has a time, as Frame.timeEpoch() prints it (a JSON string).
  */
-export type FastFormat = 'hex2' | 'hex4' | 'hex5' | 'ipv4' | 'epoch';
+export type FastFormat = 'uint' | 'hex2' | 'hex4' | 'hex5' | 'ipv4' | 'epoch';
 
 /**
  * The layer a field belongs to: when the layer's guard (LAYER_GUARDS) is false for a frame, the field is
@@ -72,9 +73,14 @@ function def(
 const HEX_WIDTH = { hex2: 2, hex4: 4, hex5: 5 } as const;
 
 /** a field with a fast form: its JSON value is made from `raw` (negative: absent) */
-function fastDef(name: string, fmt: FastFormat, raw: (p: Packet, c: FieldContext) => number): FieldDef {
-  let json: (p: Packet, c: FieldContext) => string | undefined;
-  if (fmt === 'ipv4') {
+function fastDef(name: string, fmt: FastFormat, raw: (p: Packet, c: FieldContext) => number, uintText?: (v: number) => string): FieldDef {
+  let json: (p: Packet, c: FieldContext) => string | number | undefined;
+  if (fmt === 'uint') {
+    json = (p, c) => {
+      const v = raw(p, c);
+      return v < 0 ? undefined : v;
+    };
+  } else if (fmt === 'ipv4') {
     json = (p, c) => {
       const o = raw(p, c);
       return o < 0 ? undefined : formatIPv4(p.buf, o);
@@ -93,10 +99,14 @@ function fastDef(name: string, fmt: FastFormat, raw: (p: Packet, c: FieldContext
     fast: { fmt, raw },
     json,
     text(p, c) {
-      return json(p, c) ?? '';
+      const v = json(p, c);
+      return v === undefined ? '' : uintText && typeof v === 'number' ? uintText(v) : String(v);
     },
   };
 }
+
+/** an integer field: present when `raw` gives a value >= 0; `text` formats it for -T fields (default String) */
+const uintDef = (name: string, raw: (p: Packet, c: FieldContext) => number, text?: (v: number) => string) => fastDef(name, 'uint', raw, text);
 
 const isPkt = (p: Packet) => p.frame.kind === 'packet';
 const tcp = (p: Packet) => p.transport === PROTO_TCP;
@@ -112,14 +122,14 @@ function inLayer(layer: Layer, fields: FieldDef[]): FieldDef[] {
 }
 
 export const FIELDS: FieldDef[] = [
-  def('frame.number', (p) => p.frame.number),
+  uintDef('frame.number', (p) => p.frame.number),
   fastDef('frame.time_epoch', 'epoch', (p) => (p.frame.hasTime ? 1 : -1)),
-  def('frame.len', (p) => p.frame.origLen),
-  def('frame.cap_len', (p) => p.frame.capLen),
-  def('frame.interface_id', (p) => (isPkt(p) && p.frame.interfaceId > 0 ? p.frame.interfaceId : undefined)),
+  uintDef('frame.len', (p) => p.frame.origLen),
+  uintDef('frame.cap_len', (p) => p.frame.capLen),
+  uintDef('frame.interface_id', (p) => (isPkt(p) && p.frame.interfaceId > 0 ? p.frame.interfaceId : -1)),
   fastDef('eth.type', 'hex4', (p) => (p.ethType >= 0 ? p.ethType : -1)),
-  def('vlan.id', (p) => (p.vlanCount > 0 ? p.vlanId0 : undefined)),
-  def('sll.pkttype', (p) => (p.sllPktType >= 0 ? p.sllPktType : undefined)),
+  uintDef('vlan.id', (p) => (p.vlanCount > 0 ? p.vlanId0 : -1)),
+  uintDef('sll.pkttype', (p) => (p.sllPktType >= 0 ? p.sllPktType : -1)),
   ...inLayer('ipv4', [
     def('ip.version', (p) => (p.ipVersion === 4 ? 4 : undefined)),
     def('ip.hdr_len', (p) => (p.ipVersion === 4 ? p.ipHdrLen : undefined)),
@@ -148,46 +158,46 @@ export const FIELDS: FieldDef[] = [
   def('ssmcap.ip.fragment', (p) => (p.fragment ? true : undefined)),
   def('ssmcap.ip.reassembled_frames', (p) => (p.reassembled ? p.reassembledFrames : undefined)),
   ...inLayer('tcp', [
-    def('tcp.srcport', (p) => (tcp(p) && p.srcPort >= 0 ? p.srcPort : undefined)),
-    def('tcp.dstport', (p) => (tcp(p) && p.dstPort >= 0 ? p.dstPort : undefined)),
-    def('tcp.stream', (p, c) => (tcpFull(p) && c.tcpStream >= 0 ? c.tcpStream : undefined)),
-    def('tcp.len', (p) => (hasTcpLen(p) ? p.tcpLen : undefined)),
-    def('tcp.seq', (p) => (tcpFull(p) ? p.tcpSeq : undefined)),
-    def('tcp.ack', (p) => (tcpFull(p) ? p.tcpAck : undefined)),
-    def('tcp.hdr_len', (p) => (tcpFull(p) ? p.tcpHdrLen : undefined)),
-    def('tcp.flags', (p) => (tcpFull(p) ? p.tcpFlags : undefined), (v) => hex4(v as number)),
+    uintDef('tcp.srcport', (p) => (tcp(p) && p.srcPort >= 0 ? p.srcPort : -1)),
+    uintDef('tcp.dstport', (p) => (tcp(p) && p.dstPort >= 0 ? p.dstPort : -1)),
+    uintDef('tcp.stream', (p, c) => (tcpFull(p) && c.tcpStream >= 0 ? c.tcpStream : -1)),
+    uintDef('tcp.len', (p) => (hasTcpLen(p) ? p.tcpLen : -1)),
+    uintDef('tcp.seq', (p) => (tcpFull(p) ? p.tcpSeq : -1)),
+    uintDef('tcp.ack', (p) => (tcpFull(p) ? p.tcpAck : -1)),
+    uintDef('tcp.hdr_len', (p) => (tcpFull(p) ? p.tcpHdrLen : -1)),
+    uintDef('tcp.flags', (p) => (tcpFull(p) ? p.tcpFlags : -1), hex4),
     def('tcp.flags.str', (p) => (tcpFull(p) ? flagString(p.tcpFlags) : undefined)),
-    def('tcp.window_size_value', (p) => (tcpFull(p) ? p.tcpWindow : undefined)),
-    def('tcp.checksum', (p) => (tcpFull(p) ? p.tcpChecksum : undefined), (v) => hex4(v as number)),
+    uintDef('tcp.window_size_value', (p) => (tcpFull(p) ? p.tcpWindow : -1)),
+    uintDef('tcp.checksum', (p) => (tcpFull(p) ? p.tcpChecksum : -1), hex4),
     def('tcp.checksum.status', (p) => (tcpFull(p) && p.tcpHdrLen >= 20 ? p.tcpChecksumStatus : undefined)),
     def('tcp.checksum.offload', (p) => (tcpFull(p) && p.tcpChecksumOffload ? true : undefined), (v) => (v ? '1' : '0')),
-    def('tcp.urgent_pointer', (p) => (tcpFull(p) && p.tcpUrgent ? p.tcpUrgent : undefined)),
+    uintDef('tcp.urgent_pointer', (p) => (tcpFull(p) && p.tcpUrgent ? p.tcpUrgent : -1)),
   ]),
   ...inLayer('tcpOptions', [
-    def('tcp.options.mss_val', (p) => (tcpFull(p) && p.tcpMss >= 0 ? p.tcpMss : undefined)),
-    def('tcp.options.wscale.shift', (p) => (tcpFull(p) && p.tcpWscale >= 0 ? p.tcpWscale : undefined)),
+    uintDef('tcp.options.mss_val', (p) => (tcpFull(p) && p.tcpMss >= 0 ? p.tcpMss : -1)),
+    uintDef('tcp.options.wscale.shift', (p) => (tcpFull(p) && p.tcpWscale >= 0 ? p.tcpWscale : -1)),
     def('tcp.options.sack_perm', (p) => (tcpFull(p) && p.tcpSackPerm ? true : undefined), () => '1'),
-    def('tcp.options.sack.count', (p) => (tcpFull(p) && p.tcpSackCount > 0 ? p.tcpSackCount : undefined)),
+    uintDef('tcp.options.sack.count', (p) => (tcpFull(p) && p.tcpSackCount > 0 ? p.tcpSackCount : -1)),
     def('tcp.options.sack_le', (p) => (tcpFull(p) && p.tcpSackCount > 0 ? sackEdges(p, 0) : undefined)),
     def('tcp.options.sack_re', (p) => (tcpFull(p) && p.tcpSackCount > 0 ? sackEdges(p, 1) : undefined)),
-    def('tcp.options.timestamp.tsval', (p) => (tcpFull(p) && p.tcpTsVal >= 0 ? p.tcpTsVal : undefined)),
-    def('tcp.options.timestamp.tsecr', (p) => (tcpFull(p) && p.tcpTsEcr >= 0 ? p.tcpTsEcr : undefined)),
-    def('tcp.options.tfo', (p) => (tcpFull(p) && p.tcpTfoLen >= 0 ? p.tcpTfoLen : undefined)),
+    uintDef('tcp.options.timestamp.tsval', (p) => (tcpFull(p) && p.tcpTsVal >= 0 ? p.tcpTsVal : -1)),
+    uintDef('tcp.options.timestamp.tsecr', (p) => (tcpFull(p) && p.tcpTsEcr >= 0 ? p.tcpTsEcr : -1)),
+    uintDef('tcp.options.tfo', (p) => (tcpFull(p) && p.tcpTfoLen >= 0 ? p.tcpTfoLen : -1)),
     def('tcp.options.mptcp', (p) => (tcpFull(p) && p.tcpMptcp ? true : undefined), () => '1'),
   ]),
   ...inLayer('tcp', [
-    def('tcp.payload.captured', (p) => (hasTcpLen(p) && p.tcpPayloadCapLen < p.tcpLen ? p.tcpPayloadCapLen : undefined)),
+    uintDef('tcp.payload.captured', (p) => (hasTcpLen(p) && p.tcpPayloadCapLen < p.tcpLen ? p.tcpPayloadCapLen : -1)),
   ]),
   ...inLayer('udp', [
-    def('udp.srcport', (p) => (p.transport === PROTO_UDP && p.srcPort >= 0 ? p.srcPort : undefined)),
-    def('udp.dstport', (p) => (p.transport === PROTO_UDP && p.dstPort >= 0 ? p.dstPort : undefined)),
-    def('udp.length', (p) => (p.transport === PROTO_UDP && p.udpLen >= 0 ? p.udpLen : undefined)),
+    uintDef('udp.srcport', (p) => (p.transport === PROTO_UDP && p.srcPort >= 0 ? p.srcPort : -1)),
+    uintDef('udp.dstport', (p) => (p.transport === PROTO_UDP && p.dstPort >= 0 ? p.dstPort : -1)),
+    uintDef('udp.length', (p) => (p.transport === PROTO_UDP && p.udpLen >= 0 ? p.udpLen : -1)),
     def('udp.checksum.status', (p) => (p.transport === PROTO_UDP && p.udpLen >= 0 ? p.udpChecksumStatus : undefined)),
   ]),
   ...inLayer('icmp', [
-    def('icmp.type', (p) => (icmp4(p) ? p.icmpType : undefined)),
+    uintDef('icmp.type', (p) => (icmp4(p) ? p.icmpType : -1)),
     def('icmp.code', (p) => (icmp4(p) ? p.icmpCode : undefined)),
-    def('icmpv6.type', (p) => (icmp6(p) ? p.icmpType : undefined)),
+    uintDef('icmpv6.type', (p) => (icmp6(p) ? p.icmpType : -1)),
     def('icmpv6.code', (p) => (icmp6(p) ? p.icmpCode : undefined)),
   ]),
   def('ssmcap.stop', (p) => (p.stopLayer ? `${p.stopLayer} ${p.stopKind} at ${p.stopOffset}: ${p.stopReason}` : undefined)),

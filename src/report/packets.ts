@@ -220,7 +220,7 @@ class ByteWriter {
 }
 
 const ascii = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
-const FAST = { hex2: 2, hex4: 4, hex5: 5, ipv4: 10, epoch: 11 } as const;
+const FAST = { uint: 1, hex2: 2, hex4: 4, hex5: 5, ipv4: 10, epoch: 11 } as const;
 
 /** Frame.timeEpoch() is `sec.nnnnnnnnn`; its other forms (negative times) go through json() */
 function canWriteEpoch(p: Packet): boolean {
@@ -336,6 +336,7 @@ function compileNdjson(fields: FieldDef[]): Encode {
       const fmt = FAST[f.fast.fmt];
       lines.push(`r = R_${i}(p, c);`, 'if (r >= 0) {');
       if (fmt === FAST.epoch) lines.push(`  if (canWriteEpoch(p)) { ${put(i)} o = putFast(b, d, o, ${fmt}, r, p); } else {`, ...generic, '}');
+      else if (fmt === FAST.uint) lines.push(`  ${put(i)} o = putUint(d, o, r);`);
       else lines.push(`  ${put(i)} o = putFast(b, d, o, ${fmt}, r, p);`);
       lines.push('}');
     } else lines.push(...generic);
