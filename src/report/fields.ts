@@ -20,9 +20,10 @@ export interface FieldContext {
  * uint: raw is the value, a non-negative integer (a JSON number);
  * hex2/hex4/hex5: "0x" and that many lower-case hex digits at least (a JSON string);
  * ipv4: raw is the offset of four address bytes in p.buf (a JSON string of the dotted quad);
+ * ipv6: raw is the offset of sixteen address bytes in p.buf (a JSON string, as formatIPv6 prints it);
  * epoch: raw is 1 when the frame has a time, as Frame.timeEpoch() prints it (a JSON string).
  */
-export type FastFormat = 'uint' | 'hex2' | 'hex4' | 'hex5' | 'ipv4' | 'epoch';
+export type FastFormat = 'uint' | 'hex2' | 'hex4' | 'hex5' | 'ipv4' | 'ipv6' | 'epoch';
 
 /**
  * The layer a field belongs to: when the layer's guard (LAYER_GUARDS) is false for a frame, the field is
@@ -84,6 +85,11 @@ function fastDef(name: string, fmt: FastFormat, raw: (p: Packet, c: FieldContext
     json = (p, c) => {
       const o = raw(p, c);
       return o < 0 ? undefined : formatIPv4(p.buf, o);
+    };
+  } else if (fmt === 'ipv6') {
+    json = (p, c) => {
+      const o = raw(p, c);
+      return o < 0 ? undefined : formatIPv6(p.buf, o);
     };
   } else if (fmt === 'epoch') {
     json = (p, c) => (raw(p, c) < 0 ? undefined : p.frame.timeEpoch());
@@ -152,8 +158,8 @@ export const FIELDS: FieldDef[] = [
     def('ipv6.plen', (p) => (p.ipVersion === 6 ? p.ipTotalLen - 40 : undefined)),
     def('ipv6.nxt', (p) => (p.ipVersion === 6 ? p.ipv6Nxt : undefined)),
     def('ipv6.hlim', (p) => (p.ipVersion === 6 ? p.ipTtl : undefined)),
-    def('ipv6.src', (p) => (p.ipVersion === 6 ? formatIPv6(p.buf, p.srcOff) : undefined)),
-    def('ipv6.dst', (p) => (p.ipVersion === 6 ? formatIPv6(p.buf, p.dstOff) : undefined)),
+    fastDef('ipv6.src', 'ipv6', (p) => (p.ipVersion === 6 ? p.srcOff : -1)),
+    fastDef('ipv6.dst', 'ipv6', (p) => (p.ipVersion === 6 ? p.dstOff : -1)),
   ]),
   def('ssmcap.ip.fragment', (p) => (p.fragment ? true : undefined)),
   def('ssmcap.ip.reassembled_frames', (p) => (p.reassembled ? p.reassembledFrames : undefined)),

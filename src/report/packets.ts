@@ -220,7 +220,7 @@ class ByteWriter {
 }
 
 const ascii = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
-const FAST = { uint: 1, hex2: 2, hex4: 4, hex5: 5, ipv4: 10, epoch: 11 } as const;
+const FAST = { uint: 1, hex2: 2, hex4: 4, hex5: 5, ipv4: 10, epoch: 11, ipv6: 12 } as const;
 
 /** Frame.timeEpoch() is `sec.nnnnnnnnn`; its other forms (negative times) go through json() */
 function canWriteEpoch(p: Packet): boolean {
@@ -242,6 +242,12 @@ function putFast(b: Uint8Array, d: DataView, o: number, fmt: number, r: number, 
     o = putSmall(d, o + 1, a[r + 2]!);
     b[o] = 46;
     o = putSmall(d, o + 1, a[r + 3]!);
+    b[o] = 34;
+    return o + 1;
+  }
+  if (fmt === FAST.ipv6) {
+    b[o] = 34;
+    o = putIPv6(b, d, o + 1, p.buf, r);
     b[o] = 34;
     return o + 1;
   }
@@ -267,6 +273,64 @@ function putFast(b: Uint8Array, d: DataView, o: number, fmt: number, r: number, 
     r >>>= 4;
   }
   b[o++] = 34;
+  return o;
+}
+
+/** a 16-bit word in 1 to 4 lower-case hex digits */
+function putHexWord(b: Uint8Array, o: number, x: number): number {
+  if (x >= 0x1000) b[o++] = HEX[x >> 12]!;
+  if (x >= 0x100) b[o++] = HEX[(x >> 8) & 15]!;
+  if (x >= 0x10) b[o++] = HEX[(x >> 4) & 15]!;
+  b[o++] = HEX[x & 15]!;
+  return o;
+}
+
+/** the IPv6 address at a[off], as formatIPv6 prints it (RFC 5952, IPv4-mapped and -compatible forms) */
+export function putIPv6(b: Uint8Array, d: DataView, o: number, a: Uint8Array, off: number): number {
+  const word = (i: number) => (a[off + 2 * i]! << 8) | a[off + 2 * i + 1]!;
+  if (word(0) === 0 && word(1) === 0 && word(2) === 0 && word(3) === 0 && word(4) === 0) {
+    const w5 = word(5);
+    if (w5 === 0xffff || (w5 === 0 && (word(6) !== 0 || word(7) > 1))) {
+      b[o++] = 58;
+      b[o++] = 58;
+      if (w5 === 0xffff) {
+        d.setUint32(o, 0x66666666, true); // "ffff" and ":"
+        b[o + 4] = 58;
+        o += 5;
+      }
+      for (let k = 12; k < 16; k++) {
+        if (k > 12) b[o++] = 46;
+        o = putSmall(d, o, a[off + k]!);
+      }
+      return o;
+    }
+  }
+  // longest run of two or more zero words, first one on ties
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (word(i) !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && word(j) === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      b[o++] = 58;
+      b[o++] = 58;
+      i += bestLen - 1;
+      continue;
+    }
+    if (i > 0 && i !== bestStart + bestLen) b[o++] = 58;
+    o = putHexWord(b, o, word(i));
+  }
   return o;
 }
 
