@@ -455,6 +455,8 @@ async function main(argv: string[]): Promise<void> {
     out.push('');
     out.push('RSS flatness (same generator, two sizes):');
     out.push(table(flat));
+    const growth = (a: Measured, b: Measured) => `${a.rssMiB.toFixed(0)} -> ${b.rssMiB.toFixed(0)} MiB (${b.rssMiB - a.rssMiB >= 0 ? '+' : ''}${(b.rssMiB - a.rssMiB).toFixed(0)})`;
+    out.push(`peak RSS from the small file to the large: decode ${growth(flat[0]!, flat[1]!)}, packets ${growth(flat[2]!, flat[3]!)} (target: flat, < 150 MB)`);
   }
   out.push('');
   out.push('notes:');
