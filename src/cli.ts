@@ -10,8 +10,8 @@ import { isCaptureError } from './errors.js';
 import { expandInputs } from './input/dir.js';
 import { formatInfoText, infoJson, inspectCapture } from './report/info.js';
 import fs from 'node:fs';
-import { analyzeCapture, type CaptureAnalysis } from './diagnose/analyze.js';
-import { buildReport, EXIT_OF, reportJson, reportText } from './report/analysis.js';
+import { analyzeCapture, type CaptureAnalysis, type ConnectionResult } from './diagnose/analyze.js';
+import { buildReport, EXIT_OF, ndjsonLine, reportJson, reportText } from './report/analysis.js';
 import { hasCaptureExtension } from './input/dir.js';
 import { resolveFields, UnknownFieldError, writePackets, type PacketsFormat } from './report/packets.js';
 
@@ -87,6 +87,8 @@ async function cmdAnalyze(argv: { input: string[]; format: string; port: number;
   const analyses: CaptureAnalysis[] = [];
   let readable = 0;
   const server = parseServer(argv.server);
+  const ndjson = argv.format === 'ndjson';
+  const sink = ndjson ? (argv.o ? fs.createWriteStream(argv.o) : process.stdout) : null;
   for (const e of entries) {
     if (e.kind === 'missing') {
       errLine(`${e.path}: byte 0: cannot read: no such file`);
@@ -94,13 +96,24 @@ async function cmdAnalyze(argv: { input: string[]; format: string; port: number;
     }
     // inside a directory, only captures (by magic) and files named like captures are inputs
     if (e.kind === 'other' && e.path !== e.arg && !hasCaptureExtension(e.path)) continue;
-    const a = await analyzeCapture(e.path, { port: argv.port, server, date: argv.date });
+    // NDJSON streams each connection as soon as it is judged (provisional), servers once the input is done
+    const onConnection = sink ? (r: ConnectionResult) => void sink.write(ndjsonLine({ type: 'connection', provisional: true, ...r })) : undefined;
+    const a = await analyzeCapture(e.path, { port: argv.port, server, date: argv.date, onConnection });
     if (a.error) errLine(a.error.message);
     if (a.input.readable) readable++;
     analyses.push(a);
+    if (sink) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }));
   }
-  if (readable === 0) return EXIT.unreadable;
+  if (readable === 0) {
+    if (sink && sink !== process.stdout) (sink as fs.WriteStream).end();
+    return EXIT.unreadable;
+  }
   const report = buildReport(analyses, VERSION);
+  if (sink) {
+    sink.write(ndjsonLine({ type: 'summary', tool: report.tool, verdict: report.verdict, reason: report.reason, summary: report.summary, inputs: report.inputs, checksums: report.checksums }));
+    if (sink !== process.stdout) await new Promise<void>((res) => (sink as fs.WriteStream).end(res));
+    return EXIT_OF[report.verdict];
+  }
   const out = argv.format === 'json' ? reportJson(report) : reportText(report, { color: argv.o ? false : (argv.color ?? (process.stdout.isTTY && !process.env.NO_COLOR)) });
   if (argv.o) fs.writeFileSync(argv.o, out);
   else process.stdout.write(out);
@@ -144,7 +157,7 @@ export async function main(args: string[]): Promise<number> {
           .positional('input', { type: 'string', array: true, demandOption: true, describe: 'capture files, directories, or - for stdin' })
           .option('port', { type: 'number', default: 8443, describe: 'the SSM server port' })
           .option('server', { type: 'string', describe: 'only this server: ADDR or ADDR:PORT ([v6]:PORT)' })
-          .option('format', { choices: ['text', 'json'] as const, default: 'text' })
+          .option('format', { choices: ['text', 'json', 'ndjson'] as const, default: 'text', describe: 'text for people, one JSON document, or NDJSON lines as connections end' })
           .option('o', { type: 'string', describe: 'write the report to this file' })
           .option('color', { type: 'boolean', describe: 'colour the text report (default: on a TTY, unless NO_COLOR)' })
           .option('date', DATE_OPTION),

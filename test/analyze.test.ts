@@ -234,3 +234,19 @@ describe('connections are judged as they end, not all at the end', () => {
     expect(a.servers[0]!.summary).toMatch(/^3 connections/);
   });
 });
+
+describe('analyze --format ndjson', () => {
+  it('streams connections as they are judged, then servers, then the run summary; each line has a type', async () => {
+    const r = await runCli(['analyze', path.join(ROOT, 'captures', 'a20-retries-403-with-background.pcap'), path.join(ROOT, 'captures', 'a05-port-closed-rst.pcap'), '--format', 'ndjson']);
+    expect(r.code).toBe(10);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const types = lines.map((l) => l.type);
+    expect(types.filter((t) => t === 'connection')).toHaveLength(4);
+    expect(types.filter((t) => t === 'server')).toHaveLength(2);
+    expect(types.at(-1)).toBe('summary');
+    // each input's connections come before its server line
+    expect(types.indexOf('server')).toBeGreaterThan(types.indexOf('connection'));
+    expect(lines.find((l) => l.type === 'connection').provisional).toBe(true);
+    expect(lines.at(-1)).toMatchObject({ verdict: 'transport', reason: 'refused' });
+  });
+});

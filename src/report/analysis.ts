@@ -35,6 +35,11 @@ export function buildReport(analyses: CaptureAnalysis[], version: string): RunRe
   };
 }
 
+/** one NDJSON line (type first), redacted */
+export function ndjsonLine(rec: { type: string } & Record<string, unknown>): string {
+  return redact(JSON.stringify(rec)) + '\n';
+}
+
 export function reportJson(r: RunReport): string {
   return redact(JSON.stringify(r, null, 2)) + '\n';
 }
