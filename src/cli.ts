@@ -43,21 +43,28 @@ async function cmdPackets(argv: { input: string[]; format: string; e?: string[];
   return summary.readable ? EXIT.ok : EXIT.unreadable;
 }
 
+/**
+ * The inputs of a run: files as named, and what directories hold. A missing file gets its error line;
+ * inside a directory a file that is no capture by its first bytes is skipped (counted) unless its name
+ * says it should be one, in which case it is an input with its error.
+ */
+async function captureInputs(args: string[]): Promise<{ paths: string[]; skipped: number }> {
+  const paths: string[] = [];
+  let skipped = 0;
+  for (const e of await expandInputs(args)) {
+    if (e.kind === 'missing') errLine(`${e.path}: byte 0: cannot read: no such file`);
+    else if (e.kind === 'other' && e.path !== e.arg && !hasCaptureExtension(e.path)) skipped++;
+    else paths.push(e.path);
+  }
+  return { paths, skipped };
+}
+
 async function cmdInfo(argv: { input: string[]; format: string; port: number; date?: string }): Promise<number> {
-  const entries = await expandInputs(argv.input);
+  const { paths, skipped } = await captureInputs(argv.input);
   let readable = 0;
   const docs: Record<string, unknown>[] = [];
-  let skipped = 0;
-  for (const e of entries) {
-    if (e.kind === 'missing') {
-      errLine(`${e.path}: byte 0: cannot read: no such file`);
-      continue;
-    }
-    if (e.kind === 'other' && e.path !== e.arg) {
-      skipped++;
-      continue;
-    }
-    const info = await inspectCapture(e.path, { port: argv.port, date: argv.date });
+  for (const path of paths) {
+    const info = await inspectCapture(path, { port: argv.port, date: argv.date });
     if (info.readable) readable++;
     if (info.error) errLine(info.error.message);
     if (argv.format === 'json') docs.push(infoJson(info));
@@ -83,22 +90,16 @@ function parseServer(s: string | undefined): { addr: string; port?: number } | u
 }
 
 async function cmdAnalyze(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string }): Promise<number> {
-  const entries = await expandInputs(argv.input);
+  const { paths } = await captureInputs(argv.input);
   const analyses: CaptureAnalysis[] = [];
   let readable = 0;
   const server = parseServer(argv.server);
   const ndjson = argv.format === 'ndjson';
   const sink = ndjson ? (argv.o ? fs.createWriteStream(argv.o) : process.stdout) : null;
-  for (const e of entries) {
-    if (e.kind === 'missing') {
-      errLine(`${e.path}: byte 0: cannot read: no such file`);
-      continue;
-    }
-    // inside a directory, only captures (by magic) and files named like captures are inputs
-    if (e.kind === 'other' && e.path !== e.arg && !hasCaptureExtension(e.path)) continue;
+  for (const path of paths) {
     // NDJSON streams each connection as soon as it is judged (provisional), servers once the input is done
     const onConnection = sink ? (r: ConnectionResult) => void sink.write(ndjsonLine({ type: 'connection', provisional: true, ...r })) : undefined;
-    const a = await analyzeCapture(e.path, { port: argv.port, server, date: argv.date, onConnection });
+    const a = await analyzeCapture(path, { port: argv.port, server, date: argv.date, onConnection });
     if (a.error) errLine(a.error.message);
     if (a.input.readable) readable++;
     analyses.push(a);
