@@ -101,7 +101,7 @@ describe('analyze CLI: JSON document and exit codes', () => {
   });
 
   it('overall verdict order: transport before tls before application before inconclusive', () => {
-    const mk = (verdict: 'tls' | 'transport' | 'application' | 'healthy', reason: 'not-tls' | 'refused' | 'auth-rejected' | 'ok') => ({ input: 'x', address: '10.0.0.1', port: 8443, verdict, reason, summary: reason, hint: '', connections: [], evidence: [] });
+    const mk = (verdict: 'tls' | 'transport' | 'application' | 'healthy', reason: 'not-tls' | 'refused' | 'auth-rejected' | 'ok') => ({ input: 'x', address: '10.0.0.1', port: 8443, verdict, reason, summary: reason, hint: '', connections: [], connection_count: 0, evidence: [] });
     expect(overallVerdict([mk('application', 'auth-rejected'), mk('tls', 'not-tls'), mk('transport', 'refused')]).reason).toBe('refused');
     expect(overallVerdict([mk('healthy', 'ok')]).verdict).toBe('healthy');
     expect(overallVerdict([]).reason).toBe('no-server-traffic');
@@ -178,15 +178,15 @@ describe('connections seen mid-stream and server selection', () => {
 
   it('reports per-direction TCP facts: retransmissions, SACK, MSS, super-segments, checksum offload', async () => {
     const a = await analyzeCapture(path.join(ROOT, 'captures', 'a15-pmtu-blackhole.pcap'));
-    const t = a.connections[0]!.tcp;
+    const t = a.connections[0]!.tcp!;
     expect(t.resp.retransmissions).toBeGreaterThanOrEqual(3);
     expect(t.orig.sack_blocks).toBeGreaterThan(0);
     expect(t.orig.mss).toBe(1460);
     expect(t.resp.checksum_offload).toBe(t.resp.packets);
     const routed = await analyzeCapture(path.join(ROOT, 'captures', 'a21-routed-healthy-tls12-java.pcap'));
     // the router clamps the MSS the server announces; the server's TTL shows the hops
-    expect(routed.connections[0]!.tcp.resp.mss).toBe(1380);
-    expect(routed.connections[0]!.tcp.resp.ttl).toBe(44);
+    expect(routed.connections[0]!.tcp!.resp.mss).toBe(1380);
+    expect(routed.connections[0]!.tcp!.resp.ttl).toBe(44);
     expect(routed.connections[0]!.syn_ack_rtt).toBeGreaterThan(0);
   });
 });
@@ -242,5 +242,15 @@ describe('analyze --format ndjson', () => {
     expect(types.indexOf('server')).toBeGreaterThan(types.indexOf('connection'));
     expect(lines.find((l) => l.type === 'connection').provisional).toBe(true);
     expect(lines.at(-1)).toMatchObject({ verdict: 'transport', reason: 'refused' });
+  });
+});
+
+describe('a capture with more connections than the report lists', () => {
+  it('keeps every connection in its server verdict but lists only maxConnections in full', async () => {
+    const a = await analyzeCapture(path.join(ROOT, 'captures', 'a20-retries-403-with-background.pcap'), { maxConnections: 1 });
+    expect(a.connections).toHaveLength(1);
+    expect(a.input).toMatchObject({ connections_total: 3, connections_omitted: 2 });
+    expect(a.servers[0]).toMatchObject({ reason: 'auth-rejected', connection_count: 3 });
+    expect(a.servers[0]!.summary).toMatch(/^3 connections/);
   });
 });

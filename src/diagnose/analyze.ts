@@ -24,6 +24,11 @@ export interface AnalyzeOptions extends ReadOptions {
   server?: { addr: string; port?: number };
   /** called with each connection's summary and provisional verdict as soon as it is judged */
   onConnection?: (r: ConnectionResult) => void;
+  /**
+   * connections reported in full per input (default 1000); the rest still count in their server's
+   * verdict and go through onConnection, but are kept only as a slim summary (memory stays flat)
+   */
+  maxConnections?: number;
 }
 
 /** capture seconds a closed connection waits for stray packets (last ACK, a late RST) before it is judged */
@@ -49,7 +54,7 @@ export interface ConnectionResult {
   bytes: { orig: number; resp: number };
   retransmissions: { orig: number; resp: number };
   /** per direction (orig = client, resp = server), in the words of tshark's tcp.analysis and Zeek */
-  tcp: { orig: DirFacts; resp: DirFacts };
+  tcp?: { orig: DirFacts; resp: DirFacts };
   syn_ack_rtt: number | null;
   ack_rtt: number | null;
   midstream: boolean;
@@ -118,7 +123,10 @@ export interface ServerResult {
   reason: Reason;
   summary: string;
   hint: string;
+  /** ids of the connections listed in connections[] */
   connections: number[];
+  /** all connections judged for this server (listed or not) */
+  connection_count: number;
   evidence: Evidence[];
 }
 
@@ -131,9 +139,14 @@ export interface InputResult {
   bytes: number;
   error: ReturnType<CaptureError['toJSON']> | null;
   readable: boolean;
+  /** connections judged; those past maxConnections are in their servers' verdicts but not listed */
+  connections_total: number;
+  connections_omitted: number;
 }
 
 interface Judged {
+  /** listed in full in connections[] */
+  detail: boolean;
   f: ConnFinding;
   r: ConnectionResult;
   proxyTarget: { host: string; port: number } | null;
@@ -178,6 +191,7 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   const inputName = opts.name ?? (typeof input === 'string' ? input : '-');
   const closedQueue: Connection[] = [];
   const judged: Judged[] = [];
+  const maxDetailed = opts.maxConnections ?? 1000;
   const summary = await readCapture(
     input,
     (frame) => {
@@ -254,8 +268,11 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
     if (wanted && !stray) {
       const f = judgeConnection(c, s ?? new Session(c));
       const r = toResult(c, s, f, inputName);
-      judged.push({ f, r, proxyTarget: s?.proxy ? { host: normHost(s.proxy.host), port: s.proxy.port } : null, clientAddr: c.client.addr, serverAddr: c.server.addr });
       opts.onConnection?.(r);
+      const detail = judged.length < maxDetailed;
+      const proxyTarget = s?.proxy ? { host: normHost(s.proxy.host), port: s.proxy.port } : null;
+      if (detail) judged.push({ detail, f, r, proxyTarget, clientAddr: c.client.addr, serverAddr: c.server.addr });
+      else judged.push({ detail, ...slim(f, r), proxyTarget, clientAddr: c.client.addr, serverAddr: c.server.addr });
     }
     sessions.delete(c);
     tracker.retire(c);
@@ -285,12 +302,36 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
       bytes: summary.bytes,
       error: summary.error ? summary.error.toJSON() : null,
       readable: summary.readable,
+      connections_total: judged.length,
+      connections_omitted: judged.filter((x) => !x.detail).length,
     },
     servers,
-    connections: judged.map((x) => x.r),
+    connections: judged.filter((x) => x.detail).map((x) => x.r),
     checksums: ledger.summarize(),
     error: summary.error,
   };
+}
+
+/**
+ * Past maxConnections a connection keeps only what its server's verdict needs: reason, summary, role,
+ * its first exchange and an HTTP error if there was one. Evidence comes from a listed connection.
+ */
+function slim(f: ConnFinding, r: ConnectionResult): { f: ConnFinding; r: ConnectionResult } {
+  const sf: ConnFinding = {
+    verdict: f.verdict,
+    reason: f.reason,
+    summary: f.summary,
+    evidence: [],
+    inferred: f.inferred,
+    singleExchange: f.singleExchange,
+    exchanges: f.exchanges.slice(0, 1),
+    tlsVersion: null,
+    handshakeComplete: f.handshakeComplete,
+    http: f.http.filter((h) => h.error).slice(0, 1),
+    payloadCut: f.payloadCut,
+  };
+  const sr = { ...r, evidence: [], exchanges: [], http: [], tls: null, tcp: undefined };
+  return { f: sf, r: sr };
 }
 
 function isUnreachable(p: Packet): boolean {
@@ -359,7 +400,7 @@ const LAYER_ORDER: Verdict[] = ['transport', 'tls', 'application', 'inconclusive
  * count; a client that opens one connection per call is told from a rejected call being retried by what
  * follows (different requests, answers of different sizes) across connections.
  */
-export function judgeServers(items: { r: ConnectionResult; f: ConnFinding; proxyTarget: { host: string; port: number } | null }[], input: string): ServerResult[] {
+export function judgeServers(items: { detail: boolean; r: ConnectionResult; f: ConnFinding; proxyTarget: { host: string; port: number } | null }[], input: string): ServerResult[] {
   const groups = new Map<string, { address: string; port: number; items: typeof items }>();
   for (const it of items) {
     let address: string;
@@ -393,7 +434,8 @@ export function judgeServers(items: { r: ConnectionResult; f: ConnFinding; proxy
       reason: judged.reason,
       summary: judged.summary,
       hint: HINTS[judged.reason],
-      connections: g.items.map((i) => i.r.id),
+      connections: g.items.filter((i) => i.detail).map((i) => i.r.id),
+      connection_count: g.items.length,
       evidence: evidence.sort((a, b) => a.frame - b.frame),
     });
   }
@@ -401,8 +443,14 @@ export function judgeServers(items: { r: ConnectionResult; f: ConnFinding; proxy
   return out;
 }
 
-function judgeGroup(fs: ConnFinding[], rs: ConnectionResult[]): { reason: Reason; summary: string; evidence: Evidence[] } {
+function judgeGroup(fs: ConnFinding[], rs0: ConnectionResult[]): { reason: Reason; summary: string; evidence: Evidence[] } {
   const n = fs.length;
+  // connections past the listing cap have no evidence of their own: borrow a listed one's with the same reason
+  const byReason = new Map<Reason, Evidence[]>();
+  rs0.forEach((r, i) => {
+    if (r.evidence.length > 0 && !byReason.has(fs[i]!.reason)) byReason.set(fs[i]!.reason, r.evidence);
+  });
+  const rs = rs0.map((r, i) => (r.evidence.length > 0 ? r : { ...r, evidence: byReason.get(fs[i]!.reason) ?? [] }));
   const ok = fs.filter((f) => f.reason === 'ok');
   if (ok.length > 0) {
     const i = fs.indexOf(ok[ok.length - 1]!);
@@ -416,7 +464,8 @@ function judgeGroup(fs: ConnFinding[], rs: ConnectionResult[]): { reason: Reason
     const spread = Math.max(...reqSizes) - Math.min(...reqSizes);
     if (single.length >= 2 && spread > 48) {
       const last = single[single.length - 1]!;
-      return { reason: 'ok', summary: `${single.length} connections each carry one request of different sizes (${reqSizes.join(', ')} bytes) and its answer: the client opens a connection per call and the calls go on`, evidence: last.r.evidence };
+      const sizes = reqSizes.length > 8 ? `${reqSizes.slice(0, 8).join(', ')}, ...` : reqSizes.join(', ');
+      return { reason: 'ok', summary: `${single.length} connections each carry one request of different sizes (${sizes} bytes) and its answer: the client opens a connection per call and the calls go on`, evidence: last.r.evidence };
     }
     const first = single[0]!;
     const viaHttp = fs.find((f) => f.http.some((h) => h.error));

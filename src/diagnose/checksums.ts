@@ -4,6 +4,7 @@
  * the capture was taken on (its NIC fills checksums after the capture point): not an error. Checksums
  * that are wrong without that pattern are corruption (or a middlebox rewriting without fixing them).
  */
+import { copyBytes } from '../bytes.js';
 import type { Packet } from '../decode/view.js';
 
 export interface ChecksumCounts {
@@ -32,18 +33,21 @@ export interface ChecksumSummaryLine extends ChecksumCounts {
   text: string;
 }
 
+interface Slot {
+  src: Uint8Array;
+  dst: Uint8Array;
+  counts: ChecksumCounts;
+}
+
 export class ChecksumLedger {
-  private readonly byDir = new Map<string, ChecksumCounts>();
+  /** by a hash of the source and destination address bytes (no string per packet) */
+  private readonly bySlot = new Map<number, Slot[]>();
+  private readonly byDir: ChecksumCounts[] = [];
 
   /** count a decoded TCP packet */
   add(p: Packet): void {
     if (!p.isTcp || p.tcpHdrLen < 20) return;
-    const key = `${p.src()}>${p.dst()}`;
-    let c = this.byDir.get(key);
-    if (!c) {
-      c = { src: p.src(), dst: p.dst(), packets: 0, good: 0, bad: 0, partial: 0, unverified: 0, unverifiedOffload: 0, badPseudoBase: -1, badPseudoCount: 0 };
-      this.byDir.set(key, c);
-    }
+    const c = this.countsOf(p);
     c.packets++;
     switch (p.tcpChecksumStatus) {
       case 'good':
@@ -68,14 +72,32 @@ export class ChecksumLedger {
     }
   }
 
+  private countsOf(p: Packet): ChecksumCounts {
+    const b = p.buf;
+    const n = p.ipVersion === 4 ? 4 : 16;
+    let h = n;
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ b[p.srcOff + i]!, 0x01000193);
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ (b[p.dstOff + i]! + 0x100), 0x01000193);
+    const list = this.bySlot.get(h);
+    if (list) {
+      for (const s of list) if (s.src.length === n && same(s.src, b, p.srcOff) && same(s.dst, b, p.dstOff)) return s.counts;
+    }
+    const counts: ChecksumCounts = { src: p.src(), dst: p.dst(), packets: 0, good: 0, bad: 0, partial: 0, unverified: 0, unverifiedOffload: 0, badPseudoBase: -1, badPseudoCount: 0 };
+    const slot = { src: copyBytes(b, p.srcOff, p.srcOff + n), dst: copyBytes(b, p.dstOff, p.dstOff + n), counts };
+    if (list) list.push(slot);
+    else this.bySlot.set(h, [slot]);
+    this.byDir.push(counts);
+    return counts;
+  }
+
   counts(): ChecksumCounts[] {
-    return [...this.byDir.values()];
+    return [...this.byDir];
   }
 
   /** one line per direction, the senders with offload first */
   summarize(): ChecksumSummaryLine[] {
     const lines: ChecksumSummaryLine[] = [];
-    for (const c of this.byDir.values()) {
+    for (const c of this.byDir) {
       const offload = c.partial + c.unverifiedOffload;
       let finding: ChecksumFinding;
       let text: string;
@@ -110,4 +132,9 @@ function onesSub(a: number, b: number): number {
   let d = a + (0xffff - (b & 0xffff));
   while (d > 0xffff) d = (d & 0xffff) + (d >>> 16);
   return d === 0xffff ? 0 : d;
+}
+
+function same(a: Uint8Array, b: Uint8Array, off: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[off + i]) return false;
+  return true;
 }

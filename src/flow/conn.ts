@@ -84,7 +84,7 @@ export class Connection {
   /** frames worth citing, in order (bounded) */
   readonly events: ConnEvent[] = [];
   /**
-   * New data segments in capture order (the first 512): who sent how many bytes, when. What a capture
+   * New data segments in capture order (the first 128): who sent how many bytes, when. What a capture
    * without payload (tcpdump text, a snaplen of 64) still tells about the exchange.
    */
   readonly segments: { dir: 'c' | 's'; frame: number; time: number; len: number; fin: boolean }[] = [];
@@ -110,7 +110,7 @@ export class Connection {
   }
 
   event(frame: number, time: number, dir: 'c' | 's', what: string): void {
-    if (this.events.length < 400) this.events.push({ frame, time, dir, what });
+    if (this.events.length < 100) this.events.push({ frame, time, dir, what });
   }
 
   get established(): boolean {
@@ -231,7 +231,7 @@ export class Connection {
         up('t');
         if (off + len > peer.ackedOff) d.unackedRetrans++;
         this.event(frame, time, dir, `retransmission of ${len} bytes at offset ${off}`);
-      } else if (this.segments.length < 512) this.segments.push({ dir, frame, time, len, fin: fin || rst });
+      } else if (this.segments.length < 128) this.segments.push({ dir, frame, time, len, fin: fin || rst });
       if (off + len > d.sentOff && off < 0x80000000) d.sentOff = off + len;
       if (d.stream.stats.lostBytes > 0) up('g');
     } else if (ack && !syn && !fin && !rst) up('a');

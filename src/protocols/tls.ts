@@ -191,13 +191,25 @@ export class TlsStream implements StreamConsumer {
   private hdrLen = 0;
   private cur: TlsRecordInfo | null = null;
   private bodyLeft = 0;
-  private body: number[] | null = null;
+  /** the body of the current record, kept only for handshake, alert and CCS records (bodyLen -1: not kept) */
+  private bodyBuf = new Uint8Array(512);
+  private bodyLen = -1;
   private hsBuf = new Uint8Array(0);
   private hsLen = 0;
   private hsBroken = false;
   private encrypted = false;
 
-  constructor(private readonly maxRecordsKept = 2000) {}
+  constructor(private readonly maxRecordsKept = 256) {}
+
+  private keep(bytes: Uint8Array, from: number, n: number): void {
+    if (this.bodyBuf.length < this.bodyLen + n) {
+      const nb = new Uint8Array(Math.max(this.bodyBuf.length * 2, this.bodyLen + n));
+      nb.set(this.bodyBuf.subarray(0, this.bodyLen));
+      this.bodyBuf = nb;
+    }
+    this.bodyBuf.set(bytes.subarray(from, from + n), this.bodyLen);
+    this.bodyLen += n;
+  }
 
   data(bytes: Uint8Array, off: number, frame: number, time: number): void {
     this.lastTime = time;
@@ -248,7 +260,7 @@ export class TlsStream implements StreamConsumer {
         if ((this.state as State) !== 'body') return;
       } else if (this.state === 'body') {
         const take = Math.min(this.bodyLeft, bytes.length - i);
-        if (this.body && !this.cur!.cut) for (let k = 0; k < take; k++) this.body.push(bytes[i + k]!);
+        if (this.bodyLen >= 0 && !this.cur!.cut) this.keep(bytes, i, take);
         this.bodyLeft -= take;
         i += take;
         if (this.bodyLeft === 0) this.endRecord();
@@ -305,7 +317,7 @@ export class TlsStream implements StreamConsumer {
     this.bodyLeft = length;
     // handshake bodies are kept even after ChangeCipherSpec: TLS 1.3's compatibility CCS precedes a
     // second, plaintext ClientHello or ServerHello after a HelloRetryRequest (decided in endRecord)
-    this.body = type === CT_HANDSHAKE || (!encrypted && (type === CT_ALERT || type === CT_CCS)) ? [] : null;
+    this.bodyLen = type === CT_HANDSHAKE || (!encrypted && (type === CT_ALERT || type === CT_CCS)) ? 0 : -1;
     this.state = 'body';
     if (length === 0) this.endRecord();
   }
@@ -313,11 +325,13 @@ export class TlsStream implements StreamConsumer {
   private endRecord(): void {
     const rec = this.cur!;
     this.state = 'header';
-    const body = this.body;
-    this.body = null;
+    const body = this.bodyLen >= 0 ? this.bodyBuf.subarray(0, this.bodyLen) : null;
+    this.bodyLen = -1;
     if (rec.type === CT_CCS) {
       if (!this.ccsFrame) this.ccsFrame = rec.frame;
       this.encrypted = true;
+      // only a plaintext hello can follow (TLS 1.3 after a HelloRetryRequest): the big buffers can go
+      if (this.bodyBuf.length > 512) this.bodyBuf = new Uint8Array(512);
       return;
     }
     if (rec.type === CT_APPDATA) {
@@ -350,7 +364,7 @@ export class TlsStream implements StreamConsumer {
         this.hsBroken = false;
         return;
       }
-      this.appendHandshake(Uint8Array.from(body), rec);
+      this.appendHandshake(body, rec);
     }
   }
 
@@ -417,7 +431,7 @@ export class TlsStream implements StreamConsumer {
 }
 
 /** a whole ClientHello or ServerHello filling the record: plaintext even after a compatibility CCS */
-function isPlainHello(body: number[], recordLength: number): boolean {
+function isPlainHello(body: Uint8Array, recordLength: number): boolean {
   if (body.length < 4) return false;
   const t = body[0]!;
   return (t === HS.client_hello || t === HS.server_hello) && ((body[1]! << 16) | (body[2]! << 8) | body[3]!) === recordLength - 4;

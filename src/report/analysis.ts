@@ -74,12 +74,14 @@ export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: 
     L.push(`  ${s.summary}`);
     for (const e of s.evidence.slice(0, 12)) L.push(dim(`  frame ${String(e.frame).padStart(5)}  `) + e.text);
     L.push(`  next step: ${s.hint}`);
-    const conns = r.connections.filter((c) => s.connections.includes(c.id) && c.input === s.input);
+    const listed = new Set(s.connections);
+    const conns = r.connections.filter((c) => listed.has(c.id) && c.input === s.input);
     for (const c of conns) {
       const via = c.proxy ? ` via proxy ${c.proxy}` : c.role === 'proxy-upstream' ? ' (the proxy\'s own connection)' : '';
       const tls = c.tls?.version ? `, ${c.tls.version}${c.tls.handshake_complete ? '' : ' (handshake incomplete)'}` : '';
       L.push(`  conn ${c.client} -> ${c.server}${via}: ${c.conn_state} ${c.history || '-'}${tls}, frames ${c.first_frame}-${c.last_frame}, ${c.duration.toFixed(3)} s: ${c.verdict}/${c.reason}${c.inferred ? ' (inferred)' : ''}`);
     }
+    if (s.connection_count > conns.length) L.push(dim(`  ... and ${s.connection_count - conns.length} more connections (counted in the verdict; --format ndjson lists every one)`));
   }
   if (r.servers.length === 0) {
     L.push('');
