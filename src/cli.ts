@@ -89,7 +89,7 @@ function parseServer(s: string | undefined): { addr: string; port?: number } | u
   return { addr: s.toLowerCase() };
 }
 
-async function cmdAnalyze(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string }): Promise<number> {
+async function cmdAnalyze(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string; maxConnections?: number }): Promise<number> {
   const { paths } = await captureInputs(argv.input);
   const analyses: CaptureAnalysis[] = [];
   let readable = 0;
@@ -99,7 +99,7 @@ async function cmdAnalyze(argv: { input: string[]; format: string; port: number;
   for (const path of paths) {
     // NDJSON streams each connection as soon as it is judged (provisional), servers once the input is done
     const onConnection = sink ? (r: ConnectionResult) => void sink.write(ndjsonLine({ type: 'connection', provisional: true, ...r })) : undefined;
-    const a = await analyzeCapture(path, { port: argv.port, server, date: argv.date, onConnection });
+    const a = await analyzeCapture(path, { port: argv.port, server, date: argv.date, onConnection, maxConnections: argv.maxConnections });
     if (a.error) errLine(a.error.message);
     if (a.input.readable) readable++;
     analyses.push(a);
@@ -160,6 +160,7 @@ export async function main(args: string[]): Promise<number> {
           .option('server', { type: 'string', describe: 'only this server: ADDR or ADDR:PORT ([v6]:PORT)' })
           .option('format', { choices: ['text', 'json', 'ndjson'] as const, default: 'text', describe: 'text for people, one JSON document, or NDJSON lines as connections end' })
           .option('o', { type: 'string', describe: 'write the report to this file' })
+          .option('max-connections', { type: 'number', default: 1000, describe: 'connections listed in full per input (all still count in the verdicts; NDJSON lists every one)' })
           .option('color', { type: 'boolean', describe: 'colour the text report (default: on a TTY, unless NO_COLOR)' })
           .option('date', DATE_OPTION),
       async (a) => {
