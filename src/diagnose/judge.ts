@@ -290,8 +290,11 @@ function decideExchanges(c: Connection, f: ConnFinding, set: Setter, ev: Evid, s
 
 /** a TLS alert record in clear: 5-byte header and 2 bytes */
 const ALERT_RECORD = 7;
-/** an encrypted close_notify: TLS 1.2 AES-GCM 5 + 26, TLS 1.3 5 + 19 */
-const CLOSE_NOTIFY_MAX = 31;
+/**
+ * An encrypted close_notify: TLS 1.3 5 + 19, TLS 1.2 AES-GCM 5 + 26, TLS 1.2 CBC with SHA-1 5 + 16 IV +
+ * 2 + 20 MAC + padding = 48, with SHA-384 64. No HTTP request or answer is that short.
+ */
+const CLOSE_NOTIFY_MAX = 64;
 
 /**
  * No payload in the capture (tcpdump text, a snaplen that keeps only headers): the TLS exchange is read
@@ -366,7 +369,10 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
     return set('untrusted-certificate', `the client answers ${srv}'s certificate flight with an alert and leaves (inferred: it does not trust the certificate)`, true);
   }
   const c4 = turns[4];
-  const tls12 = c2.bytes <= 200 && !!s3 && s3.bytes <= 400 && !!c4;
+  // TLS 1.2's second client flight: key exchange (ECDHE about 40-140 bytes, RSA-2048 267), CCS 6 and
+  // Finished 45 to 69; the server answers with CCS, Finished and perhaps a ticket, and the client speaks
+  // again. TLS 1.3's second flight is the Finished with the request, and the server's answer is the reply.
+  const tls12 = c2.bytes <= 350 && !!s3 && s3.bytes <= 400 && !!c4;
   f.tlsVersion = tls12 ? 'TLS 1.2 (inferred)' : 'TLS 1.3 (inferred)';
   f.handshakeComplete = true;
   // TLS 1.3 whose second client flight is only the Finished: the server's next turn is its tickets
