@@ -78,6 +78,8 @@ export class ChecksumLedger {
     let h = n;
     for (let i = 0; i < n; i++) h = Math.imul(h ^ b[p.srcOff + i]!, 0x01000193);
     for (let i = 0; i < n; i++) h = Math.imul(h ^ (b[p.dstOff + i]! + 0x100), 0x01000193);
+    // a small integer key (Smi): a full int32 would be a heap number per lookup
+    h = (h ^ (h >>> 15)) & 0x3fffffff;
     const list = this.bySlot.get(h);
     if (list) {
       for (const s of list) if (s.src.length === n && same(s.src, b, p.srcOff) && same(s.dst, b, p.dstOff)) return s.counts;

@@ -75,8 +75,7 @@ export class Session {
   }
 
   private classifyClient(b: Uint8Array): void {
-    const s = new TextDecoder('latin1').decode(b.subarray(0, 8));
-    if (s.startsWith('CONNECT ')) this.clientKind = 'connect';
+    if (startsWith(b, CONNECT)) this.clientKind = 'connect';
     else if (b[0]! & 0x80 && b[2] === 1) this.clientKind = 'sslv2';
     else if (looksLikeTls(b)) this.clientKind = 'tls';
     else if (looksLikeHttpRequest(b)) this.clientKind = 'http';
@@ -163,5 +162,15 @@ function looksLikeTls(b: Uint8Array): boolean {
 }
 
 function isHttpResponse(b: Uint8Array): boolean {
-  return new TextDecoder('latin1').decode(b.subarray(0, 5)) === 'HTTP/';
+  return startsWith(b, HTTP_SLASH);
+}
+
+const CONNECT = [0x43, 0x4f, 0x4e, 0x4e, 0x45, 0x43, 0x54, 0x20]; // 'CONNECT '
+const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f]; // 'HTTP/'
+
+/** the bytes begin with this ASCII prefix (no string per call) */
+function startsWith(b: Uint8Array, prefix: number[]): boolean {
+  if (b.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (b[i] !== prefix[i]) return false;
+  return true;
 }

@@ -99,6 +99,9 @@ export function versionName(v: number): string {
 }
 
 /** the ServerHello.random of a HelloRetryRequest (RFC 8446 4.1.3) */
+const utf8 = new TextDecoder();
+const NO_BYTES = new Uint8Array(0);
+
 const HRR_RANDOM = 'cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c';
 const MAX_RECORD_LEN = 16384 + 2048;
 
@@ -192,7 +195,7 @@ export class TlsStream implements StreamConsumer {
   private cur: TlsRecordInfo | null = null;
   private bodyLeft = 0;
   /** the body of the current record, kept only for handshake, alert and CCS records (bodyLen -1: not kept) */
-  private bodyBuf = new Uint8Array(512);
+  private bodyBuf = NO_BYTES;
   private bodyLen = -1;
   private hsBuf = new Uint8Array(0);
   private hsLen = 0;
@@ -203,7 +206,7 @@ export class TlsStream implements StreamConsumer {
 
   private keep(bytes: Uint8Array, from: number, n: number): void {
     if (this.bodyBuf.length < this.bodyLen + n) {
-      const nb = new Uint8Array(Math.max(this.bodyBuf.length * 2, this.bodyLen + n));
+      const nb = new Uint8Array(Math.max(this.bodyBuf.length * 2, this.bodyLen + n, 512));
       nb.set(this.bodyBuf.subarray(0, this.bodyLen));
       this.bodyBuf = nb;
     }
@@ -331,7 +334,7 @@ export class TlsStream implements StreamConsumer {
       if (!this.ccsFrame) this.ccsFrame = rec.frame;
       this.encrypted = true;
       // only a plaintext hello can follow (TLS 1.3 after a HelloRetryRequest): the big buffers can go
-      if (this.bodyBuf.length > 512) this.bodyBuf = new Uint8Array(512);
+      if (this.bodyBuf.length > 512) this.bodyBuf = NO_BYTES;
       return;
     }
     if (rec.type === CT_APPDATA) {
@@ -377,26 +380,46 @@ export class TlsStream implements StreamConsumer {
       this.hsLen = 0;
       return;
     }
-    if (this.hsBuf.length < this.hsLen + b.length) {
-      const nb = new Uint8Array(Math.max(this.hsBuf.length * 2, this.hsLen + b.length, 4096));
-      nb.set(this.hsBuf.subarray(0, this.hsLen));
-      this.hsBuf = nb;
+    // a record holding whole messages is parsed where it lies: hsBuf only carries a message split across records
+    let buf: Uint8Array;
+    let len: number;
+    if (this.hsLen === 0) {
+      buf = b;
+      len = b.length;
+    } else {
+      this.hsReserve(this.hsLen + b.length);
+      this.hsBuf.set(b, this.hsLen);
+      this.hsLen += b.length;
+      buf = this.hsBuf;
+      len = this.hsLen;
     }
-    this.hsBuf.set(b, this.hsLen);
-    this.hsLen += b.length;
     let p = 0;
-    while (this.hsLen - p >= 4) {
-      const t = this.hsBuf[p]!;
-      const l = (this.hsBuf[p + 1]! << 16) | (this.hsBuf[p + 2]! << 8) | this.hsBuf[p + 3]!;
-      if (this.hsLen - p - 4 < l) break;
-      const msg = this.hsBuf.subarray(p + 4, p + 4 + l);
+    while (len - p >= 4) {
+      const t = buf[p]!;
+      const l = (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
+      if (len - p - 4 < l) break;
+      const msg = buf.subarray(p + 4, p + 4 + l);
       rec.handshakes.push(t);
       this.handshakeTypes.push({ type: t, frame: rec.frame });
       this.handshake(t, msg, rec);
       p += 4 + l;
     }
-    this.hsBuf.copyWithin(0, p, this.hsLen);
-    this.hsLen -= p;
+    if (buf === this.hsBuf) {
+      this.hsBuf.copyWithin(0, p, this.hsLen);
+      this.hsLen -= p;
+    } else if (p < len) {
+      this.hsReserve(len - p);
+      this.hsBuf.set(buf.subarray(p, len), 0);
+      this.hsLen = len - p;
+    }
+  }
+
+  private hsReserve(n: number): void {
+    if (this.hsBuf.length < n) {
+      const nb = new Uint8Array(Math.max(this.hsBuf.length * 2, n, 4096));
+      nb.set(this.hsBuf.subarray(0, this.hsLen));
+      this.hsBuf = nb;
+    }
   }
 
   private handshake(t: number, m: Uint8Array, rec: TlsRecordInfo): void {
@@ -505,11 +528,11 @@ function parseClientHello(m: Uint8Array, frame: number): ClientHelloInfo {
       while (list.left >= 3) {
         const nt = list.u8();
         const name = list.bytes(list.u16());
-        if (nt === 0) info.sni = new TextDecoder().decode(name);
+        if (nt === 0) info.sni = utf8.decode(name);
       }
     } else if (type === 16 && data.left >= 2) {
       const list = new Reader(data.bytes(data.u16()));
-      while (list.left >= 1) info.alpn.push(new TextDecoder().decode(list.bytes(list.u8())));
+      while (list.left >= 1) info.alpn.push(utf8.decode(list.bytes(list.u8())));
     } else if (type === 43 && data.left >= 1) {
       const list = new Reader(data.bytes(data.u8()));
       while (list.left >= 2) info.supportedVersions.push(list.u16());
