@@ -3,7 +3,7 @@
  * the pattern checksum offload leaves in a capture taken on the sending host (the field holds the folded
  * pseudo-header sum, not the complemented sum over the segment).
  */
-import { MEMORY_SUM_MAX, memorySum } from '../sum-memory.js';
+import { MEMORY_SUM_MAX, summerOf, type SumFn } from '../sum-memory.js';
 
 export type ChecksumStatus = 'good' | 'bad' | 'partial' | 'unverified';
 
@@ -16,23 +16,37 @@ export type ChecksumStatus = 'good' | 'bad' | 'partial' | 'unverified';
  * 2^16 are both 1 modulo 0xffff, so a word counts as the sum of its halves, and a byte counts 1 or 256 by
  * the parity of its address. The big-endian sum is that sum or 256 times it (a byte swap is a rotation by
  * 8 bits, multiplication by 256 modulo 0xffff), by the parity of the range's start (RFC 1071 2(B), 2(C)).
- * In the file reader's buffers (allocSummable) the words are summed 16 bytes at a time by WebAssembly SIMD.
+ * In the file reader's buffers (allocSummable) any range, short ones too (an IPv4 header), is summed by
+ * WebAssembly SIMD, 16 bytes at a time, with no JavaScript loop over its unaligned ends.
  */
 export function sum16(buf: Uint8Array, off: number, len: number): number {
+  // in the reader's own buffers, any range: 16-byte vectors in WebAssembly (little-endian, as this host when used)
+  // (`buffer` and `byteOffset` are asked once per array: reading them costs more than summing a header)
+  if (buf !== lastArray) {
+    lastArray = buf;
+    lastSum = HIGH_PARITY === 1 ? summerOf(buf.buffer) : null;
+    lastDelta = buf.byteOffset;
+  }
+  if (lastSum !== null && len > 0 && len <= MEMORY_SUM_MAX) {
+    const start = lastDelta + off;
+    const m = lastSum(start, start + len);
+    // below 2^31, and 0 only when every byte is 0
+    let x = (m & 0xffff) + (m >>> 16);
+    x = (x & 0xffff) + (x >>> 16);
+    return (start & 1) === 1 ? x : ((x & 0xff) << 8) | (x >>> 8);
+  }
   if (len < WORDS_FROM) return sumBytes(buf, off, len);
   const delta = buf.byteOffset;
   const start = delta + off;
-  const end = start + len;
-  // in the reader's own buffers: 16-byte vectors in WebAssembly (little-endian, as this host when used)
-  const v0 = (start + 15) & ~15;
-  const v1 = end & ~15;
-  const m = HIGH_PARITY === 1 && len <= MEMORY_SUM_MAX ? memorySum(buf.buffer, v0, v1) : -1;
-  // below 2^31 either way, and 0 only when every byte is 0
-  const s = m >= 0 ? m + sumAt(buf, delta, start, v0) + sumAt(buf, delta, v1, end) : sumWords(buf, delta, start, end);
+  const s = sumWords(buf, delta, start, start + len);
   let x = (s & 0xffff) + (s >>> 16);
   x = (x & 0xffff) + (x >>> 16);
   return (start & 1) === HIGH_PARITY ? x : ((x & 0xff) << 8) | (x >>> 8);
 }
+
+let lastArray: Uint8Array | null = null;
+let lastSum: SumFn | null = null;
+let lastDelta = 0;
 
 /** the bytes before the first aligned word, the aligned words, the bytes after; reduced below 0x10000 */
 function sumWords(buf: Uint8Array, delta: number, start: number, end: number): number {
