@@ -13,7 +13,7 @@ import { readCapture, type CaptureInput, type ReadOptions } from '../input/reade
 import { linkTypeName } from '../input/linktypes.js';
 import { Connection, ConnTracker, type DirStats } from '../flow/conn.js';
 import { Session } from '../protocols/session.js';
-import { ChecksumLedger, type ChecksumSummaryLine } from './checksums.js';
+import { ChecksumLedger, type ChecksumCounts, type ChecksumSummaryLine } from './checksums.js';
 import { HINTS, VERDICT_OF, type Reason, type Verdict } from './hints.js';
 import { judgeConnection, type ConnFinding, type Evidence } from './judge.js';
 
@@ -202,7 +202,11 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
         // connections closed a while ago are judged and summarised now: memory follows open connections
         while (closedQueue.length > 0 && time - closedQueue[0]!.closedAt > LINGER_SEC) finalize(closedQueue.shift()!);
         const c = tracker.add(p, time);
-        if (interesting(c) || sessions.get(c)?.clientKind === 'connect') ledger.add(p);
+        if (interesting(c) || sessions.get(c)?.clientKind === 'connect') {
+          // a connection's addresses never change: its counts per direction are looked up once
+          const i = c.lastFromClient ? 0 : 1;
+          c.ledger[i] = ledger.add(p, c.ledger[i] as ChecksumCounts | null);
+        }
       } else if ((p.transport === PROTO_ICMP || p.transport === PROTO_ICMPV6) && p.quoted.present) {
         if (p.quoted.proto === 6 && p.quoted.srcPort >= 0) fileIcmp(p, time);
         else if (isUnreachable(p)) fileCutIcmp(p, time);

@@ -44,10 +44,13 @@ export class ChecksumLedger {
   private readonly bySlot = new Map<number, Slot[]>();
   private readonly byDir: ChecksumCounts[] = [];
 
-  /** count a decoded TCP packet */
-  add(p: Packet): void {
-    if (!p.isTcp || p.tcpHdrLen < 20) return;
-    const c = this.countsOf(p);
+  /**
+   * count a decoded TCP packet; `known` is the counts this packet's addresses were filed under before
+   * (the caller keeps them per connection and direction, to skip the lookup), and the counts used are returned
+   */
+  add(p: Packet, known: ChecksumCounts | null = null): ChecksumCounts | null {
+    if (!p.isTcp || p.tcpHdrLen < 20) return known;
+    const c = known ?? this.countsOf(p);
     c.packets++;
     switch (p.tcpChecksumStatus) {
       case 'good':
@@ -70,6 +73,7 @@ export class ChecksumLedger {
         c.unverified++;
         if (p.tcpChecksumOffload) c.unverifiedOffload++;
     }
+    return c;
   }
 
   private countsOf(p: Packet): ChecksumCounts {

@@ -100,6 +100,10 @@ export class Connection {
   entry: unknown = null;
   /** something attached by later stages (protocol session) */
   app: unknown = null;
+  /** the direction of the last packet given to onPacket */
+  lastFromClient = false;
+  /** per-direction bookkeeping of later stages (the checksum ledger's counts): [to server, to client] */
+  readonly ledger: [unknown, unknown] = [null, null];
 
   get history(): string {
     return this.hist;
@@ -149,11 +153,11 @@ export class Connection {
 
   /** called by the tracker per packet with `fromClient` telling the direction */
   onPacket(p: Packet, fromClient: boolean, time: number): void {
+    this.lastFromClient = fromClient;
     const d = fromClient ? this.orig : this.resp;
     const peer = fromClient ? this.resp : this.orig;
     const frame = p.frame.number;
     const flags = p.tcpFlags;
-    const up = (ch: string) => this.addHistory(fromClient ? ch.toUpperCase() : ch);
     const dir = fromClient ? 'c' : 's';
     if (this.firstFrame === 0) {
       this.firstFrame = frame;
@@ -167,7 +171,7 @@ export class Connection {
     if (p.tcpChecksumStatus === 'partial') d.checksumPartial++;
     else if (p.tcpChecksumStatus === 'bad') {
       d.checksumBad++;
-      up('c');
+      this.addHistory(fromClient ? 'C' : 'c');
     }
     const syn = (flags & TCP_SYN) !== 0;
     const ack = (flags & TCP_ACK) !== 0;
@@ -181,14 +185,14 @@ export class Connection {
       if (p.tcpMss >= 0) d.mss = p.tcpMss;
       if (p.tcpWscale >= 0) d.wscale = p.tcpWscale;
       if (ack) {
-        up('h');
+        this.addHistory(fromClient ? 'H' : 'h');
         if (this.synAckTime < 0) {
           this.synAckTime = time;
           if (this.synTime >= 0) this.synAckRtt = time - this.synTime;
         }
         this.event(frame, time, dir, d.syn > 1 ? 'SYN-ACK (again)' : 'SYN-ACK');
       } else {
-        up('s');
+        this.addHistory(fromClient ? 'S' : 's');
         if (this.synTime < 0) this.synTime = time;
         this.event(frame, time, dir, d.syn > 1 ? `SYN retransmitted (#${d.syn})` : 'SYN');
       }
@@ -198,7 +202,7 @@ export class Connection {
       d.isn = (seq - 1) >>> 0;
     }
     if (rst) {
-      up('r');
+      this.addHistory(fromClient ? 'R' : 'r');
       if (d.rstFrame === 0) d.rstFrame = frame;
       this.closed = true;
       this.event(frame, time, dir, ack ? 'RST/ACK' : 'RST');
@@ -216,7 +220,7 @@ export class Connection {
     }
     if (p.tcpWindow === 0 && !rst && !syn) {
       d.zeroWindows++;
-      up('w');
+      this.addHistory(fromClient ? 'W' : 'w');
     }
     d.lastWindow = p.tcpWindow;
     if (len > 0) {
@@ -225,18 +229,18 @@ export class Connection {
       d.lastDataFrame = frame;
       if (len > d.maxSegment) d.maxSegment = len;
       if (peer.mss > 0 && len > peer.mss) d.superSegments++;
-      up('d');
-      const retrans = d.stream.segment(off, len, p.tcpPayload(), frame, time);
+      this.addHistory(fromClient ? 'D' : 'd');
+      const retrans = d.stream.segmentIn(off, len, p.tBuf, p.tcpPayloadOff, p.tcpPayloadCapLen, frame, time);
       if (retrans) {
-        up('t');
+        this.addHistory(fromClient ? 'T' : 't');
         if (off + len > peer.ackedOff) d.unackedRetrans++;
         this.event(frame, time, dir, `retransmission of ${len} bytes at offset ${off}`);
       } else if (this.segments.length < 128) this.segments.push({ dir, frame, time, len, fin: fin || rst });
       if (off + len > d.sentOff && off < 0x80000000) d.sentOff = off + len;
-      if (d.stream.stats.lostBytes > 0) up('g');
-    } else if (ack && !syn && !fin && !rst) up('a');
+      if (d.stream.stats.lostBytes > 0) this.addHistory(fromClient ? 'G' : 'g');
+    } else if (ack && !syn && !fin && !rst) this.addHistory(fromClient ? 'A' : 'a');
     if (fin) {
-      up('f');
+      this.addHistory(fromClient ? 'F' : 'f');
       if (d.finFrame === 0) {
         d.finFrame = fin ? frame : 0;
         this.event(frame, time, dir, 'FIN');

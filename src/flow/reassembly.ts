@@ -59,6 +59,14 @@ export class StreamReassembler {
    * were captured (a view, copied if held). Returns true when it only repeated bytes already seen.
    */
   segment(off: number, wireLen: number, captured: Uint8Array, frame: number, time: number): boolean {
+    return this.segmentIn(off, wireLen, captured, 0, captured.length, frame, time);
+  }
+
+  /**
+   * The same for the `capLen` captured bytes at `start` in `src`: no view is made unless a consumer
+   * reads them (most packets of a connection nobody parses any more cost no allocation).
+   */
+  segmentIn(off: number, wireLen: number, src: Uint8Array, start: number, capLen: number, frame: number, time: number): boolean {
     if (wireLen <= 0) return false;
     const end = off + wireLen;
     if (end <= this.next) {
@@ -68,16 +76,16 @@ export class StreamReassembler {
     }
     if (off > this.next) {
       this.stats.outOfOrder++;
-      this.hold(off, wireLen, captured, frame, time);
+      this.hold(off, wireLen, src, start, capLen, frame, time);
       return false;
     }
     if (off < this.next) {
       // overlapping retransmission that also brings new bytes: keep the new part
       const skip = this.next - off;
       this.stats.retransmittedBytes += skip;
-      this.deliver(this.next, wireLen - skip, captured.length > skip ? captured.subarray(skip) : EMPTY, frame, time);
-    } else this.deliver(off, wireLen, captured, frame, time);
-    this.drain();
+      this.deliver(this.next, wireLen - skip, src, start + skip, capLen > skip ? capLen - skip : 0, frame, time);
+    } else this.deliver(off, wireLen, src, start, capLen, frame, time);
+    if (this.held.length > 0) this.drain();
     return false;
   }
 
@@ -97,11 +105,11 @@ export class StreamReassembler {
     this.next += len;
   }
 
-  private deliver(off: number, wireLen: number, captured: Uint8Array, frame: number, time: number): void {
-    const n = Math.min(captured.length, wireLen);
+  private deliver(off: number, wireLen: number, src: Uint8Array, start: number, capLen: number, frame: number, time: number): void {
+    const n = Math.min(capLen, wireLen);
     if (n > 0) {
       this.stats.delivered += n;
-      this.consumer?.data(n === captured.length ? captured : captured.subarray(0, n), off, frame, time);
+      if (this.consumer) this.consumer.data(src.subarray(start, start + n), off, frame, time);
     }
     if (n < wireLen) {
       this.stats.snaplenBytes += wireLen - n;
@@ -110,14 +118,14 @@ export class StreamReassembler {
     this.next = off + wireLen;
   }
 
-  private hold(off: number, wireLen: number, captured: Uint8Array, frame: number, time: number): void {
-    if (this.heldBytes + captured.length > this.maxHeld && this.held.length > 0) {
+  private hold(off: number, wireLen: number, src: Uint8Array, start: number, capLen: number, frame: number, time: number): void {
+    if (this.heldBytes + capLen > this.maxHeld && this.held.length > 0) {
       // too much waiting behind a hole: give the hole up as lost and move on
       this.lose(this.held[0]!.off - this.next, frame);
       this.drain();
     }
     // nobody reads this stream: remember where the bytes go, not what they are
-    const h: Held = { off, wireLen, data: this.consumer ? copyBytes(captured) : EMPTY, frame, time };
+    const h: Held = { off, wireLen, data: this.consumer ? copyBytes(src, start, start + capLen) : EMPTY, frame, time };
     let i = this.held.length;
     while (i > 0 && this.held[i - 1]!.off > off) i--;
     this.held.splice(i, 0, h);
@@ -133,7 +141,7 @@ export class StreamReassembler {
       const end = h.off + h.wireLen;
       if (end <= this.next) continue;
       const skip = this.next - h.off;
-      this.deliver(this.next, h.wireLen - skip, h.data.length > skip ? h.data.subarray(skip) : EMPTY, h.frame, h.time);
+      this.deliver(this.next, h.wireLen - skip, h.data, skip, h.data.length > skip ? h.data.length - skip : 0, h.frame, h.time);
     }
   }
 }

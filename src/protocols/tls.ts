@@ -176,7 +176,7 @@ export class TlsStream implements StreamConsumer {
   readonly handshakeTypes: { type: number; frame: number }[] = [];
   ccsFrame = 0;
   /** the first bytes of the stream (for a not-TLS description) */
-  firstBytes: Uint8Array = new Uint8Array(0);
+  firstBytes: Uint8Array = NO_BYTES;
   firstFrame = 0;
   /** TLS 1.3 negotiated on this connection: set by the session from the ServerHello */
   tls13 = false;
@@ -190,9 +190,11 @@ export class TlsStream implements StreamConsumer {
   onServerHello: ((sh: ServerHelloInfo) => void) | null = null;
 
   private lastTime = 0;
-  private hdr = new Uint8Array(5);
+  /** a record header split across segments (allocated when one is) */
+  private hdr = NO_BYTES;
   private hdrLen = 0;
   private cur: TlsRecordInfo | null = null;
+  private scratch: TlsRecordInfo | null = null;
   private bodyLeft = 0;
   /** the body of the current record, kept only for handshake, alert and CCS records (bodyLen -1: not kept) */
   private bodyBuf = NO_BYTES;
@@ -254,12 +256,20 @@ export class TlsStream implements StreamConsumer {
     }
     while (i < bytes.length) {
       if (this.state === 'header') {
+        if (this.hdrLen === 0 && bytes.length - i >= 5) {
+          // the whole header is in this segment: read it where it lies
+          i += 5;
+          this.startRecord(bytes, i - 5, off + i - 5, frame, time);
+          if ((this.state as State) !== 'body') return;
+          continue;
+        }
+        if (this.hdr.length === 0) this.hdr = new Uint8Array(5);
         const take = Math.min(5 - this.hdrLen, bytes.length - i);
-        this.hdr.set(bytes.subarray(i, i + take), this.hdrLen);
+        for (let k = 0; k < take; k++) this.hdr[this.hdrLen + k] = bytes[i + k]!;
         this.hdrLen += take;
         i += take;
         if (this.hdrLen < 5) return;
-        this.startRecord(off + i - 5, frame, time);
+        this.startRecord(this.hdr, 0, off + i - 5, frame, time);
         if ((this.state as State) !== 'body') return;
       } else if (this.state === 'body') {
         const take = Math.min(this.bodyLeft, bytes.length - i);
@@ -301,21 +311,36 @@ export class TlsStream implements StreamConsumer {
     if (this.records.length < this.maxRecordsKept) this.records.push({ type: CT_OPAQUE, version: 0, length: len, frame, time, off, encrypted: true, cut: true, handshakes: [] });
   }
 
-  private startRecord(off: number, frame: number, time: number): void {
-    const h = this.hdr;
-    const type = h[0]!;
-    const version = (h[1]! << 8) | h[2]!;
-    const length = (h[3]! << 8) | h[4]!;
+  /** the record header is the 5 bytes at `ho` in `h` */
+  private startRecord(h: Uint8Array, ho: number, off: number, frame: number, time: number): void {
+    const type = h[ho]!;
+    const version = (h[ho + 1]! << 8) | h[ho + 2]!;
+    const length = (h[ho + 3]! << 8) | h[ho + 4]!;
     this.hdrLen = 0;
-    if (!plausibleHeader(h, 0)) {
+    if (!plausibleHeader(h, ho)) {
       this.state = 'lost';
       return;
     }
     // application data is always protected; after ChangeCipherSpec everything is (TLS 1.3 hides the real type)
     const encrypted = this.encrypted || type === CT_APPDATA;
-    const rec: TlsRecordInfo = { type, version, length, frame, time, off, encrypted, cut: false, handshakes: [] };
     this.recordCount++;
-    if (this.records.length < this.maxRecordsKept) this.records.push(rec);
+    let rec: TlsRecordInfo;
+    if (this.records.length < this.maxRecordsKept) {
+      rec = { type, version, length, frame, time, off, encrypted, cut: false, handshakes: [] };
+      this.records.push(rec);
+    } else {
+      // past the records kept, one scratch record per stream carries the current one to its end
+      rec = this.scratch ??= { type, version, length, frame, time, off, encrypted, cut: false, handshakes: [] };
+      rec.type = type;
+      rec.version = version;
+      rec.length = length;
+      rec.frame = frame;
+      rec.time = time;
+      rec.off = off;
+      rec.encrypted = encrypted;
+      rec.cut = false;
+      rec.handshakes.length = 0;
+    }
     this.cur = rec;
     this.bodyLeft = length;
     // handshake bodies are kept even after ChangeCipherSpec: TLS 1.3's compatibility CCS precedes a
@@ -416,7 +441,7 @@ export class TlsStream implements StreamConsumer {
 
   private hsReserve(n: number): void {
     if (this.hsBuf.length < n) {
-      const nb = new Uint8Array(Math.max(this.hsBuf.length * 2, n, 4096));
+      const nb = new Uint8Array(Math.max(this.hsBuf.length * 2, n));
       nb.set(this.hsBuf.subarray(0, this.hsLen));
       this.hsBuf = nb;
     }
