@@ -179,6 +179,11 @@ export class Packet {
   /** offset from the frame start where decoding stopped */
   stopOffset = -1;
 
+  /**
+   * Make the view the one of a fresh frame. Fields are set by layer, each layer's only after the field that
+   * marks it (ipVersion, transport, tcpOptLen, stopLayer), so a layer the previous frame did not reach is
+   * still as the last reset left it and is skipped here.
+   */
   reset(frame: Frame): void {
     this.frame = frame;
     this.buf = frame.buf;
@@ -189,8 +194,19 @@ export class Packet {
     this.vlanCount = 0;
     this.vlanId0 = this.vlanId1 = -1;
     this.sllPktType = this.sllIfindex = this.nullFamily = -1;
+    this.netOff = 0;
+    if (this.ipVersion !== 0) this.resetNetwork();
+    if (this.stopLayer !== '') {
+      this.stopLayer = this.stopKind = '';
+      this.stopReason = '';
+      this.stopOffset = -1;
+    }
+  }
+
+  /** the network and transport fields, after a frame that had IP */
+  private resetNetwork(): void {
     this.ipVersion = 0;
-    this.netOff = this.ipHdrLen = this.ipTotalLen = this.ipTos = this.ipTtl = this.ipId = this.ipFlags = this.ipFragOffset = 0;
+    this.ipHdrLen = this.ipTotalLen = this.ipTos = this.ipTtl = this.ipId = this.ipFlags = this.ipFragOffset = 0;
     this.ipMoreFragments = false;
     this.ipProto = this.ipv6Nxt = -1;
     this.ipv6FlowLabel = this.ipv6ExtCount = this.ipOptionsLen = 0;
@@ -198,24 +214,29 @@ export class Packet {
     this.ipChecksumStatus = 'unverified';
     this.fragment = this.reassembled = false;
     this.reassembledFrames = 0;
-    this.transport = this.srcPort = this.dstPort = -1;
     this.tCapLen = this.tLen = this.tOff = 0;
-    this.tcpSeq = this.tcpAck = this.tcpFlags = this.tcpWindow = this.tcpChecksum = this.tcpLen = -1;
-    this.tcpHdrLen = this.tcpUrgent = this.tcpPayloadCapLen = this.tcpPayloadOff = 0;
-    this.tcpChecksumStatus = 'unverified';
-    this.tcpChecksumOffload = false;
-    this.tcpOptOff = this.tcpOptLen = 0;
-    this.tcpMss = this.tcpWscale = this.tcpTsVal = this.tcpTsEcr = this.tcpTfoLen = -1;
-    this.tcpSackPerm = this.tcpMptcp = this.tcpOptBad = false;
-    this.tcpSackCount = this.tcpUnknownOpts = 0;
-    this.udpLen = this.udpChecksum = -1;
-    this.udpChecksumStatus = 'unverified';
-    this.icmpType = this.icmpCode = this.icmpChecksum = -1;
-    // a quote's fields are all set only after `present`: one not present is still as reset left it
-    if (this.quoted.present) this.quoted.reset();
-    this.stopLayer = this.stopKind = '';
-    this.stopReason = '';
-    this.stopOffset = -1;
+    const t = this.transport;
+    if (t === -1) return;
+    this.transport = this.srcPort = this.dstPort = -1;
+    if (t === PROTO_TCP) {
+      this.tcpSeq = this.tcpAck = this.tcpFlags = this.tcpWindow = this.tcpChecksum = this.tcpLen = -1;
+      this.tcpHdrLen = this.tcpUrgent = this.tcpPayloadCapLen = this.tcpPayloadOff = 0;
+      this.tcpChecksumStatus = 'unverified';
+      this.tcpChecksumOffload = false;
+      if (this.tcpOptLen !== 0) {
+        this.tcpOptOff = this.tcpOptLen = 0;
+        this.tcpMss = this.tcpWscale = this.tcpTsVal = this.tcpTsEcr = this.tcpTfoLen = -1;
+        this.tcpSackPerm = this.tcpMptcp = this.tcpOptBad = false;
+        this.tcpSackCount = this.tcpUnknownOpts = 0;
+      } else this.tcpOptOff = 0;
+    } else if (t === PROTO_UDP) {
+      this.udpLen = this.udpChecksum = -1;
+      this.udpChecksumStatus = 'unverified';
+    } else {
+      this.icmpType = this.icmpCode = this.icmpChecksum = -1;
+      // a quote's fields are all set only after `present`: one not present is still as reset left it
+      if (this.quoted.present) this.quoted.reset();
+    }
   }
 
   stop(layer: StopLayer, kind: StopKind, reason: string, at: number): void {
