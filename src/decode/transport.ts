@@ -82,7 +82,16 @@ function judgeTcpChecksum(p: Packet, b: Uint8Array, off: number, cap: number, wi
   p.tcpChecksumOffload = p.tcpChecksumStatus === 'partial' || (!whole && isOffloadPattern(p.tcpChecksum, pseudo));
 }
 
+/** NOP, NOP, timestamps (kind 8, length 10): the options of nearly every segment after the handshake */
+const NOP_NOP_TS = 0x0101080a;
+
 function parseTcpOptions(p: Packet, b: Uint8Array, start: number, len: number): void {
+  if (len === 12 && ((b[start]! << 24) | (b[start + 1]! << 16) | (b[start + 2]! << 8) | b[start + 3]!) === NOP_NOP_TS) {
+    const view = p.tView;
+    p.tcpTsVal = view.getUint32(start + 4, false);
+    p.tcpTsEcr = view.getUint32(start + 8, false);
+    return;
+  }
   const end = start + len;
   let o = start;
   while (o < end) {
