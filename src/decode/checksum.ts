@@ -131,7 +131,9 @@ export function pseudo4(buf: Uint8Array, src: number, dst: number, proto: number
 
 /** pseudo-header sum for upper layers over IPv6 */
 export function pseudo6(buf: Uint8Array, src: number, dst: number, next: number, length: number): number {
-  return sum16(buf, src, 16) + sum16(buf, dst, 16) + Math.floor(length / 65536) + (length & 0xffff) + next;
+  // the addresses are adjacent in an IPv6 header: one sum (not when a routing header names the destination)
+  const addrs = dst === src + 16 ? sum16(buf, src, 32) : sum16(buf, src, 16) + sum16(buf, dst, 16);
+  return addrs + Math.floor(length / 65536) + (length & 0xffff) + next;
 }
 
 /**
