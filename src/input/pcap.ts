@@ -43,6 +43,7 @@ export class PcapParser implements FormatParser {
     }
     const le = this.le;
     const f = this.frame;
+    const sink = this.sink;
     f.buf = buf;
     f.view = view;
     const fracScale = this.nano ? 1 : 1000;
@@ -75,7 +76,7 @@ export class PcapParser implements FormatParser {
       f.origLen = view.getUint32(pos + 12, le);
       f.fileOffset = base + pos;
       f.offset = pos + RECORD_HEADER;
-      this.sink(f);
+      sink(f);
       pos += RECORD_HEADER + incl;
     }
     return pos;
