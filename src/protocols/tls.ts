@@ -101,6 +101,13 @@ export function versionName(v: number): string {
 /** the ServerHello.random of a HelloRetryRequest (RFC 8446 4.1.3) */
 const utf8 = new TextDecoder();
 const NO_BYTES = new Uint8Array(0);
+/** the handshake types of a record that carries none (most records): one shared, frozen array */
+const NO_TYPES: number[] = Object.freeze([]) as unknown as number[];
+
+function addType(rec: TlsRecordInfo, t: number): void {
+  if (rec.handshakes === NO_TYPES) rec.handshakes = [t];
+  else rec.handshakes.push(t);
+}
 
 const HRR_RANDOM = 'cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c';
 const MAX_RECORD_LEN = 16384 + 2048;
@@ -220,7 +227,6 @@ export class TlsStream implements StreamConsumer {
     this.lastTime = time;
     if (this.state === 'start') {
       this.firstFrame = frame;
-      this.firstBytes = copyBytes(bytes, 0, 64);
       const b0 = bytes[0]!;
       if (b0 & 0x80 && bytes.length >= 3 && (bytes[2] === 1 || bytes[2] === 4)) {
         // SSLv2 record header (2 bytes), then CLIENT-HELLO (1: version follows) or SERVER-HELLO (4: after
@@ -232,6 +238,8 @@ export class TlsStream implements StreamConsumer {
         return;
       }
       if (!tlsPrefix(bytes)) {
+        // the first bytes are only shown for a stream that is not TLS: copied only then
+        this.firstBytes = copyBytes(bytes, 0, 64);
         this.state = 'not-tls';
         this.fallback?.data(bytes, off, frame, time);
         return;
@@ -308,7 +316,7 @@ export class TlsStream implements StreamConsumer {
       return;
     }
     this.recordCount++;
-    if (this.records.length < this.maxRecordsKept) this.records.push({ type: CT_OPAQUE, version: 0, length: len, frame, time, off, encrypted: true, cut: true, handshakes: [] });
+    if (this.records.length < this.maxRecordsKept) this.records.push({ type: CT_OPAQUE, version: 0, length: len, frame, time, off, encrypted: true, cut: true, handshakes: NO_TYPES });
   }
 
   /** the record header is the 5 bytes at `ho` in `h` */
@@ -326,11 +334,11 @@ export class TlsStream implements StreamConsumer {
     this.recordCount++;
     let rec: TlsRecordInfo;
     if (this.records.length < this.maxRecordsKept) {
-      rec = { type, version, length, frame, time, off, encrypted, cut: false, handshakes: [] };
+      rec = { type, version, length, frame, time, off, encrypted, cut: false, handshakes: NO_TYPES };
       this.records.push(rec);
     } else {
       // past the records kept, one scratch record per stream carries the current one to its end
-      rec = this.scratch ??= { type, version, length, frame, time, off, encrypted, cut: false, handshakes: [] };
+      rec = this.scratch ??= { type, version, length, frame, time, off, encrypted, cut: false, handshakes: NO_TYPES };
       rec.type = type;
       rec.version = version;
       rec.length = length;
@@ -339,7 +347,7 @@ export class TlsStream implements StreamConsumer {
       rec.off = off;
       rec.encrypted = encrypted;
       rec.cut = false;
-      rec.handshakes.length = 0;
+      rec.handshakes = NO_TYPES;
     }
     this.cur = rec;
     this.bodyLeft = length;
@@ -385,7 +393,7 @@ export class TlsStream implements StreamConsumer {
       if (rec.cut) {
         // a small snaplen keeps the record's first bytes: the type of the message that starts it
         if (this.hsLen === 0 && body.length >= 1) {
-          rec.handshakes.push(body[0]!);
+          addType(rec, body[0]!);
           this.handshakeTypes.push({ type: body[0]!, frame: rec.frame });
         }
         this.hsLen = 0;
@@ -424,7 +432,7 @@ export class TlsStream implements StreamConsumer {
       const l = (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
       if (len - p - 4 < l) break;
       const msg = buf.subarray(p + 4, p + 4 + l);
-      rec.handshakes.push(t);
+      addType(rec, t);
       this.handshakeTypes.push({ type: t, frame: rec.frame });
       this.handshake(t, msg, rec);
       p += 4 + l;
