@@ -271,9 +271,10 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
     const stray = c.midstream && c.orig.payloadBytes + c.resp.payloadBytes === 0 && c.icmp.length === 0;
     if (wanted && !stray) {
       const f = judgeConnection(c, s ?? new Session(c));
-      const r = toResult(c, s, f, inputName);
-      opts.onConnection?.(r);
       const detail = judged.length < maxDetailed;
+      // a connection neither listed nor streamed out is only slimmed: its per-direction facts are not built
+      const r = toResult(c, s, f, inputName, !detail && !opts.onConnection);
+      opts.onConnection?.(r);
       const proxyTarget = s?.proxy ? { host: normHost(s.proxy.host), port: s.proxy.port } : null;
       if (detail) judged.push({ detail, f, r, proxyTarget, clientAddr: c.client.addr, serverAddr: c.server.addr });
       else judged.push({ detail, ...slim(f, r), proxyTarget, clientAddr: c.client.addr, serverAddr: c.server.addr });
@@ -334,7 +335,20 @@ function slim(f: ConnFinding, r: ConnectionResult): { f: ConnFinding; r: Connect
     http: f.http.filter((h) => h.error).slice(0, 1),
     payloadCut: f.payloadCut,
   };
-  const sr = { ...r, evidence: [], exchanges: [], http: [], tls: null, tcp: undefined };
+  // only what the server's verdict and the ordering read: the rest of the result is never listed
+  const sr = {
+    id: r.id,
+    input: r.input,
+    client: r.client,
+    server: r.server,
+    role: r.role,
+    conn_state: r.conn_state,
+    first_frame: r.first_frame,
+    verdict: r.verdict,
+    reason: r.reason,
+    summary: r.summary,
+    evidence: [],
+  } as unknown as ConnectionResult;
   return { f: sf, r: sr };
 }
 
@@ -346,7 +360,7 @@ function normHost(h: string): string {
   return h.replace(/^\[|\]$/g, '').toLowerCase();
 }
 
-function toResult(c: Connection, s: Session | null, f: ConnFinding, input: string): ConnectionResult {
+function toResult(c: Connection, s: Session | null, f: ConnFinding, input: string, lean = false): ConnectionResult {
   const proxy = s?.proxy ?? null;
   const ct = s?.clientTls;
   const st = s?.serverTls;
@@ -369,7 +383,7 @@ function toResult(c: Connection, s: Session | null, f: ConnFinding, input: strin
     packets: { orig: c.orig.packets, resp: c.resp.packets },
     bytes: { orig: c.orig.payloadBytes, resp: c.resp.payloadBytes },
     retransmissions: { orig: c.orig.stream.stats.retransmissions, resp: c.resp.stream.stats.retransmissions },
-    tcp: { orig: dirFacts(c.orig), resp: dirFacts(c.resp) },
+    tcp: lean ? undefined : { orig: dirFacts(c.orig), resp: dirFacts(c.resp) },
     syn_ack_rtt: c.synAckRtt >= 0 ? Number(c.synAckRtt.toFixed(6)) : null,
     ack_rtt: c.ackRtt >= 0 ? Number(c.ackRtt.toFixed(6)) : null,
     midstream: c.midstream,
@@ -377,8 +391,8 @@ function toResult(c: Connection, s: Session | null, f: ConnFinding, input: strin
     reason: f.reason,
     summary: f.summary,
     inferred: f.inferred,
-    evidence: f.evidence.sort((a, b) => a.frame - b.frame),
-    tls: hasTls
+    evidence: lean ? [] : f.evidence.sort((a, b) => a.frame - b.frame),
+    tls: hasTls && !lean
       ? {
           version: f.tlsVersion,
           sni: ct?.clientHello?.sni ?? null,

@@ -34,8 +34,12 @@ export interface ChecksumSummaryLine extends ChecksumCounts {
 }
 
 interface Slot {
-  src: Uint8Array;
-  dst: Uint8Array;
+  /** IPv4 addresses as numbers (no typed array per direction), -1 for IPv6 */
+  src4: number;
+  dst4: number;
+  /** IPv6 address bytes (null for IPv4) */
+  src: Uint8Array | null;
+  dst: Uint8Array | null;
   counts: ChecksumCounts;
 }
 
@@ -78,7 +82,10 @@ export class ChecksumLedger {
 
   private countsOf(p: Packet): ChecksumCounts {
     const b = p.buf;
-    const n = p.ipVersion === 4 ? 4 : 16;
+    const v4 = p.ipVersion === 4;
+    const n = v4 ? 4 : 16;
+    const src4 = v4 ? u32(b, p.srcOff) : -1;
+    const dst4 = v4 ? u32(b, p.dstOff) : -1;
     let h = n;
     for (let i = 0; i < n; i++) h = Math.imul(h ^ b[p.srcOff + i]!, 0x01000193);
     for (let i = 0; i < n; i++) h = Math.imul(h ^ (b[p.dstOff + i]! + 0x100), 0x01000193);
@@ -86,10 +93,12 @@ export class ChecksumLedger {
     h = (h ^ (h >>> 15)) & 0x3fffffff;
     const list = this.bySlot.get(h);
     if (list) {
-      for (const s of list) if (s.src.length === n && same(s.src, b, p.srcOff) && same(s.dst, b, p.dstOff)) return s.counts;
+      for (const s of list) {
+        if (v4 ? s.src4 === src4 && s.dst4 === dst4 : s.src !== null && s.dst !== null && same(s.src, b, p.srcOff) && same(s.dst, b, p.dstOff)) return s.counts;
+      }
     }
     const counts: ChecksumCounts = { src: p.src(), dst: p.dst(), packets: 0, good: 0, bad: 0, partial: 0, unverified: 0, unverifiedOffload: 0, badPseudoBase: -1, badPseudoCount: 0 };
-    const slot = { src: copyBytes(b, p.srcOff, p.srcOff + n), dst: copyBytes(b, p.dstOff, p.dstOff + n), counts };
+    const slot: Slot = v4 ? { src4, dst4, src: null, dst: null, counts } : { src4: -1, dst4: -1, src: copyBytes(b, p.srcOff, p.srcOff + n), dst: copyBytes(b, p.dstOff, p.dstOff + n), counts };
     if (list) list.push(slot);
     else this.bySlot.set(h, [slot]);
     this.byDir.push(counts);
@@ -138,6 +147,10 @@ function onesSub(a: number, b: number): number {
   let d = a + (0xffff - (b & 0xffff));
   while (d > 0xffff) d = (d & 0xffff) + (d >>> 16);
   return d === 0xffff ? 0 : d;
+}
+
+function u32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
 function same(a: Uint8Array, b: Uint8Array, off: number): boolean {
