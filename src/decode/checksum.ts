@@ -113,6 +113,11 @@ function sumBytes(buf: Uint8Array, off: number, len: number): number {
 
 /** fold a sum to 16 bits (ones' complement carry) */
 export function fold(s: number): number {
+  if (s <= 0xffffffff) {
+    // the common case (a pseudo-header sum plus a segment's sum): two rounds in 32-bit integers
+    s = (s & 0xffff) + (s >>> 16);
+    return (s & 0xffff) + (s >>> 16);
+  }
   while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 65536);
   return s;
 }
