@@ -215,7 +215,8 @@ export class TlsStream implements StreamConsumer {
 
   private keep(bytes: Uint8Array, from: number, n: number): void {
     if (this.bodyBuf.length < this.bodyLen + n) {
-      const nb = new Uint8Array(Math.max(this.bodyBuf.length * 2, this.bodyLen + n, 512));
+      // the record's length is known: one buffer for the whole body
+      const nb = new Uint8Array(Math.max(this.bodyBuf.length * 2, this.bodyLen + n, Math.min(this.cur?.length ?? 0, MAX_RECORD_LEN), 512));
       nb.set(this.bodyBuf.subarray(0, this.bodyLen));
       this.bodyBuf = nb;
     }
@@ -440,8 +441,13 @@ export class TlsStream implements StreamConsumer {
     if (buf === this.hsBuf) {
       this.hsBuf.copyWithin(0, p, this.hsLen);
       this.hsLen -= p;
+      // no message pending: the buffer goes (most streams never split another one)
+      if (this.hsLen === 0) this.hsBuf = NO_BYTES;
     } else if (p < len) {
-      this.hsReserve(len - p);
+      // room for the whole pending message at once (its length is in its header when that is here)
+      // (a length past 64 KiB is not believed: bytes that are not handshake messages say anything)
+      const whole = len - p >= 4 ? 4 + ((buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!) : 0;
+      this.hsReserve(whole <= 65536 + 4 ? Math.max(len - p, whole) : len - p);
       this.hsBuf.set(buf.subarray(p, len), 0);
       this.hsLen = len - p;
     }
