@@ -11,7 +11,7 @@ import { expandInputs } from './input/dir.js';
 import { formatInfoText, infoJson, inspectCapture } from './report/info.js';
 import fs from 'node:fs';
 import { analyzeCapture, type CaptureAnalysis, type ConnectionResult } from './diagnose/analyze.js';
-import { buildReport, EXIT_OF, ndjsonLine, reportJson, reportText } from './report/analysis.js';
+import { buildReport, EXIT_OF, ndjsonLine, reportText, writeReportJson } from './report/analysis.js';
 import { hasCaptureExtension } from './input/dir.js';
 import { resolveFields, UnknownFieldError, writePackets, type PacketsFormat } from './report/packets.js';
 
@@ -115,7 +115,19 @@ async function cmdAnalyze(argv: { input: string[]; format: string; port: number;
     if (sink !== process.stdout) await new Promise<void>((res) => (sink as fs.WriteStream).end(res));
     return EXIT_OF[report.verdict];
   }
-  const out = argv.format === 'json' ? reportJson(report) : reportText(report, { color: argv.o ? false : (argv.color ?? (process.stdout.isTTY && !process.env.NO_COLOR)) });
+  if (argv.format === 'json') {
+    // written in pieces: a large report is never one string in memory (nor its copy for the write)
+    if (argv.o) {
+      const fd = fs.openSync(argv.o, 'w');
+      try {
+        writeReportJson(report, (t) => fs.writeSync(fd, t));
+      } finally {
+        fs.closeSync(fd);
+      }
+    } else writeReportJson(report, (t) => process.stdout.write(t));
+    return EXIT_OF[report.verdict];
+  }
+  const out = reportText(report, { color: argv.o ? false : (argv.color ?? (process.stdout.isTTY && !process.env.NO_COLOR)) });
   if (argv.o) fs.writeFileSync(argv.o, out);
   else process.stdout.write(out);
   return EXIT_OF[report.verdict];

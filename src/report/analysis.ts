@@ -41,7 +41,41 @@ export function ndjsonLine(rec: { type: string } & Record<string, unknown>): str
 }
 
 export function reportJson(r: RunReport): string {
-  return redact(JSON.stringify(r, null, 2)) + '\n';
+  let out = '';
+  writeReportJson(r, (t) => (out += t));
+  return out;
+}
+
+/**
+ * The JSON document in pieces of about 1 MiB, redacted piece by piece, as JSON.stringify(r, null, 2)
+ * would print it: a large report (tens of thousands of checksum lines) is never one huge string.
+ */
+export function writeReportJson(r: RunReport, write: (text: string) => void): void {
+  let buf: string[] = [];
+  let size = 0;
+  const put = (t: string) => {
+    buf.push(t);
+    size += t.length;
+    if (size >= 1 << 20) flush();
+  };
+  const flush = () => {
+    if (buf.length) write(redact(buf.join('')));
+    buf = [];
+    size = 0;
+  };
+  const entries = Object.entries(r).filter(([, v]) => v !== undefined && typeof v !== 'function');
+  put('{\n');
+  entries.forEach(([k, v], i) => {
+    const sep = i < entries.length - 1 ? ',' : '';
+    if (Array.isArray(v) && v.length > 0) {
+      // one element at a time, indented as inside the whole document
+      put(`  ${JSON.stringify(k)}: [\n`);
+      v.forEach((x, j) => put(`    ${(JSON.stringify(x, null, 2) ?? 'null').replace(/\n/g, '\n    ')}${j < v.length - 1 ? ',' : ''}\n`));
+      put(`  ]${sep}\n`);
+    } else put(`  ${JSON.stringify(k)}: ${JSON.stringify(v, null, 2).replace(/\n/g, '\n  ')}${sep}\n`);
+  });
+  put('}\n');
+  flush();
 }
 
 const colorOf = (v: Verdict, color: boolean) => {
