@@ -138,9 +138,22 @@ export class ChecksumLedger {
       lines.push({ ...c, finding, text });
     }
     const rank: Record<ChecksumFinding, number> = { corrupt: 0, offload: 1, unverified: 2, ok: 3 };
-    return lines.sort((a, b) => rank[a.finding] - rank[b.finding] || b.packets - a.packets);
+    lines.sort((a, b) => rank[a.finding] - rank[b.finding] || b.packets - a.packets);
+    // a capture of many hosts has as many directions: the report keeps the busiest of each finding
+    if (lines.length <= MAX_LINES_PER_FINDING * 4) return lines;
+    const kept: ChecksumSummaryLine[] = [];
+    const seen = new Map<ChecksumFinding, number>();
+    for (const l of lines) {
+      const n = (seen.get(l.finding) ?? 0) + 1;
+      seen.set(l.finding, n);
+      if (n <= MAX_LINES_PER_FINDING) kept.push(l);
+    }
+    return kept;
   }
 }
+
+/** directions reported per finding (the busiest first) when a capture has very many */
+const MAX_LINES_PER_FINDING = 50;
 
 /** ones'-complement a - b over 16 bits */
 function onesSub(a: number, b: number): number {
