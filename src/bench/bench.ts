@@ -226,6 +226,27 @@ async function measureCommand(name: string, argv: string[], file: string, packet
   return { name, file, packets, bytes, seconds: r.wallSeconds, rssMiB: r.rssKiB / 1024, note };
 }
 
+/**
+ * A slow reference tool (tshark): calibrated on a 20k-packet prefix, then run on the whole file, or on
+ * the prefix that fits the time budget (rates are per packet and per byte, so a prefix compares).
+ */
+async function measureSlow(name: string, argsOf: (f: string) => string[], file: string, summary: { packets: number; bytes: number }, quick: boolean, notes: string[]): Promise<Measured> {
+  const cal = writePrefix(file, Math.min(summary.packets, 20_000));
+  log(`${name}: calibration on ${cal.packets} packets ...`);
+  const c = await measureCommand(`${name} (calibration)`, argsOf(cal.path), cal.path, cal.packets, cal.bytes, '');
+  const estimate = summary.packets / rate(c);
+  let target = { path: file, packets: summary.packets, bytes: summary.bytes };
+  if (estimate > TSHARK_BUDGET_S || quick) {
+    const n = Math.min(summary.packets, Math.max(cal.packets, Math.floor(rate(c) * (quick ? 5 : TSHARK_BUDGET_S / 2))));
+    target = n === cal.packets ? cal : writePrefix(file, n);
+    notes.push(`${name}: estimated ${estimate.toFixed(0)} s for the whole file, so run on its first ${target.packets} packets (${mb(target.bytes)} MB); rates are per packet and per byte of that prefix`);
+  }
+  log(`${name} on ${target.packets} packets ...`);
+  const m = await measureCommand(target.packets === summary.packets ? name : `${name}, prefix`, argsOf(target.path), target.path, target.packets, target.bytes, 'wall time');
+  for (const f of [cal.path, target.path]) if (f !== file) fs.rmSync(f, { force: true });
+  return m;
+}
+
 // ---------------------------------------------------------------- capture files
 
 interface BenchFile {
@@ -404,30 +425,8 @@ async function main(argv: string[]): Promise<void> {
   if (!tshark) notes.push('tshark: not installed, skipped');
   else {
     const tsharkArgs = (f: string) => [tshark, '-n', '-r', f, '-T', 'fields', ...TSHARK_FIELDS.flatMap((e) => ['-e', e])];
-    // calibrate on a short prefix, then run on the whole file or on a prefix that fits the time budget
-    const cal = writePrefix(file, Math.min(summary.packets, 20_000));
-    log(`tshark calibration on ${cal.packets} packets ...`);
-    const c = await measureCommand('tshark (calibration)', tsharkArgs(cal.path), cal.path, cal.packets, cal.bytes, '');
-    const estimate = summary.packets / rate(c);
-    let target = { path: file, packets: summary.packets, bytes: summary.bytes };
-    if (estimate > TSHARK_BUDGET_S || args.quick) {
-      const n = Math.min(summary.packets, Math.max(cal.packets, Math.floor(rate(c) * (args.quick ? 5 : TSHARK_BUDGET_S / 2))));
-      target = n === cal.packets ? cal : writePrefix(file, n);
-      notes.push(
-        `tshark: estimated ${estimate.toFixed(0)} s for the whole file, so run on its first ${target.packets} packets (${mb(target.bytes)} MB); rates are per packet and per byte of that prefix`,
-      );
-    }
-    log(`tshark -T fields on ${target.packets} packets ...`);
-    tsharkRow = await measureCommand(
-      target.packets === summary.packets ? 'tshark -T fields (12 fields)' : 'tshark -T fields (12 fields, prefix)',
-      tsharkArgs(target.path),
-      target.path,
-      target.packets,
-      target.bytes,
-      'wall time',
-    );
+    tsharkRow = await measureSlow('tshark -T fields (12 fields)', tsharkArgs, file, summary, args.quick, notes);
     rows.push(tsharkRow);
-    for (const f of [cal.path, target.path]) if (f !== file) fs.rmSync(f, { force: true });
   }
 
   // analyze: the whole diagnosis (flows, reassembly, TLS, verdicts) beside tshark's TCP conversation table
@@ -438,19 +437,8 @@ async function main(argv: string[]): Promise<void> {
   let convRow: Measured | null = null;
   if (tshark) {
     const convArgs = (f: string) => [tshark, '-n', '-q', '-r', f, '-z', 'conv,tcp'];
-    const cal = writePrefix(file, Math.min(summary.packets, 20_000));
-    const c = await measureCommand('tshark conv (calibration)', convArgs(cal.path), cal.path, cal.packets, cal.bytes, '');
-    const estimate = summary.packets / rate(c);
-    let target = { path: file, packets: summary.packets, bytes: summary.bytes };
-    if (estimate > TSHARK_BUDGET_S || args.quick) {
-      const n = Math.min(summary.packets, Math.max(cal.packets, Math.floor(rate(c) * (args.quick ? 5 : TSHARK_BUDGET_S / 2))));
-      target = n === cal.packets ? cal : writePrefix(file, n);
-      notes.push(`tshark -z conv,tcp: estimated ${estimate.toFixed(0)} s for the whole file, so run on its first ${target.packets} packets`);
-    }
-    log(`tshark -q -z conv,tcp on ${target.packets} packets ...`);
-    convRow = await measureCommand(target.packets === summary.packets ? 'tshark -q -z conv,tcp' : 'tshark -q -z conv,tcp (prefix)', convArgs(target.path), target.path, target.packets, target.bytes, 'wall time');
+    convRow = await measureSlow('tshark -q -z conv,tcp', convArgs, file, summary, args.quick, notes);
     rows.push(convRow);
-    for (const f of [cal.path, target.path]) if (f !== file) fs.rmSync(f, { force: true });
   }
 
   const tcpdump = which('tcpdump');

@@ -16,7 +16,7 @@ import { PCAP_MAGIC_NS, PCAP_MAGIC_US, PcapParser } from './pcap.js';
 import { BT_SHB, PcapngParser } from './pcapng.js';
 import type { DecryptionSecret, FormatParser, InterfaceInfo } from './parser.js';
 import { Readable } from 'node:stream';
-import { looksLikeTcpdumpText, readTextLines, TEXT_SNIFF_BYTES } from './tcpdump-text.js';
+import { emptySummary, looksLikeTcpdumpText, readTextLines, TEXT_SNIFF_BYTES } from './tcpdump-text.js';
 
 /** 'tcpdump-text': tcpdump's printout, its packets turned back into raw IP frames (see tcpdump-text.ts) */
 export type CaptureFormat = 'pcap' | 'pcapng' | 'tcpdump-text';
@@ -191,19 +191,7 @@ class Carry {
  */
 export async function readCapture(input: CaptureInput, onFrame: (f: Frame) => void, opts: ReadOptions = {}): Promise<CaptureSummary> {
   const file = opts.name ?? (typeof input === 'string' ? input : '-');
-  const summary: CaptureSummary = {
-    file,
-    format: null,
-    compression: null,
-    byteOrder: null,
-    interfaces: [],
-    frames: 0,
-    linkTypes: [],
-    bytes: 0,
-    secrets: [],
-    error: null,
-    readable: false,
-  };
+  const summary = emptySummary(file);
   const ltCounts = new Map<number, number>();
   let lastLt = -2;
   let lastCount = 0;
