@@ -39,6 +39,8 @@ export const HS = {
 } as const;
 
 const HS_NAMES: Record<number, string> = Object.fromEntries(Object.entries(HS).map(([k, v]) => [v, k]));
+/** handshake message types of SSL 3.0 to TLS 1.3 (RFC 8446 4, RFC 5246 7.4, certificate_url/status 21/22, compressed_certificate 25, message_hash 254) */
+const HS_TYPES = new Set([0, 1, 2, 3, 4, 5, 6, 8, 11, 12, 13, 14, 15, 16, 20, 21, 22, 23, 24, 25, 254]);
 export function handshakeName(t: number): string {
   return HS_NAMES[t] ?? `handshake_${t}`;
 }
@@ -431,6 +433,12 @@ export class TlsStream implements StreamConsumer {
     while (len - p >= 4) {
       const t = buf[p]!;
       const l = (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
+      if (!HS_TYPES.has(t)) {
+        // not a handshake message (protected bytes, or not TLS at all): nothing here to parse or keep
+        this.hsLen = 0;
+        this.hsBuf = NO_BYTES;
+        return;
+      }
       if (len - p - 4 < l) break;
       const msg = buf.subarray(p + 4, p + 4 + l);
       addType(rec, t);
