@@ -87,8 +87,11 @@ function bareWalk(file: string): { packets: number; check: number } {
   return { packets, check: bytes };
 }
 
-/** readCapture + Decoder.decode (checksums included) per frame; no output. The issue's target row */
-async function decodeRun(file: string): Promise<{ packets: number; check: number }> {
+/**
+ * readCapture + Decoder.decode (checksums included) per frame, no output: the issue's target row; with
+ * `streams`, tcp.stream per TCP frame too (what `ssmcap packets` needs before any output)
+ */
+async function decodeRun(file: string, streams: TcpStreamIndex | null): Promise<{ packets: number; check: number }> {
   const decoder = new Decoder();
   let packets = 0;
   let check = 0;
@@ -97,24 +100,7 @@ async function decodeRun(file: string): Promise<{ packets: number; check: number
     packets++;
     if (p.isTcp) {
       // read what the decode produced, so that none of it can be skipped
-      check += p.srcPort + p.tcpLen;
-      if (p.tcpChecksumStatus === 'good') check++;
-    }
-  });
-  return { packets, check };
-}
-
-/** decodeRun plus tcp.stream per TCP frame (what `ssmcap packets` needs before any output) */
-async function decodeStreamsRun(file: string): Promise<{ packets: number; check: number }> {
-  const decoder = new Decoder();
-  const streams = new TcpStreamIndex();
-  let packets = 0;
-  let check = 0;
-  await readCapture(file, (frame) => {
-    const p = decoder.decode(frame);
-    packets++;
-    if (p.isTcp) {
-      check += streams.index(p);
+      check += streams ? streams.index(p) : p.srcPort + p.tcpLen;
       if (p.tcpChecksumStatus === 'good') check++;
     }
   });
@@ -123,7 +109,7 @@ async function decodeStreamsRun(file: string): Promise<{ packets: number; check:
 
 async function child(kind: string, file: string): Promise<void> {
   const t0 = process.hrtime.bigint();
-  const r = kind === 'walk' ? bareWalk(file) : kind === 'decode' ? await decodeRun(file) : kind === 'decode-streams' ? await decodeStreamsRun(file) : null;
+  const r = kind === 'walk' ? bareWalk(file) : kind === 'decode' ? await decodeRun(file, null) : kind === 'decode-streams' ? await decodeRun(file, new TcpStreamIndex()) : null;
   if (!r) throw new Error(`unknown child run ${kind}`);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const out: ChildResult = { packets: r.packets, seconds, maxRssKiB: process.resourceUsage().maxRSS, check: r.check };
