@@ -254,3 +254,17 @@ describe('a capture with more connections than the report lists', () => {
     expect(a.servers[0]!.summary).toMatch(/^3 connections/);
   });
 });
+
+describe('server verdicts do not depend on how many connections are listed', () => {
+  const dir = path.join(ROOT, 'captures');
+  const files = fs.readdirSync(dir).filter((f) => /\.pcap(ng)?$/.test(f));
+  it.each(files)('%s: the same servers with every connection listed and with none', async (f) => {
+    const full = await analyzeCapture(path.join(dir, f));
+    const none = await analyzeCapture(path.join(dir, f), { maxConnections: 0 });
+    expect(none.connections).toHaveLength(0);
+    expect(none.input.connections_total).toBe(full.input.connections_total);
+    // evidence is quoted from listed connections only, so it is what differs
+    const facts = (a: typeof full) => a.servers.map((s) => ({ ...s, connections: [], evidence: [] }));
+    expect(facts(none)).toEqual(facts(full));
+  });
+});

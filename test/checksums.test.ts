@@ -132,3 +132,34 @@ describe('offload seen through address translation (the seed)', () => {
     expect(lines.find((l) => l.src === '130.74.164.231')).toMatchObject({ bad: 5, finding: 'corrupt' });
   });
 });
+
+describe('the checksum ledger on a capture of very many hosts', () => {
+  /** a decoded TCP packet as the ledger reads it: IPv4 addresses at bytes 0..7 of its buffer */
+  function packet(src: number, dst: number, status: 'good' | 'partial' | 'bad'): Parameters<ChecksumLedger['add']>[0] {
+    const buf = new Uint8Array(8);
+    new DataView(buf.buffer).setUint32(0, src);
+    new DataView(buf.buffer).setUint32(4, dst);
+    const ip = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+    return { isTcp: true, tcpHdrLen: 20, tcpChecksumStatus: status, tcpChecksum: 0x1234, tLen: 40, tcpChecksumOffload: status === 'partial', buf, ipVersion: 4, srcOff: 0, dstOff: 4, src: () => ip(src), dst: () => ip(dst) } as unknown as Parameters<ChecksumLedger['add']>[0];
+  }
+
+  it('folds the quiet directions into one line per finding and keeps every packet counted', () => {
+    const ledger = new ChecksumLedger();
+    const server = 0xc0000201;
+    // one busy direction with offload checksums (the capturing host), then 20000 one-packet clients
+    let busy: ReturnType<ChecksumLedger['add']> = null;
+    for (let i = 0; i < 100; i++) busy = ledger.add(packet(server, 0x0a000001, 'partial'), busy);
+    for (let i = 0; i < 20000; i++) ledger.add(packet(0x0a100000 + i, server, 'good'));
+    // the busy direction's cached counts stay valid through the folds
+    for (let i = 0; i < 100; i++) busy = ledger.add(packet(server, 0x0a000001, 'partial'), busy);
+    const counts = ledger.counts();
+    expect(counts.length).toBeLessThan(9000);
+    expect(counts.reduce((n, c) => n + c.packets, 0)).toBe(20200);
+    const lines = ledger.summarize();
+    expect(lines[0]).toMatchObject({ finding: 'offload', packets: 200, src: '192.0.2.1', dst: '10.0.0.1' });
+    const folded = lines.filter((l) => l.folded);
+    expect(folded).toHaveLength(1);
+    expect(folded[0]).toMatchObject({ finding: 'ok' });
+    expect(folded[0]!.text).toMatch(/^\d+ of \d+ packets \d+ other directions/);
+  });
+});

@@ -14,8 +14,11 @@ import { linkTypeName } from '../input/linktypes.js';
 import { Connection, ConnTracker, type DirStats } from '../flow/conn.js';
 import { Session } from '../protocols/session.js';
 import { ChecksumLedger, type ChecksumCounts, type ChecksumSummaryLine } from './checksums.js';
-import { HINTS, VERDICT_OF, type Reason, type Verdict } from './hints.js';
+import type { Reason, Verdict } from './hints.js';
 import { judgeConnection, type ConnFinding, type Evidence } from './judge.js';
+import { ServerJudge, type JudgedConn, type ServerResult } from './servers.js';
+
+export { overallVerdict, type ServerResult } from './servers.js';
 
 export interface AnalyzeOptions extends ReadOptions {
   /** the SSM server port (default 8443) */
@@ -115,21 +118,6 @@ function dirFacts(d: DirStats): DirFacts {
   };
 }
 
-export interface ServerResult {
-  input: string;
-  address: string;
-  port: number;
-  verdict: Verdict;
-  reason: Reason;
-  summary: string;
-  hint: string;
-  /** ids of the connections listed in connections[] */
-  connections: number[];
-  /** all connections judged for this server (listed or not) */
-  connection_count: number;
-  evidence: Evidence[];
-}
-
 export interface InputResult {
   path: string;
   format: string | null;
@@ -142,16 +130,6 @@ export interface InputResult {
   /** connections judged; those past maxConnections are in their servers' verdicts but not listed */
   connections_total: number;
   connections_omitted: number;
-}
-
-interface Judged {
-  /** listed in full in connections[] */
-  detail: boolean;
-  f: ConnFinding;
-  r: ConnectionResult;
-  proxyTarget: { host: string; port: number } | null;
-  clientAddr: string;
-  serverAddr: string;
 }
 
 export interface CaptureAnalysis {
@@ -190,7 +168,10 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   });
   const inputName = opts.name ?? (typeof input === 'string' ? input : '-');
   const closedQueue: Connection[] = [];
-  const judged: Judged[] = [];
+  /** connections listed in full (the first maxConnections judged) */
+  const listed: ConnectionResult[] = [];
+  let judgedCount = 0;
+  const serverJudge = new ServerJudge(inputName);
   const maxDetailed = opts.maxConnections ?? 1000;
   const summary = await readCapture(
     input,
@@ -271,13 +252,31 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
     const stray = c.midstream && c.orig.payloadBytes + c.resp.payloadBytes === 0 && c.icmp.length === 0;
     if (wanted && !stray) {
       const f = judgeConnection(c, s ?? new Session(c));
-      const detail = judged.length < maxDetailed;
+      const detail = listed.length < maxDetailed;
       // a connection neither listed nor streamed out is only slimmed: its per-direction facts are not built
       const r = toResult(c, s, f, inputName, !detail && !opts.onConnection);
       opts.onConnection?.(r);
-      const proxyTarget = s?.proxy ? { host: normHost(s.proxy.host), port: s.proxy.port } : null;
-      if (detail) judged.push({ detail, f, r, proxyTarget, clientAddr: c.client.addr, serverAddr: c.server.addr });
-      else judged.push({ detail, ...slim(f, r), proxyTarget, clientAddr: c.client.addr, serverAddr: c.server.addr });
+      if (detail) listed.push(r);
+      judgedCount++;
+      const h = f.http.find((x) => x.error);
+      serverJudge.add({
+        id: r.id,
+        firstFrame: r.first_frame,
+        reason: f.reason,
+        verdict: f.verdict,
+        summary: f.summary,
+        evidence: detail ? r.evidence : [],
+        singleExchange: f.singleExchange,
+        requestBytes: f.exchanges[0]?.requestBytes ?? -1,
+        httpError: h ? { status: h.status, error: h.error, description: h.description } : null,
+        listed: detail,
+        client: r.client,
+        clientAddr: c.client.addr,
+        server: r.server,
+        serverAddr: c.server.addr,
+        connState: r.conn_state,
+        proxyTarget: s?.proxy ? { host: normHost(s.proxy.host), port: s.proxy.port } : null,
+      } satisfies JudgedConn);
     }
     sessions.delete(c);
     tracker.retire(c);
@@ -285,18 +284,11 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
 
   for (const c of closedQueue.splice(0)) finalize(c);
   for (const c of [...tracker.all]) if (!c.dropped) finalize(c);
-  judged.sort((a, b) => a.r.first_frame - b.r.first_frame || a.r.id - b.r.id);
-
+  listed.sort((a, b) => a.first_frame - b.first_frame || a.id - b.id);
   // a direct connection from a proxy's address to a tunnel's target is the proxy's own leg: evidence for the tunnel
-  const proxyAddrs = new Set(judged.filter((x) => x.proxyTarget).map((x) => x.serverAddr));
-  for (const x of judged) {
-    if (!x.proxyTarget && proxyAddrs.has(x.clientAddr)) {
-      const target = x.r.server;
-      if (judged.some((t) => t.proxyTarget && `${fmtHost(t.proxyTarget.host)}:${t.proxyTarget.port}` === target)) x.r.role = 'proxy-upstream';
-    }
-  }
+  for (const r of listed) if (r.role === 'direct' && serverJudge.isUpstream(r.client.replace(/^\[?(.+?)\]?:\d+$/, '$1'), r.server)) r.role = 'proxy-upstream';
 
-  const servers = judgeServers(judged, inputName);
+  const servers = serverJudge.results();
   return {
     input: {
       path: inputName,
@@ -307,49 +299,14 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
       bytes: summary.bytes,
       error: summary.error ? summary.error.toJSON() : null,
       readable: summary.readable,
-      connections_total: judged.length,
-      connections_omitted: judged.filter((x) => !x.detail).length,
+      connections_total: judgedCount,
+      connections_omitted: judgedCount - listed.length,
     },
     servers,
-    connections: judged.filter((x) => x.detail).map((x) => x.r),
+    connections: listed,
     checksums: ledger.summarize(),
     error: summary.error,
   };
-}
-
-/**
- * Past maxConnections a connection keeps only what its server's verdict needs: reason, summary, role,
- * its first exchange and an HTTP error if there was one. Evidence comes from a listed connection.
- */
-function slim(f: ConnFinding, r: ConnectionResult): { f: ConnFinding; r: ConnectionResult } {
-  const sf: ConnFinding = {
-    verdict: f.verdict,
-    reason: f.reason,
-    summary: f.summary,
-    evidence: [],
-    inferred: f.inferred,
-    singleExchange: f.singleExchange,
-    exchanges: f.exchanges.slice(0, 1),
-    tlsVersion: null,
-    handshakeComplete: f.handshakeComplete,
-    http: f.http.filter((h) => h.error).slice(0, 1),
-    payloadCut: f.payloadCut,
-  };
-  // only what the server's verdict and the ordering read: the rest of the result is never listed
-  const sr = {
-    id: r.id,
-    input: r.input,
-    client: r.client,
-    server: r.server,
-    role: r.role,
-    conn_state: r.conn_state,
-    first_frame: r.first_frame,
-    verdict: r.verdict,
-    reason: r.reason,
-    summary: r.summary,
-    evidence: [],
-  } as unknown as ConnectionResult;
-  return { f: sf, r: sr };
 }
 
 function isUnreachable(p: Packet): boolean {
@@ -409,115 +366,4 @@ function toResult(c: Connection, s: Session | null, f: ConnFinding, input: strin
 
 function fmtHost(a: string): string {
   return a.includes(':') ? `[${a}]` : a;
-}
-
-const LAYER_ORDER: Verdict[] = ['transport', 'tls', 'application', 'inconclusive', 'healthy'];
-
-/**
- * Judge each server from its connections together: retries with the same outcome are one finding with a
- * count; a client that opens one connection per call is told from a rejected call being retried by what
- * follows (different requests, answers of different sizes) across connections.
- */
-export function judgeServers(items: { detail: boolean; r: ConnectionResult; f: ConnFinding; proxyTarget: { host: string; port: number } | null }[], input: string): ServerResult[] {
-  const groups = new Map<string, { address: string; port: number; items: typeof items }>();
-  for (const it of items) {
-    let address: string;
-    let port: number;
-    if (it.proxyTarget) {
-      address = it.proxyTarget.host;
-      port = it.proxyTarget.port;
-    } else {
-      const m = /^\[?(.+?)\]?:(\d+)$/.exec(it.r.server)!;
-      address = m[1]!;
-      port = Number(m[2]);
-    }
-    const key = `${address}|${port}`;
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { address, port, items: [] }));
-    g.items.push(it);
-  }
-  const out: ServerResult[] = [];
-  for (const g of groups.values()) {
-    // the proxy's own leg never decides when its tunnel is in the capture
-    const deciding = g.items.some((i) => i.r.role === 'proxy-tunnel') ? g.items.filter((i) => i.r.role !== 'proxy-upstream') : g.items;
-    const judged = judgeGroup(deciding.map((i) => i.f), deciding.map((i) => i.r));
-    const upstream = g.items.filter((i) => i.r.role === 'proxy-upstream');
-    const evidence = [...judged.evidence];
-    for (const u of upstream) evidence.push({ frame: u.r.first_frame, text: `the proxy's own connection ${u.r.client} -> ${u.r.server}: ${u.r.conn_state}, ${u.r.summary}` });
-    out.push({
-      input,
-      address: g.address,
-      port: g.port,
-      verdict: VERDICT_OF[judged.reason],
-      reason: judged.reason,
-      summary: judged.summary,
-      hint: HINTS[judged.reason],
-      connections: g.items.filter((i) => i.detail).map((i) => i.r.id),
-      connection_count: g.items.length,
-      evidence: evidence.sort((a, b) => a.frame - b.frame),
-    });
-  }
-  out.sort((a, b) => LAYER_ORDER.indexOf(a.verdict) - LAYER_ORDER.indexOf(b.verdict) || a.address.localeCompare(b.address) || a.port - b.port);
-  return out;
-}
-
-function judgeGroup(fs: ConnFinding[], rs0: ConnectionResult[]): { reason: Reason; summary: string; evidence: Evidence[] } {
-  const n = fs.length;
-  // connections past the listing cap have no evidence of their own: borrow a listed one's with the same reason
-  const byReason = new Map<Reason, Evidence[]>();
-  rs0.forEach((r, i) => {
-    if (r.evidence.length > 0 && !byReason.has(fs[i]!.reason)) byReason.set(fs[i]!.reason, r.evidence);
-  });
-  const rs = rs0.map((r, i) => (r.evidence.length > 0 ? r : { ...r, evidence: byReason.get(fs[i]!.reason) ?? [] }));
-  const ok = fs.filter((f) => f.reason === 'ok');
-  if (ok.length > 0) {
-    const i = fs.indexOf(ok[ok.length - 1]!);
-    return { reason: 'ok', summary: ok.length === n ? rs[i]!.summary : `${rs[i]!.summary} (${n - ok.length} other connection${n - ok.length > 1 ? 's' : ''} failed first: ${[...new Set(fs.filter((f) => f.reason !== 'ok').map((f) => f.reason))].join(', ')})`, evidence: rs[i]!.evidence };
-  }
-  const single = fs.map((f, i) => ({ f, r: rs[i]! })).filter((x) => x.f.singleExchange);
-  if (single.length > 0) {
-    // one exchange per connection: different requests across connections mean the calls go on (healthy);
-    // the same request again and again, each answered the same short way, is a refused call retried
-    const reqSizes = single.map((x) => x.f.exchanges[0]!.requestBytes);
-    const spread = Math.max(...reqSizes) - Math.min(...reqSizes);
-    if (single.length >= 2 && spread > 48) {
-      const last = single[single.length - 1]!;
-      const sizes = reqSizes.length > 8 ? `${reqSizes.slice(0, 8).join(', ')}, ...` : reqSizes.join(', ');
-      return { reason: 'ok', summary: `${single.length} connections each carry one request of different sizes (${sizes} bytes) and its answer: the client opens a connection per call and the calls go on`, evidence: last.r.evidence };
-    }
-    const first = single[0]!;
-    const viaHttp = fs.find((f) => f.http.some((h) => h.error));
-    if (viaHttp) {
-      const h = viaHttp.http.find((x) => x.error)!;
-      const reason: Reason = h.error === 'invalid_client' ? 'invalid-client' : h.error === 'invalid_grant' ? 'invalid-grant' : 'http-error';
-      return { reason, summary: `the token call is answered ${h.status} ${h.error}${h.description ? ` (${h.description})` : ''}`, evidence: first.r.evidence };
-    }
-    const count = single.length;
-    return {
-      reason: 'auth-rejected',
-      summary: count > 1 ? `${count} connections, each: ${first.f.summary} (the same refused call retried)` : first.f.summary,
-      evidence: first.r.evidence,
-    };
-  }
-  // failures: the lowest layer's reason, counted
-  let best = 0;
-  for (let i = 1; i < n; i++) {
-    const a = LAYER_ORDER.indexOf(fs[i]!.verdict);
-    const b = LAYER_ORDER.indexOf(fs[best]!.verdict);
-    // inconclusive connections yield to any decisive one
-    if (a < b) best = i;
-  }
-  const f = fs[best]!;
-  const same = fs.filter((x) => x.reason === f.reason).length;
-  return { reason: f.reason, summary: same > 1 ? `${same} connections: ${f.summary}` : f.summary, evidence: rs[best]!.evidence };
-}
-
-/** the run's verdict: the failing server of the lowest layer, healthy only when every server is */
-export function overallVerdict(servers: ServerResult[]): { verdict: Verdict; reason: Reason; summary: string } {
-  if (servers.length === 0) return { verdict: 'inconclusive', reason: 'no-server-traffic', summary: 'no connection to the server port in the capture' };
-  for (const v of LAYER_ORDER) {
-    const s = servers.find((x) => x.verdict === v);
-    if (s) return { verdict: s.verdict, reason: s.reason, summary: `${s.address.includes(':') ? `[${s.address}]` : s.address}:${s.port}: ${s.summary}` };
-  }
-  return { verdict: 'inconclusive', reason: 'no-server-traffic', summary: '' };
 }

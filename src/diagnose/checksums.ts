@@ -24,6 +24,8 @@ export interface ChecksumCounts {
    */
   badPseudoBase: number;
   badPseudoCount: number;
+  /** directions folded into this line when the capture had too many to keep apart (0: one direction) */
+  folded?: number;
 }
 
 export type ChecksumFinding = 'offload' | 'corrupt' | 'ok' | 'unverified';
@@ -40,13 +42,19 @@ interface Slot {
   /** IPv6 address bytes (null for IPv4) */
   src: Uint8Array | null;
   dst: Uint8Array | null;
+  /** the bySlot key it is filed under */
+  hash: number;
   counts: ChecksumCounts;
 }
 
 export class ChecksumLedger {
   /** by a hash of the source and destination address bytes (no string per packet) */
   private readonly bySlot = new Map<number, Slot[]>();
-  private readonly byDir: ChecksumCounts[] = [];
+  private byDir: Slot[] = [];
+  /** counts of directions folded away (see fold), by finding */
+  private readonly folded = new Map<ChecksumFinding, ChecksumCounts>();
+  /** counts objects handed out that were folded since: the caller's cached reference is stale */
+  private readonly stale = new WeakSet<ChecksumCounts>();
 
   /**
    * count a decoded TCP packet; `known` is the counts this packet's addresses were filed under before
@@ -54,7 +62,7 @@ export class ChecksumLedger {
    */
   add(p: Packet, known: ChecksumCounts | null = null): ChecksumCounts | null {
     if (!p.isTcp || p.tcpHdrLen < 20) return known;
-    const c = known ?? this.countsOf(p);
+    const c = known !== null && !this.stale.has(known) ? known : this.countsOf(p);
     c.packets++;
     switch (p.tcpChecksumStatus) {
       case 'good':
@@ -91,66 +99,106 @@ export class ChecksumLedger {
     for (let i = 0; i < n; i++) h = Math.imul(h ^ (b[p.dstOff + i]! + 0x100), 0x01000193);
     // a small integer key (Smi): a full int32 would be a heap number per lookup
     h = (h ^ (h >>> 15)) & 0x3fffffff;
-    const list = this.bySlot.get(h);
+    let list = this.bySlot.get(h);
     if (list) {
       for (const s of list) {
         if (v4 ? s.src4 === src4 && s.dst4 === dst4 : s.src !== null && s.dst !== null && same(s.src, b, p.srcOff) && same(s.dst, b, p.dstOff)) return s.counts;
       }
     }
+    // fold before filing the new direction, so the new one (with no packets yet) is never folded at once
+    if (this.byDir.length >= MAX_DIRECTIONS) {
+      this.fold();
+      list = this.bySlot.get(h);
+    }
     const counts: ChecksumCounts = { src: p.src(), dst: p.dst(), packets: 0, good: 0, bad: 0, partial: 0, unverified: 0, unverifiedOffload: 0, badPseudoBase: -1, badPseudoCount: 0 };
-    const slot: Slot = v4 ? { src4, dst4, src: null, dst: null, counts } : { src4: -1, dst4: -1, src: copyBytes(b, p.srcOff, p.srcOff + n), dst: copyBytes(b, p.dstOff, p.dstOff + n), counts };
+    const slot: Slot = v4 ? { src4, dst4, src: null, dst: null, hash: h, counts } : { src4: -1, dst4: -1, src: copyBytes(b, p.srcOff, p.srcOff + n), dst: copyBytes(b, p.dstOff, p.dstOff + n), hash: h, counts };
     if (list) list.push(slot);
     else this.bySlot.set(h, [slot]);
-    this.byDir.push(counts);
+    this.byDir.push(slot);
     return counts;
   }
 
+  /**
+   * Memory stays flat on captures of very many hosts: past MAX_DIRECTIONS the quieter half of the
+   * directions is folded into one line per finding (a direction seen again starts afresh).
+   */
+  private fold(): void {
+    const slots = this.byDir.sort((a, b) => b.counts.packets - a.counts.packets);
+    const keep = MAX_DIRECTIONS >> 1;
+    for (const slot of slots.slice(keep)) {
+      const c = slot.counts;
+      const finding = classify(c);
+      let f = this.folded.get(finding);
+      if (!f) this.folded.set(finding, (f = { src: '', dst: '', packets: 0, good: 0, bad: 0, partial: 0, unverified: 0, unverifiedOffload: 0, badPseudoBase: -1, badPseudoCount: 0, folded: 0 }));
+      f.packets += c.packets;
+      f.good += c.good;
+      f.bad += c.bad;
+      f.partial += c.partial;
+      f.unverified += c.unverified;
+      f.unverifiedOffload += c.unverifiedOffload;
+      f.badPseudoCount += c.badPseudoCount;
+      f.folded! += c.folded ?? 1;
+      this.stale.add(c);
+      const list = this.bySlot.get(slot.hash)!;
+      list.splice(list.indexOf(slot), 1);
+      if (list.length === 0) this.bySlot.delete(slot.hash);
+    }
+    this.byDir = slots.slice(0, keep);
+  }
+
   counts(): ChecksumCounts[] {
-    return [...this.byDir];
+    return [...this.byDir.map((s) => s.counts), ...this.folded.values()];
   }
 
   /** one line per direction, the senders with offload first */
   summarize(): ChecksumSummaryLine[] {
-    const lines: ChecksumSummaryLine[] = [];
-    for (const c of this.byDir) {
-      const offload = c.partial + c.unverifiedOffload;
-      let finding: ChecksumFinding;
-      let text: string;
-      if (c.bad >= 2 && c.badPseudoBase >= 0 && c.badPseudoCount === c.bad) {
-        // every wrong field differs from the others exactly by the TCP length: pseudo-header sums left
-        // for the NIC, computed over addresses other than the ones captured (NAT on the sending host)
-        finding = 'offload';
-        text = `${c.bad} of ${c.packets} packets sent by ${c.src} to ${c.dst} carry checksum fields that differ only by the TCP length: pseudo-header sums left for the NIC (capture taken on that host; the sum covers other addresses, so it translates them, e.g. NAT): not an error`;
-      } else if (c.bad > 0) {
-        finding = 'corrupt';
-        text = `${c.bad} of ${c.packets} packets sent by ${c.src} to ${c.dst} have wrong TCP checksums without the offload pattern: corrupted on the way, or rewritten by a middlebox that did not fix them`;
-      } else if (offload > 0 && offload === c.packets - c.good) {
-        finding = 'offload';
-        const all = offload === c.packets ? 'all' : `${offload} of`;
-        text = `${all} ${c.packets} packets sent by ${c.src} to ${c.dst} carry offload checksums (capture taken on that host, the NIC fills them in after the capture point): not an error`;
-      } else if (c.unverified === c.packets) {
-        finding = 'unverified';
-        text = `${c.packets} packets sent by ${c.src} to ${c.dst} were cut by the snaplen: checksums cannot be verified`;
-      } else {
-        finding = 'ok';
-        text = `${c.good} of ${c.packets} packets sent by ${c.src} to ${c.dst} have correct TCP checksums`;
-      }
-      lines.push({ ...c, finding, text });
-    }
     const rank: Record<ChecksumFinding, number> = { corrupt: 0, offload: 1, unverified: 2, ok: 3 };
-    lines.sort((a, b) => rank[a.finding] - rank[b.finding] || b.packets - a.packets);
+    const all = this.byDir.map((s) => ({ c: s.counts, finding: classify(s.counts) }));
+    all.sort((a, b) => rank[a.finding] - rank[b.finding] || b.c.packets - a.c.packets);
     // a capture of many hosts has as many directions: the report keeps the busiest of each finding
-    if (lines.length <= MAX_LINES_PER_FINDING * 4) return lines;
-    const kept: ChecksumSummaryLine[] = [];
+    const kept: { c: ChecksumCounts; finding: ChecksumFinding }[] = [];
     const seen = new Map<ChecksumFinding, number>();
-    for (const l of lines) {
-      const n = (seen.get(l.finding) ?? 0) + 1;
-      seen.set(l.finding, n);
-      if (n <= MAX_LINES_PER_FINDING) kept.push(l);
+    for (const x of all) {
+      const n = (seen.get(x.finding) ?? 0) + 1;
+      seen.set(x.finding, n);
+      if (all.length <= MAX_LINES_PER_FINDING * 4 || n <= MAX_LINES_PER_FINDING) kept.push(x);
     }
-    return kept;
+    for (const [finding, c] of this.folded) kept.push({ c, finding });
+    kept.sort((a, b) => rank[a.finding] - rank[b.finding] || (a.c.folded ?? 0) - (b.c.folded ?? 0) || b.c.packets - a.c.packets);
+    return kept.map(({ c, finding }) => ({ ...c, finding, text: describe(c, finding) }));
   }
 }
+
+/** what one direction's counts say */
+function classify(c: ChecksumCounts): ChecksumFinding {
+  const offload = c.partial + c.unverifiedOffload;
+  // every wrong field differs from the others exactly by the TCP length: pseudo-header sums left for the
+  // NIC, computed over addresses other than the ones captured (NAT on the sending host)
+  if (c.bad >= 2 && c.badPseudoBase >= 0 && c.badPseudoCount === c.bad) return 'offload';
+  if (c.bad > 0) return 'corrupt';
+  if (offload > 0 && offload === c.packets - c.good) return 'offload';
+  if (c.unverified === c.packets) return 'unverified';
+  return 'ok';
+}
+
+function describe(c: ChecksumCounts, finding: ChecksumFinding): string {
+  const who = c.folded ? `${c.folded} other directions (too many to list one by one)` : `sent by ${c.src} to ${c.dst}`;
+  const offload = c.partial + c.unverifiedOffload;
+  switch (finding) {
+    case 'offload':
+      if (c.bad > 0) return `${c.bad} of ${c.packets} packets ${who} carry checksum fields that differ only by the TCP length: pseudo-header sums left for the NIC (capture taken on that host; the sum covers other addresses, so it translates them, e.g. NAT): not an error`;
+      return `${offload === c.packets ? 'all' : `${offload} of`} ${c.packets} packets ${who} carry offload checksums (capture taken on that host, the NIC fills them in after the capture point): not an error`;
+    case 'corrupt':
+      return `${c.bad} of ${c.packets} packets ${who} have wrong TCP checksums without the offload pattern: corrupted on the way, or rewritten by a middlebox that did not fix them`;
+    case 'unverified':
+      return `${c.packets} packets ${who} were cut by the snaplen: checksums cannot be verified`;
+    default:
+      return `${c.good} of ${c.packets} packets ${who} have correct TCP checksums`;
+  }
+}
+
+/** directions kept apart before the quieter half is folded (memory stays flat) */
+const MAX_DIRECTIONS = 8192;
 
 /** directions reported per finding (the busiest first) when a capture has very many */
 const MAX_LINES_PER_FINDING = 50;

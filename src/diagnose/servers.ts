@@ -1,0 +1,285 @@
+/**
+ * Server verdicts, folded one connection at a time. A server's verdict reads a handful of facts from each
+ * of its connections (reason, the first exchange's size, an HTTP error) and keeps only the connections it
+ * may quote (the earliest, the latest, the first of the lowest layer), so memory follows the number of
+ * servers and clients, not of connections: a capture with a million connections to one server costs what
+ * one with ten does.
+ */
+import { HINTS, VERDICT_OF, type Reason, type Verdict } from './hints.js';
+import type { Evidence } from './judge.js';
+
+export interface ServerResult {
+  input: string;
+  address: string;
+  port: number;
+  verdict: Verdict;
+  reason: Reason;
+  summary: string;
+  hint: string;
+  /** ids of the connections listed in connections[] */
+  connections: number[];
+  /** all connections judged for this server (listed or not) */
+  connection_count: number;
+  evidence: Evidence[];
+}
+
+/** what a server's verdict needs to know of one judged connection */
+export interface JudgedConn {
+  id: number;
+  firstFrame: number;
+  reason: Reason;
+  verdict: Verdict;
+  summary: string;
+  /** empty for connections past the listing cap: they borrow a listed one's with the same reason */
+  evidence: Evidence[];
+  /** one request and its answer, then a close: judged across connections */
+  singleExchange: boolean;
+  /** bytes of the first exchange's request (-1 none) */
+  requestBytes: number;
+  httpError: { status?: number; error?: string; description?: string } | null;
+  /** listed in full in the report's connections[] */
+  listed: boolean;
+  client: string;
+  clientAddr: string;
+  /** as reported: address:port connected to, or the CONNECT target */
+  server: string;
+  /** the address connected to (the proxy's, for a tunnel) */
+  serverAddr: string;
+  connState: string;
+  /** the CONNECT target for proxy legs (host without brackets, lower case) */
+  proxyTarget: { host: string; port: number } | null;
+}
+
+const LAYER_ORDER: Verdict[] = ['transport', 'tls', 'application', 'inconclusive', 'healthy'];
+/** proxy-own-connection lines quoted per server */
+const MAX_UPSTREAM_LINES = 20;
+/** distinct clients kept apart per server (the rest share one bucket: only the proxy's own leg needs them apart) */
+const MAX_CLIENTS_PER_SERVER = 256;
+const TUNNEL = '\0tunnel';
+const OTHER_CLIENTS = '\0other';
+
+/** a before b in capture order (first frame, then id) */
+function before(a: JudgedConn, b: JudgedConn): boolean {
+  return a.firstFrame < b.firstFrame || (a.firstFrame === b.firstFrame && a.id < b.id);
+}
+function earliest(a: JudgedConn | null, b: JudgedConn | null): JudgedConn | null {
+  return a === null ? b : b === null ? a : before(b, a) ? b : a;
+}
+function latest(a: JudgedConn | null, b: JudgedConn | null): JudgedConn | null {
+  return a === null ? b : b === null ? a : before(a, b) ? b : a;
+}
+function layer(v: Verdict): number {
+  return LAYER_ORDER.indexOf(v);
+}
+
+/** the facts of a set of connections that a server verdict reads, mergeable */
+class GroupAcc {
+  count = 0;
+  listed: JudgedConn[] = [];
+  /** per reason: how many, the earliest, and the earliest with evidence of its own */
+  readonly reasons = new Map<Reason, { count: number; first: JudgedConn; withEvidence: JudgedConn | null }>();
+  lastOk: JudgedConn | null = null;
+  firstSingle: JudgedConn | null = null;
+  lastSingle: JudgedConn | null = null;
+  singleCount = 0;
+  reqMin = Infinity;
+  reqMax = -Infinity;
+  /** the earliest single-exchange connections (up to 8), in capture order: their request sizes are quoted */
+  reqFirst: JudgedConn[] = [];
+  firstHttpError: JudgedConn | null = null;
+  /** the earliest connection of the lowest layer */
+  best: JudgedConn | null = null;
+  /** the earliest connections (for the proxy's-own-leg lines) */
+  items: JudgedConn[] = [];
+
+  add(j: JudgedConn): void {
+    this.count++;
+    if (j.listed) this.listed.push(j);
+    this.addReason(j.reason, 1, j, j.evidence.length > 0 ? j : null);
+    if (j.reason === 'ok') this.lastOk = latest(this.lastOk, j);
+    if (j.singleExchange) {
+      this.singleCount++;
+      this.firstSingle = earliest(this.firstSingle, j);
+      this.lastSingle = latest(this.lastSingle, j);
+      this.reqMin = Math.min(this.reqMin, j.requestBytes);
+      this.reqMax = Math.max(this.reqMax, j.requestBytes);
+      this.reqFirst = keepEarliest(this.reqFirst, [j], 8);
+    }
+    if (j.httpError) this.firstHttpError = earliest(this.firstHttpError, j);
+    if (this.best === null || layer(j.verdict) < layer(this.best.verdict) || (layer(j.verdict) === layer(this.best.verdict) && before(j, this.best))) this.best = j;
+    this.items = keepEarliest(this.items, [j], MAX_UPSTREAM_LINES);
+  }
+
+  merge(o: GroupAcc): void {
+    this.count += o.count;
+    this.listed.push(...o.listed);
+    for (const [reason, r] of o.reasons) this.addReason(reason, r.count, r.first, r.withEvidence);
+    this.lastOk = latest(this.lastOk, o.lastOk);
+    this.singleCount += o.singleCount;
+    this.firstSingle = earliest(this.firstSingle, o.firstSingle);
+    this.lastSingle = latest(this.lastSingle, o.lastSingle);
+    this.reqMin = Math.min(this.reqMin, o.reqMin);
+    this.reqMax = Math.max(this.reqMax, o.reqMax);
+    this.reqFirst = keepEarliest(this.reqFirst, o.reqFirst, 8);
+    this.firstHttpError = earliest(this.firstHttpError, o.firstHttpError);
+    if (o.best && (this.best === null || layer(o.best.verdict) < layer(this.best.verdict) || (layer(o.best.verdict) === layer(this.best.verdict) && before(o.best, this.best)))) this.best = o.best;
+    this.items = keepEarliest(this.items, o.items, MAX_UPSTREAM_LINES);
+  }
+
+  private addReason(reason: Reason, count: number, first: JudgedConn, withEvidence: JudgedConn | null): void {
+    const r = this.reasons.get(reason);
+    if (!r) this.reasons.set(reason, { count, first, withEvidence });
+    else {
+      r.count += count;
+      r.first = earliest(r.first, first)!;
+      r.withEvidence = earliest(r.withEvidence, withEvidence);
+    }
+  }
+
+  /** a connection's evidence, or that of the earliest connection with the same reason that has some */
+  evidenceOf(j: JudgedConn): Evidence[] {
+    return j.evidence.length > 0 ? j.evidence : (this.reasons.get(j.reason)?.withEvidence?.evidence ?? []);
+  }
+
+  /**
+   * Judge the connections together: retries with the same outcome are one finding with a count; a client
+   * that opens one connection per call is told from a rejected call being retried by what follows
+   * (different requests, answers of different sizes) across connections.
+   */
+  judge(): { reason: Reason; summary: string; evidence: Evidence[] } {
+    const n = this.count;
+    const ok = this.reasons.get('ok');
+    if (ok && this.lastOk) {
+      const j = this.lastOk;
+      if (ok.count === n) return { reason: 'ok', summary: j.summary, evidence: this.evidenceOf(j) };
+      const failed = [...this.reasons.entries()].filter(([r]) => r !== 'ok').sort((a, b) => (before(a[1].first, b[1].first) ? -1 : 1)).map(([r]) => r);
+      return { reason: 'ok', summary: `${j.summary} (${n - ok.count} other connection${n - ok.count > 1 ? 's' : ''} failed first: ${failed.join(', ')})`, evidence: this.evidenceOf(j) };
+    }
+    if (this.singleCount > 0 && this.firstSingle && this.lastSingle) {
+      // one exchange per connection: different requests across connections mean the calls go on (healthy);
+      // the same request again and again, each answered the same short way, is a refused call retried
+      if (this.singleCount >= 2 && this.reqMax - this.reqMin > 48) {
+        const shown = this.reqFirst.map((j) => j.requestBytes).join(', ');
+        const sizes = this.singleCount > 8 ? `${shown}, ...` : shown;
+        return { reason: 'ok', summary: `${this.singleCount} connections each carry one request of different sizes (${sizes} bytes) and its answer: the client opens a connection per call and the calls go on`, evidence: this.evidenceOf(this.lastSingle) };
+      }
+      const first = this.firstSingle;
+      const h = this.firstHttpError?.httpError;
+      if (h) {
+        const reason: Reason = h.error === 'invalid_client' ? 'invalid-client' : h.error === 'invalid_grant' ? 'invalid-grant' : 'http-error';
+        return { reason, summary: `the token call is answered ${h.status} ${h.error}${h.description ? ` (${h.description})` : ''}`, evidence: this.evidenceOf(first) };
+      }
+      const count = this.singleCount;
+      return {
+        reason: 'auth-rejected',
+        summary: count > 1 ? `${count} connections, each: ${first.summary} (the same refused call retried)` : first.summary,
+        evidence: this.evidenceOf(first),
+      };
+    }
+    // failures: the lowest layer's reason (inconclusive connections yield to any decisive one), counted
+    const best = this.best!;
+    const same = this.reasons.get(best.reason)!.count;
+    return { reason: best.reason, summary: same > 1 ? `${same} connections: ${best.summary}` : best.summary, evidence: this.evidenceOf(best) };
+  }
+}
+
+/** merge two capture-ordered lists, keeping the earliest `max` */
+function keepEarliest(a: JudgedConn[], b: JudgedConn[], max: number): JudgedConn[] {
+  if (b.length === 0) return a;
+  if (a.length >= max && !before(b[0]!, a[a.length - 1]!)) return a;
+  return [...a, ...b].sort((x, y) => (before(x, y) ? -1 : before(y, x) ? 1 : 0)).slice(0, max);
+}
+
+function fmtHost(a: string): string {
+  return a.includes(':') ? `[${a}]` : a;
+}
+
+/**
+ * All servers of one input, fed one judged connection at a time. Each server keeps its tunnels (proxy
+ * legs whose CONNECT target it is) and its direct connections per client apart, because a direct
+ * connection from a proxy's address to a tunnel's target is the proxy's own leg: evidence for the tunnel,
+ * never its verdict. That is known only at the end, when every tunnel has been seen.
+ */
+export class ServerJudge {
+  private readonly groups = new Map<string, { address: string; port: number; parts: Map<string, GroupAcc> }>();
+  /** servers (addresses) of proxy tunnels, and the CONNECT targets (host|port) */
+  private readonly proxyAddrs = new Set<string>();
+  private readonly tunnelTargets = new Set<string>();
+
+  constructor(private readonly input: string) {}
+
+  add(j: JudgedConn): void {
+    let address: string;
+    let port: number;
+    if (j.proxyTarget) {
+      address = j.proxyTarget.host;
+      port = j.proxyTarget.port;
+      this.proxyAddrs.add(j.serverAddr);
+    } else {
+      const m = /^\[?(.+?)\]?:(\d+)$/.exec(j.server)!;
+      address = m[1]!;
+      port = Number(m[2]);
+    }
+    const key = `${address}|${port}`;
+    if (j.proxyTarget) this.tunnelTargets.add(key);
+    let g = this.groups.get(key);
+    if (!g) this.groups.set(key, (g = { address, port, parts: new Map() }));
+    let part = j.proxyTarget ? TUNNEL : j.clientAddr;
+    if (!g.parts.has(part) && g.parts.size >= MAX_CLIENTS_PER_SERVER) part = OTHER_CLIENTS;
+    let acc = g.parts.get(part);
+    if (!acc) g.parts.set(part, (acc = new GroupAcc()));
+    acc.add(j);
+  }
+
+  /** a direct connection from this client to this server (as printed) is a proxy's own leg to a tunnel's target */
+  isUpstream(clientAddr: string, server: string): boolean {
+    if (!this.proxyAddrs.has(clientAddr)) return false;
+    const m = /^\[?(.+?)\]?:(\d+)$/.exec(server);
+    return m !== null && this.tunnelTargets.has(`${m[1]!.toLowerCase()}|${m[2]}`);
+  }
+
+  results(): ServerResult[] {
+    const out: ServerResult[] = [];
+    for (const [key, g] of this.groups) {
+      const tunnels = g.parts.has(TUNNEL);
+      const deciding = new GroupAcc();
+      const upstream: GroupAcc[] = [];
+      const all = new GroupAcc();
+      for (const [part, acc] of g.parts) {
+        all.merge(acc);
+        // the proxy's own leg never decides when its tunnel is in the capture
+        const own = part !== TUNNEL && part !== OTHER_CLIENTS && this.proxyAddrs.has(part) && this.tunnelTargets.has(key.toLowerCase());
+        if (own) upstream.push(acc);
+        if (!(tunnels && own)) deciding.merge(acc);
+      }
+      const judged = deciding.judge();
+      const evidence = [...judged.evidence];
+      const ups = upstream.reduce((a, u) => keepEarliest(a, u.items, MAX_UPSTREAM_LINES), [] as JudgedConn[]);
+      for (const u of ups) evidence.push({ frame: u.firstFrame, text: `the proxy's own connection ${u.client} -> ${u.server}: ${u.connState}, ${u.summary}` });
+      out.push({
+        input: this.input,
+        address: g.address,
+        port: g.port,
+        verdict: VERDICT_OF[judged.reason],
+        reason: judged.reason,
+        summary: judged.summary,
+        hint: HINTS[judged.reason],
+        connections: all.listed.sort((a, b) => (before(a, b) ? -1 : 1)).map((j) => j.id),
+        connection_count: all.count,
+        evidence: evidence.sort((a, b) => a.frame - b.frame),
+      });
+    }
+    out.sort((a, b) => layer(a.verdict) - layer(b.verdict) || a.address.localeCompare(b.address) || a.port - b.port);
+    return out;
+  }
+}
+
+/** the run's verdict: the failing server of the lowest layer, healthy only when every server is */
+export function overallVerdict(servers: ServerResult[]): { verdict: Verdict; reason: Reason; summary: string } {
+  if (servers.length === 0) return { verdict: 'inconclusive', reason: 'no-server-traffic', summary: 'no connection to the server port in the capture' };
+  for (const v of LAYER_ORDER) {
+    const s = servers.find((x) => x.verdict === v);
+    if (s) return { verdict: s.verdict, reason: s.reason, summary: `${fmtHost(s.address)}:${s.port}: ${s.summary}` };
+  }
+  return { verdict: 'inconclusive', reason: 'no-server-traffic', summary: '' };
+}
