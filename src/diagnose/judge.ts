@@ -73,11 +73,11 @@ export function judgeConnection(c: Connection, s: Session): ConnFinding {
   };
   const o = c.orig;
   const r = c.resp;
-  const srv = `${c.server.addr}:${c.server.port}`;
+  const srv = `${c.server.addr.includes(":") ? `[${c.server.addr}]` : c.server.addr}:${c.server.port}`;
 
   // ---- TCP: was the SYN answered?
   if (o.syn > 0 && r.syn === 0 && !c.midstream) {
-    ev(o.synFrame, `SYN ${c.client.addr}:${c.client.port} -> ${srv}`);
+    ev(o.synFrame, `SYN ${c.client.addr.includes(":") ? `[${c.client.addr}]` : c.client.addr}:${c.client.port} -> ${srv}`);
     if (c.icmp.length > 0) {
       const i = c.icmp[0]!;
       const name = icmpName(i.type, i.code, i.v6);
@@ -308,7 +308,7 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
   const r = c.resp;
   f.payloadCut = true;
   f.inferred = true;
-  const turns: { dir: 'c' | 's'; bytes: number; frame: number; last: number }[] = [];
+  const turns: { dir: 'c' | 's'; bytes: number; frame: number; last: number; firstLen: number; second: number }[] = [];
   // a short last segment that closes (FIN with it, or the peer already closed, or nothing follows) is
   // an encrypted close_notify, not data
   const segs = c.segments;
@@ -328,7 +328,8 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
     if (t && t.dir === g.dir) {
       t.bytes += g.len;
       t.last = g.frame;
-    } else turns.push({ dir: g.dir, bytes: g.len, frame: g.frame, last: g.frame });
+      if (t.second === 0) t.second = g.frame;
+    } else turns.push({ dir: g.dir, bytes: g.len, frame: g.frame, last: g.frame, firstLen: g.len, second: 0 });
   }
   const [hello, s1, c2, s3] = turns;
   ev(hello!.frame, `no payload in the capture: judged from segment sizes and order; the client's first flight is ${hello!.bytes} bytes`);
@@ -377,6 +378,12 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
   f.handshakeComplete = true;
   // TLS 1.3 whose second client flight is only the Finished: the server's next turn is its tickets
   const from = tls12 || c2.bytes <= 100 ? 4 : 2;
+  if (from === 2 && c2.firstLen <= 100 && c2.second > 0) {
+    // the Finished (with its ChangeCipherSpec: 58 to 80 bytes) in a segment of its own, the request right
+    // behind it before the server's tickets came: the request is what follows the Finished
+    c2.bytes -= c2.firstLen;
+    c2.frame = c2.second;
+  }
   for (let i = from; i < turns.length; i++) {
     const t = turns[i]!;
     if (t.dir !== 'c') continue;

@@ -1,0 +1,52 @@
+/**
+ * Scenarios recorded here, differently from the sample captures (test/recordings/tools/record-all.sh):
+ * two network namespaces over a veth pair, other clients (curl, Python's urllib), IPv6, pcapng from
+ * dumpcap, `-i any`, a routing namespace that drops or answers ICMP, a real CONNECT proxy. Each capture
+ * and the text tcpdump printed from it must get its labelled verdict and reason; where the text cannot tell
+ * (no payload), the label says what it gets and why.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyzeCapture } from '../src/diagnose/analyze.js';
+import { overallVerdict } from '../src/diagnose/servers.js';
+import { ROOT } from './helpers/cli.js';
+
+const DIR = path.join(ROOT, 'test', 'recordings');
+interface RecLabel {
+  file: string;
+  verdict: string;
+  subclass: string;
+  server: { address: string; port: number };
+  tcpdump_text?: { verdict: string; subclass: string; why: string };
+}
+const recs = (JSON.parse(fs.readFileSync(path.join(DIR, 'labels.json'), 'utf8')) as { captures: RecLabel[] }).captures;
+
+/** auth-rejected stands for invalid-client / invalid-grant when the answer is encrypted */
+function reasonOk(reason: string, want: string): boolean {
+  return reason === want || (reason === 'auth-rejected' && (want === 'invalid-client' || want === 'invalid-grant'));
+}
+
+async function verdictOf(file: string): Promise<{ verdict: string; reason: string; servers: string[] }> {
+  const a = await analyzeCapture(file);
+  const o = overallVerdict(a.servers);
+  return { ...o, servers: a.servers.map((s) => s.address) };
+}
+
+describe('recorded scenarios: the capture', () => {
+  it.each(recs.map((r) => [r.file, r] as const))('%s', async (_f, r) => {
+    const got = await verdictOf(path.join(DIR, r.file));
+    expect(got.verdict).toBe(r.verdict);
+    expect(reasonOk(got.reason, r.subclass), `${got.reason} for ${r.subclass}`).toBe(true);
+    if (r.verdict !== 'inconclusive') expect(got.servers).toContain(r.server.address);
+  });
+});
+
+describe('recorded scenarios: the text tcpdump -nn -vv printed from it (no payload)', () => {
+  it.each(recs.map((r) => [r.file, r] as const))('%s', async (_f, r) => {
+    const want = r.tcpdump_text ?? { verdict: r.verdict, subclass: r.subclass };
+    const got = await verdictOf(path.join(DIR, `${r.file}.tcpdump.txt`));
+    expect(got.verdict).toBe(want.verdict);
+    expect(reasonOk(got.reason, want.subclass), `${got.reason} for ${want.subclass}`).toBe(true);
+  });
+});

@@ -1,0 +1,21 @@
+// SSM On-Prem stand-in: POST /backend/oauth/token -> per MODE; GET /api/... -> 200 JSON
+import https from 'node:https';
+import fs from 'node:fs';
+const [host, port, mode, maxv] = process.argv.slice(2);
+const opts = { key: fs.readFileSync(new URL('key.pem', import.meta.url)), cert: fs.readFileSync(new URL('cert.pem', import.meta.url)) };
+if (maxv) opts.maxVersion = maxv;
+if (process.env.MINV) opts.minVersion = process.env.MINV;
+const srv = https.createServer(opts, (req, res) => {
+  let body = '';
+  req.on('data', (d) => (body += d));
+  req.on('end', () => {
+    if (mode === 'reset') { req.socket.resetAndDestroy ? req.socket.resetAndDestroy() : req.socket.destroy(); return; }
+    if (req.url.startsWith('/backend/oauth/token')) {
+      if (mode === '403') { res.writeHead(403, { 'content-type': 'application/json' }); res.end('{"error":"invalid_client","error_description":"Grant not found"}'); }
+      else if (mode === '401') { res.writeHead(401, { 'content-type': 'application/json' }); res.end('{"error":"invalid_grant","error_description":"Invalid username or password"}'); }
+      else { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ access_token: 'a'.repeat(40), token_type: 'bearer', expires_in: 3599 })); }
+    } else { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ status: 'ok', licenses: Array.from({ length: 20 }, (_, i) => ({ id: i, name: 'DNA Advantage ' + i, count: 100 + i })) })); }
+  });
+});
+srv.keepAliveTimeout = 5000;
+srv.listen(Number(port), host, () => console.log('listening'));
