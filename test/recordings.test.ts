@@ -50,3 +50,24 @@ describe('recorded scenarios: the text tcpdump -nn -vv printed from it (no paylo
     expect(reasonOk(got.reason, want.subclass), `${got.reason} for ${want.subclass}`).toBe(true);
   });
 });
+
+describe('a server on the client subnet that never answers address resolution', () => {
+  it.each([
+    ['r08-no-host-no-response.pcap', '10.99.0.3', 'arp'],
+    ['r23-v6-no-neighbor.pcap', 'fd00:99::3', 'ndp'],
+  ])('%s: the unanswered requests are listed, and with --server they are the transport finding', async (f, addr, protocol) => {
+    const plain = await analyzeCapture(path.join(DIR, f));
+    expect(plain.servers).toHaveLength(0);
+    expect(plain.input.unanswered_neighbors).toEqual([expect.objectContaining({ address: addr, protocol, requests: 3 })]);
+    const named = await analyzeCapture(path.join(DIR, f), { server: { addr } });
+    expect(named.servers[0]).toMatchObject({ address: addr, port: 8443, verdict: 'transport', reason: 'no-response', connection_count: 0 });
+    expect(named.servers[0]!.evidence[0]!.frame).toBe(plain.input.unanswered_neighbors[0]!.first_frame);
+  });
+
+  it('does not list addresses that were answered', async () => {
+    for (const f of ['r02-v4-curl-403-retries-s128.pcap', 'r01-v6-curl-keepalive-healthy.pcap']) {
+      const a = await analyzeCapture(path.join(DIR, f));
+      expect(a.input.unanswered_neighbors).toEqual([]);
+    }
+  });
+});

@@ -14,8 +14,9 @@ import { linkTypeName } from '../input/linktypes.js';
 import { Connection, ConnTracker, type DirStats } from '../flow/conn.js';
 import { Session } from '../protocols/session.js';
 import { ChecksumLedger, type ChecksumCounts, type ChecksumSummaryLine } from './checksums.js';
-import type { Reason, Verdict } from './hints.js';
+import { HINTS, type Reason, type Verdict } from './hints.js';
 import { judgeConnection, type ConnFinding, type Evidence } from './judge.js';
+import { NeighborLedger, type UnansweredNeighbor } from './neighbors.js';
 import { ServerJudge, type JudgedConn, type ServerResult } from './servers.js';
 
 export { overallVerdict, type ServerResult } from './servers.js';
@@ -130,6 +131,8 @@ export interface InputResult {
   /** connections judged; those past maxConnections are in their servers' verdicts but not listed */
   connections_total: number;
   connections_omitted: number;
+  /** addresses asked for by ARP or neighbor discovery again and again, never answered */
+  unanswered_neighbors: UnansweredNeighbor[];
 }
 
 export interface CaptureAnalysis {
@@ -144,6 +147,7 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   const port = opts.port ?? 8443;
   const decoder = new Decoder();
   const ledger = new ChecksumLedger();
+  const neighbors = new NeighborLedger();
   const sessions = new Map<Connection, Session>();
   // the server port of interest: --server ADDR:PORT names it, else --port (8443)
   const wantPort = opts.server?.port ?? port;
@@ -177,7 +181,10 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
     input,
     (frame) => {
       const p = decoder.decode(frame);
-      if (p.ipVersion === 0) return;
+      if (p.ipVersion === 0) {
+        if (p.netType === ETH_ARP) neighbors.add(p, frame.tsSec + frame.tsNsec / 1e9);
+        return;
+      }
       const time = frame.tsSec + frame.tsNsec / 1e9;
       if (p.isTcp) {
         // connections closed a while ago are judged and summarised now: memory follows open connections
@@ -191,7 +198,7 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
       } else if ((p.transport === PROTO_ICMP || p.transport === PROTO_ICMPV6) && p.quoted.present) {
         if (p.quoted.proto === 6 && p.quoted.srcPort >= 0) fileIcmp(p, time);
         else if (isUnreachable(p)) fileCutIcmp(p, time);
-      }
+      } else if (p.transport === PROTO_ICMPV6) neighbors.add(p, time);
     },
     opts,
   );
@@ -289,6 +296,11 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   for (const r of listed) if (r.role === 'direct' && serverJudge.isUpstream(r.client.replace(/^\[?(.+?)\]?:\d+$/, '$1'), r.server)) r.role = 'proxy-upstream';
 
   const servers = serverJudge.results();
+  const unanswered = neighbors.unanswered();
+  // the server named by --server never got a SYN because its address never resolved: that is the finding
+  const srvAddr = opts.server?.addr;
+  const silent = srvAddr !== undefined && !servers.some((x) => x.address === srvAddr) ? unanswered.find((n) => n.address === srvAddr) : undefined;
+  if (silent) servers.unshift(unresolvedServer(silent, wantPort, inputName));
   return {
     input: {
       path: inputName,
@@ -301,11 +313,34 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
       readable: summary.readable,
       connections_total: judgedCount,
       connections_omitted: judgedCount - listed.length,
+      unanswered_neighbors: unanswered,
     },
     servers,
     connections: listed,
     checksums: ledger.summarize(),
     error: summary.error,
+  };
+}
+
+const ETH_ARP = 0x0806;
+
+/** a server whose address never resolved on the client's subnet: the SYN never left */
+function unresolvedServer(n: UnansweredNeighbor, port: number, input: string): ServerResult {
+  const how = n.protocol === 'arp' ? 'ARP requests' : 'IPv6 neighbor solicitations';
+  return {
+    input,
+    address: n.address,
+    port,
+    verdict: 'transport',
+    reason: 'no-response',
+    summary: `${n.requests} ${how} from ${n.asker} for ${n.address} over ${n.duration.toFixed(1)} s, never answered: the host is down or not on this subnet, so no SYN to port ${port} ever left`,
+    hint: HINTS['no-response'],
+    connections: [],
+    connection_count: 0,
+    evidence: [
+      { frame: n.first_frame, text: `${n.protocol === 'arp' ? 'ARP who-has' : 'neighbor solicitation for'} ${n.address} from ${n.asker}` },
+      { frame: n.last_frame, text: `the last of ${n.requests}; no answer in the capture` },
+    ],
   };
 }
 

@@ -121,6 +121,14 @@ export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: 
     L.push('');
     L.push(`no connection to the server port in ${r.inputs.map((i) => i.path).join(', ')}`);
   }
+  for (const i of r.inputs) {
+    // a capture with nothing to the port but address resolution going unanswered: say who was asked for
+    if (r.servers.some((s) => s.input === i.path)) continue;
+    for (const n of (i.unanswered_neighbors ?? []).slice(0, 3)) {
+      const how = n.protocol === 'arp' ? 'ARP' : 'IPv6 neighbor discovery';
+      L.push(`${multi ? `${i.path}: ` : ''}${how} for ${n.address} asked ${n.requests} times by ${n.asker} over ${n.duration.toFixed(1)} s (frames ${n.first_frame}-${n.last_frame}), never answered: if that is the SSM On-Prem server, it is down or not on this subnet and no SYN left (--server ${n.address} judges it)`);
+    }
+  }
   const notes = r.checksums.filter((c) => c.finding !== 'ok');
   if (notes.length) {
     L.push('');

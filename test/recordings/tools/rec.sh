@@ -5,7 +5,7 @@ set -u
 # side, 10.99.0.1 / fd00:99::1, where the capture runs) and the server (SSM On-Prem's stand-in, 10.99.0.2 /
 # fd00:99::2, also the router to 10.98.0.0/24 and fd00:98::/64 when SETUP routes through it).
 # Needs root, iproute2, tcpdump, dumpcap, node, python3, openssl, curl. See record-all.sh for every scenario.
-HERE=$(cd "$HERE" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
 [ -f "$HERE/key.pem" ] || openssl req -x509 -newkey rsa:2048 -nodes -keyout "$HERE/key.pem" -out "$HERE/cert.pem" -days 30 -subj "/CN=ssm-onprem.test" -addext "subjectAltName=DNS:ssm-onprem.test,IP:10.99.0.2,IP:fd00:99::2" 2>/dev/null
 NAME=$1; ENGINE=$2; SNAP=$3; SRV=$4; CLI=$5
 C=ssmrec-c; S=ssmrec-s

@@ -30,3 +30,22 @@ SETUP="$R ip -n ssmrec-s route add blackhole 10.98.0.0/24" ./rec.sh r17-routed-b
 SETUP="$R ip -n ssmrec-s -6 route add prohibit fd00:98::/64" ./rec.sh r18-routed-icmp6-prohibit-pcapng dumpcap 128 none "curl -sk --max-time 3 -X POST 'https://[fd00:98::5]:8443/backend/oauth/token' -o /dev/null; echo \$?"
 SETUP="$R ip -n ssmrec-s -6 route add unreachable fd00:98::/64" ./rec.sh r19-routed-icmp6-unreachable-any any 96 none "curl -sk --max-time 3 -X POST 'https://[fd00:98::5]:8443/backend/oauth/token' -o /dev/null; echo \$?"
 for f in "${OUT_DIR:-.}"/r*.pcap "${OUT_DIR:-.}"/r*.pcapng; do tcpdump -nn -vv -r "$f" > "$f.tcpdump.txt" 2>/dev/null; done
+PY2="import ssl,urllib.request,time
+ctx=ssl._create_unverified_context()"
+./rec.sh r20-py-per-call-healthy-tls13-s128 tcpdump 128 "10.99.0.2 8443 200" "python3 -c \"$PY2
+for u in ['$T','https://10.99.0.2:8443/api/v1/licenses','https://10.99.0.2:8443/api/v1/usage?detail=full&page=1','https://10.99.0.2:8443/api/v1/x']:
+  urllib.request.urlopen(urllib.request.Request(u,method='POST' if 'token' in u else 'GET',data=b'' if 'token' in u else None),context=ctx).read()
+\""
+./rec.sh r21-py-403-retried-tls13-s128 tcpdump 128 "10.99.0.2 8443 403" "python3 -c \"$PY2
+for i in range(3):
+  try: urllib.request.urlopen(urllib.request.Request('$T',method='POST',data=b''),context=ctx)
+  except Exception as e: print(e)
+  time.sleep(0.5)
+\""
+./rec.sh r22-node-keepalive-healthy-tls12 tcpdump 262144 "10.99.0.2 8443 200 TLSv1.2" "node -e \"
+const https=require('https'); const agent=new https.Agent({keepAlive:true,rejectUnauthorized:false});
+const get=(p,m)=>new Promise(r=>{const q=https.request('https://10.99.0.2:8443'+p,{method:m,agent},s=>{s.resume();s.on('end',r)});q.end()});
+(async()=>{await get('/backend/oauth/token?grant_type=password&client_id=abcdefghijk&client_secret=s3cr3t&username=a&password=b','POST'); for(const p of ['/api/v1/a','/api/v1/b','/api/v1/c']) await get(p,'GET'); agent.destroy();})()\""
+for f in "${OUT_DIR:-.}"/r2*.pcap; do tcpdump -nn -vv -r "$f" > "$f.tcpdump.txt" 2>/dev/null; done
+./rec.sh r23-v6-no-neighbor tcpdump 262144 none "curl -sk --max-time 4 -X POST 'https://[fd00:99::3]:8443/backend/oauth/token' -o /dev/null; echo \$?"
+tcpdump -nn -vv -r "${OUT_DIR:-.}/r23-v6-no-neighbor.pcap" > "${OUT_DIR:-.}/r23-v6-no-neighbor.pcap.tcpdump.txt" 2>/dev/null
