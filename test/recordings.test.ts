@@ -7,7 +7,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { readCapture } from '../src/index.js';
+import { writePcap, type PcapRecord } from './helpers/capture-writer.js';
 import { analyzeCapture } from '../src/diagnose/analyze.js';
 import { overallVerdict } from '../src/diagnose/servers.js';
 import { ROOT } from './helpers/cli.js';
@@ -69,5 +72,22 @@ describe('a server on the client subnet that never answers address resolution', 
       const a = await analyzeCapture(path.join(DIR, f));
       expect(a.input.unanswered_neighbors).toEqual([]);
     }
+  });
+});
+
+describe('a snaplen so small that IPv6 TCP headers are cut (-s 64: 14 + 40 + 10 bytes)', () => {
+  it('says the headers were cut, with the server and a count, instead of "no traffic to the port"', async () => {
+    const recs: PcapRecord[] = [];
+    await readCapture(path.join(DIR, 'r01-v6-curl-keepalive-healthy.pcap'), (f) => {
+      const data = f.bytes();
+      recs.push({ sec: f.tsSec, frac: Math.floor(f.tsNsec / 1000), data: data.subarray(0, 64), origLen: f.origLen });
+    });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ssmcap-rec-')), 's64.pcap');
+    fs.writeFileSync(file, writePcap({ snaplen: 64 }, recs).bytes);
+    const a = await analyzeCapture(file);
+    expect(a.servers).toHaveLength(1);
+    expect(a.servers[0]).toMatchObject({ address: 'fd00:99::2', port: 8443, verdict: 'inconclusive', reason: 'capture-incomplete' });
+    expect(a.servers[0]!.summary).toMatch(/^\d+ packets to or from \[fd00:99::2\]:8443 whose TCP headers the snaplen cut \(64 bytes/);
+    fs.rmSync(path.dirname(file), { recursive: true });
   });
 });

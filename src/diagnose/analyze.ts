@@ -6,7 +6,7 @@
  * known, so memory follows the connections of interest, not the capture's size.
  */
 import { Decoder } from '../decode/packet.js';
-import { PROTO_ICMP, PROTO_ICMPV6, type Packet } from '../decode/view.js';
+import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, type Packet } from '../decode/view.js';
 import { formatIPv4, formatIPv6 } from '../decode/addr.js';
 import type { CaptureError } from '../errors.js';
 import { readCapture, type CaptureInput, type ReadOptions } from '../input/reader.js';
@@ -148,6 +148,8 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   const decoder = new Decoder();
   const ledger = new ChecksumLedger();
   const neighbors = new NeighborLedger();
+  /** packets to or from the port whose TCP header the snaplen cut (ports seen, flags not): per server address */
+  const cutTcp = new Map<string, { packets: number; first: number; last: number; capLen: number }>();
   const sessions = new Map<Connection, Session>();
   // the server port of interest: --server ADDR:PORT names it, else --port (8443)
   const wantPort = opts.server?.port ?? port;
@@ -199,9 +201,20 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
         if (p.quoted.proto === 6 && p.quoted.srcPort >= 0) fileIcmp(p, time);
         else if (isUnreachable(p)) fileCutIcmp(p, time);
       } else if (p.transport === PROTO_ICMPV6) neighbors.add(p, time);
+      else if (p.transport === PROTO_TCP && p.srcPort >= 0 && (p.dstPort === wantPort || p.srcPort === wantPort)) noteCutTcp(p);
     },
     opts,
   );
+
+  function noteCutTcp(p: Packet): void {
+    const addr = p.dstPort === wantPort ? p.dst() : p.src();
+    if (opts.server && addr !== opts.server.addr) return;
+    const e = cutTcp.get(addr);
+    if (e) {
+      e.packets++;
+      e.last = p.frame.number;
+    } else if (cutTcp.size < 64) cutTcp.set(addr, { packets: 1, first: p.frame.number, last: p.frame.number, capLen: p.frame.capLen });
+  }
 
   /**
    * An ICMP error whose quote the snaplen cut before the ports: it is about the connection of the host it
@@ -301,6 +314,22 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   const srvAddr = opts.server?.addr;
   const silent = srvAddr !== undefined && !servers.some((x) => x.address === srvAddr) ? unanswered.find((n) => n.address === srvAddr) : undefined;
   if (silent) servers.unshift(unresolvedServer(silent, wantPort, inputName));
+  // a server whose packets are all there but whose TCP headers the snaplen cut: say so, not "no traffic"
+  for (const [addr, e] of cutTcp) {
+    if (servers.some((x) => x.address === addr && x.port === wantPort)) continue;
+    servers.push({
+      input: inputName,
+      address: addr,
+      port: wantPort,
+      verdict: 'inconclusive',
+      reason: 'capture-incomplete',
+      summary: `${e.packets} packets to or from ${fmtHost(addr)}:${wantPort} whose TCP headers the snaplen cut (${e.capLen} bytes captured per frame): flags and sequence numbers are not in the capture; capture again with -s 128 or more`,
+      hint: HINTS['capture-incomplete'],
+      connections: [],
+      connection_count: 0,
+      evidence: [{ frame: e.first, text: `TCP header cut by the snaplen (${e.capLen} bytes captured)` }],
+    });
+  }
   return {
     input: {
       path: inputName,
