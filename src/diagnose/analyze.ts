@@ -29,6 +29,11 @@ export interface AnalyzeOptions extends ReadOptions {
    * verdict and go through onConnection, but are kept only as a slim summary (memory stays flat)
    */
   maxConnections?: number;
+  /**
+   * live input (a capture still being taken or written): a closed connection is also judged when no packet
+   * came for its linger time of wall-clock time, so its verdict is out while the capture goes on
+   */
+  judgeWhileIdle?: boolean;
 }
 
 /** capture seconds a closed connection waits for stray packets (last ACK, a late RST) before it is judged */
@@ -192,12 +197,25 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   const closedQueue: Connection[] = [];
   const judged: Judged[] = [];
   const maxDetailed = opts.maxConnections ?? 1000;
+  // capture time of the last frame and the wall-clock time it was read (judgeWhileIdle)
+  let lastTime = 0;
+  let lastWall = 0;
+  const idleTimer = opts.judgeWhileIdle
+    ? setInterval(() => {
+        const now = lastTime + (Date.now() - lastWall) / 1000;
+        while (closedQueue.length > 0 && now - closedQueue[0]!.closedAt > LINGER_SEC) finalize(closedQueue.shift()!);
+      }, 500)
+    : null;
   const summary = await readCapture(
     input,
     (frame) => {
       const p = decoder.decode(frame);
       if (p.ipVersion === 0) return;
       const time = frame.tsSec + frame.tsNsec / 1e9;
+      if (idleTimer) {
+        lastTime = time;
+        lastWall = Date.now();
+      }
       if (p.isTcp) {
         // connections closed a while ago are judged and summarised now: memory follows open connections
         while (closedQueue.length > 0 && time - closedQueue[0]!.closedAt > LINGER_SEC) finalize(closedQueue.shift()!);
@@ -213,7 +231,9 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
       }
     },
     opts,
-  );
+  ).finally(() => {
+    if (idleTimer) clearInterval(idleTimer);
+  });
 
   /**
    * An ICMP error whose quote the snaplen cut before the ports: it is about the connection of the host it
