@@ -8,11 +8,14 @@ import process from 'node:process';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isCaptureError } from './errors.js';
-import { expandInputs } from './input/dir.js';
+import { captureBeside, expandInputs, type InputEntry } from './input/dir.js';
 import { formatInfoText, infoJson, inspectCapture } from './report/info.js';
 import fs from 'node:fs';
 import { analyzeCapture, type CaptureAnalysis, type ConnectionResult } from './diagnose/analyze.js';
-import { buildReport, EXIT_OF, ndjsonLine, reportText, writeReportJson } from './report/analysis.js';
+import { buildReport, EXIT_OF, ndjsonLine, reportText, writeReportJson, type RunReport } from './report/analysis.js';
+import { analyzeMany } from './diagnose/parallel.js';
+import { createProgress } from './report/progress.js';
+import pathLib from 'node:path';
 import { hasCaptureExtension } from './input/dir.js';
 import { followFile } from './input/follow.js';
 import { LiveError, startLive, type LiveEngine } from './input/live.js';
@@ -50,21 +53,30 @@ async function cmdPackets(argv: { input: string[]; format: string; e?: string[];
 /**
  * The inputs of a run: files as named, and what directories hold. A missing file gets its error line;
  * inside a directory a file that is no capture by its first bytes is skipped (counted) unless its name
- * says it should be one, in which case it is an input with its error.
+ * says it should be one, in which case it is an input with its error. tcpdump text in a directory is an
+ * input, except beside the capture it was printed from (noted in `beside`, and skipped).
  */
-async function captureInputs(args: string[]): Promise<{ paths: string[]; skipped: number }> {
-  const paths: string[] = [];
+async function captureInputs(args: string[]): Promise<{ paths: string[]; entries: InputEntry[]; skipped: number; beside: { text: string; capture: string }[] }> {
+  const entries: InputEntry[] = [];
+  const beside: { text: string; capture: string }[] = [];
   let skipped = 0;
-  for (const e of await expandInputs(args)) {
+  const all = await expandInputs(args);
+  const captures = new Set(all.filter((e) => e.kind === 'capture' || e.kind === 'gzip').map((e) => e.path));
+  for (const e of all) {
+    const inDir = e.path !== e.arg;
     if (e.kind === 'missing') errLine(`${e.path}: byte 0: cannot read: no such file`);
-    else if (e.kind === 'other' && e.path !== e.arg && !hasCaptureExtension(e.path)) skipped++;
-    else paths.push(e.path);
+    else if (e.kind === 'other' && inDir && !hasCaptureExtension(e.path)) skipped++;
+    else if (e.kind === 'text' && inDir && captureBeside(e.path, captures)) beside.push({ text: e.path, capture: captureBeside(e.path, captures)! });
+    else entries.push(e);
   }
-  return { paths, skipped };
+  return { paths: entries.map((e) => e.path), entries, skipped, beside };
 }
 
 async function cmdInfo(argv: { input: string[]; format: string; port: number; date?: string }): Promise<number> {
-  const { paths, skipped } = await captureInputs(argv.input);
+  const inputs = await captureInputs(argv.input);
+  const { paths } = inputs;
+  // a tcpdump text beside its capture is skipped here too
+  const skipped = inputs.skipped + inputs.beside.length;
   let readable = 0;
   const docs: Record<string, unknown>[] = [];
   for (const path of paths) {
@@ -93,35 +105,62 @@ function parseServer(s: string | undefined): { addr: string; port?: number } | u
   return { addr: s.toLowerCase() };
 }
 
-async function cmdAnalyze(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string; maxConnections?: number; follow?: boolean; idle: number }): Promise<number> {
+async function cmdAnalyze(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string; maxConnections?: number; follow?: boolean; idle: number; jobs?: number; quiet?: boolean }): Promise<number> {
   if (argv.follow) return cmdFollow(argv as Parameters<typeof cmdFollow>[0]);
-  const { paths } = await captureInputs(argv.input);
-  const analyses: CaptureAnalysis[] = [];
-  let readable = 0;
+  const { paths, entries, skipped, beside } = await captureInputs(argv.input);
   const server = parseServer(argv.server);
   const ndjson = argv.format === 'ndjson';
   const sink = ndjson ? (argv.o ? fs.createWriteStream(argv.o) : process.stdout) : null;
-  for (const path of paths) {
-    // NDJSON streams each connection as soon as it is judged (provisional), servers once the input is done
-    const onConnection = sink ? (r: ConnectionResult) => void sink.write(ndjsonLine({ type: 'connection', provisional: true, ...r })) : undefined;
-    const a = await analyzeCapture(path, { port: argv.port, server, date: argv.date, onConnection, maxConnections: argv.maxConnections });
-    if (a.error) errLine(a.error.message);
-    if (a.input.readable) readable++;
-    analyses.push(a);
-    if (sink) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }));
-  }
+  const progress = createProgress(
+    paths.map((p) => (p === '-' ? 0 : fileSize(p))),
+    { quiet: argv.quiet },
+  );
+  if (beside.length === 1) progress.log(`ssmcap: ${beside[0]!.text}: tcpdump text of ${beside[0]!.capture} beside it: skipped (the capture itself is read)\n`);
+  else if (beside.length > 1) progress.log(`ssmcap: ${beside.length} tcpdump texts lie beside the captures they were printed from (e.g. ${beside[0]!.text}): skipped, the captures themselves are read\n`);
+  let readable = 0;
+  // files are read in parallel (worker threads, one per core; a single input in this thread). NDJSON:
+  // connection lines as they are judged, in whatever order the files finish; server lines per file, in input order
+  const analyses = await analyzeMany(paths, {
+    port: argv.port,
+    server,
+    date: argv.date,
+    maxConnections: argv.maxConnections,
+    workers: argv.jobs,
+    onConnection: sink ? (r) => void sink.write(ndjsonLine({ type: 'connection', provisional: true, ...r })) : undefined,
+    onProgress: (i, bytes, packets) => progress.update(i, bytes, packets),
+    onInput: (a, i) => {
+      progress.done(i, a.input.packets);
+      if (a.error) progress.log(`ssmcap: ${a.error.message}\n`);
+      if (a.input.readable) readable++;
+      const e = entries[i]!;
+      if (e.path !== e.arg) {
+        a.input.directory = e.arg;
+        a.input.path_in_directory = pathLib.relative(e.arg, e.path);
+      }
+      if (sink) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }));
+    },
+  }).finally(() => progress.stop());
   if (readable === 0) {
     if (sink && sink !== process.stdout) (sink as fs.WriteStream).end();
     return EXIT.unreadable;
   }
-  return emitReport(analyses, argv, sink);
+  return emitReport(analyses, argv, sink, skipped || beside.length ? { files: skipped, text_beside_capture: beside } : undefined);
+}
+
+function fileSize(p: string): number {
+  try {
+    return fs.statSync(p).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** the run's report on stdout (or -o) in the chosen format; NDJSON: the closing summary line. Returns analyze's exit code. */
-async function emitReport(analyses: CaptureAnalysis[], argv: { format: string; o?: string; color?: boolean }, sink: NodeJS.WritableStream | null): Promise<number> {
+async function emitReport(analyses: CaptureAnalysis[], argv: { format: string; o?: string; color?: boolean }, sink: NodeJS.WritableStream | null, skipped?: RunReport['skipped']): Promise<number> {
   const report = buildReport(analyses, VERSION);
+  if (skipped) report.skipped = skipped;
   if (sink) {
-    sink.write(ndjsonLine({ type: 'summary', tool: report.tool, verdict: report.verdict, reason: report.reason, summary: report.summary, inputs: report.inputs, checksums: report.checksums }));
+    sink.write(ndjsonLine({ type: 'summary', tool: report.tool, verdict: report.verdict, reason: report.reason, summary: report.summary, inputs: report.inputs, checksums: report.checksums, skipped: report.skipped }));
     if (sink !== process.stdout) await new Promise<void>((res) => (sink as fs.WriteStream).end(res));
     return EXIT_OF[report.verdict];
   }
@@ -289,6 +328,8 @@ export async function main(args: string[]): Promise<number> {
           .option('color', { type: 'boolean', describe: 'colour the text report (default: on a TTY, unless NO_COLOR)' })
           .option('follow', { type: 'boolean', describe: 'the capture is still being written: wait at its end for more, print each connection as it ends (stderr), stop on Ctrl-C or after --idle' })
           .option('idle', { type: 'number', default: 10, describe: '--follow: seconds without growth that end the run' })
+          .option('jobs', { type: 'number', describe: 'worker threads for many files (default: one per core; 1: none)' })
+          .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress bar' })
           .option('date', DATE_OPTION),
       async (a) => {
         code = await cmdAnalyze(restoreStdin(a as Parameters<typeof cmdAnalyze>[0]));

@@ -34,6 +34,8 @@ export interface AnalyzeOptions extends ReadOptions {
    * came for its linger time of wall-clock time, so its verdict is out while the capture goes on
    */
   judgeWhileIdle?: boolean;
+  /** progress: bytes read and packets seen so far (called where ReadOptions.onProgress is) */
+  onReadProgress?: (bytes: number, packets: number) => void;
 }
 
 /** capture seconds a closed connection waits for stray packets (last ACK, a late RST) before it is judged */
@@ -144,6 +146,9 @@ export interface InputResult {
   bytes: number;
   error: ReturnType<CaptureError['toJSON']> | null;
   readable: boolean;
+  /** a file found in a directory: the directory as named on the command line, and the file's path inside it */
+  directory?: string;
+  path_in_directory?: string;
   /** connections judged; those past maxConnections are in their servers' verdicts but not listed */
   connections_total: number;
   connections_omitted: number;
@@ -200,6 +205,9 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   // capture time of the last frame and the wall-clock time it was read (judgeWhileIdle)
   let lastTime = 0;
   let lastWall = 0;
+  let packets = 0;
+  const onReadProgress = opts.onReadProgress;
+  const readOpts: ReadOptions = onReadProgress ? { ...opts, onProgress: (b) => (opts.onProgress?.(b), onReadProgress(b, packets)) } : opts;
   const idleTimer = opts.judgeWhileIdle
     ? setInterval(() => {
         const now = lastTime + (Date.now() - lastWall) / 1000;
@@ -209,6 +217,7 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   const summary = await readCapture(
     input,
     (frame) => {
+      packets++;
       const p = decoder.decode(frame);
       if (p.ipVersion === 0) return;
       const time = frame.tsSec + frame.tsNsec / 1e9;
@@ -230,7 +239,7 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
         else if (isUnreachable(p)) fileCutIcmp(p, time);
       }
     },
-    opts,
+    readOpts,
   ).finally(() => {
     if (idleTimer) clearInterval(idleTimer);
   });
@@ -264,6 +273,7 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
     if (!c) {
       // the quoted SYN itself was not captured: the ICMP error alone tells of the attempt
       c = new Connection();
+      c.id = tracker.nextId();
       c.client = { addr: qs, port: q.srcPort };
       c.server = { addr: qd, port: q.dstPort };
       c.ipVersion = q.ipVersion;
