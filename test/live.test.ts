@@ -67,7 +67,7 @@ function inNs(args: string[]): string {
 }
 
 /** run `ssmcap live` in the namespace; resolves once it is capturing, with `done`, a promise of its end */
-function startLive(args: string[]): Promise<{ done: Promise<{ code: number | null; stdout: string; stderr: string }> }> {
+function startLive(args: string[]): Promise<{ done: Promise<{ code: number | null; stdout: string; stderr: string }>; child: ChildProcess }> {
   return new Promise((resolveStarted, rejectStarted) => {
     const child = spawn('ip', ['netns', 'exec', NS, process.execPath, CLI, 'live', ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
     let stdout = '';
@@ -79,7 +79,7 @@ function startLive(args: string[]): Promise<{ done: Promise<{ code: number | nul
       stderr += d;
       if (!started && stderr.includes('capturing on')) {
         started = true;
-        resolveStarted({ done }); // wrapped: a promise resolved with a promise would wait for it
+        resolveStarted({ done, child }); // wrapped: a promise resolved with a promise would wait for it
       }
     });
     void done.then((r) => {
@@ -143,6 +143,34 @@ describe.skipIf(missing.length > 0)('ssmcap live captures real connections in a 
     expect(report.verdict, r.stderr + JSON.stringify(report.inputs)).toBe('transport');
     expect(report.reason).toBe('refused');
     expect(r.code).toBe(10);
+  }, 30_000);
+
+  it('SIGTERM ends the capture with the report; --format ndjson streams the connections', async () => {
+    const { done, child } = await startLive(['-i', 'lo', '--format', 'ndjson']);
+    inNs([process.execPath, path.join(dir, 'client.mjs')]);
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGTERM');
+    const r = await done;
+    const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(recs.filter((x) => x.type === 'connection')).toHaveLength(3);
+    expect(recs.at(-1)).toMatchObject({ type: 'summary', verdict: 'transport', reason: 'refused' });
+    expect(r.code).toBe(10);
+  }, 30_000);
+
+  it('the interface going away ends the capture: a line saying so, then the report', async () => {
+    const made = spawnSync('ip', ['netns', 'exec', NS, 'ip', 'link', 'add', 'ssmv0', 'type', 'veth', 'peer', 'name', 'ssmv1'], { encoding: 'utf8' });
+    if (made.status !== 0) {
+      console.warn(`live: cannot make a veth pair (${made.stderr.trim()}): skipping the interface-gone case`);
+      return;
+    }
+    inNs(['ip', 'link', 'set', 'ssmv0', 'up']);
+    inNs(['ip', 'link', 'set', 'ssmv1', 'up']);
+    const { done } = await startLive(['-i', 'ssmv0', '--format', 'json']);
+    inNs(['ip', 'link', 'del', 'ssmv0']);
+    const r = await done;
+    expect(r.stderr).toMatch(/capture ended: the interface ssmv0 went away/);
+    expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'inconclusive', reason: 'no-server-traffic' });
+    expect(r.code).toBe(13);
   }, 30_000);
 
   it('no such interface: one line saying what to do, exit 69', async () => {
