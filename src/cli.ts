@@ -235,6 +235,15 @@ async function cmdLive(argv: { i?: string; port: number; server?: string; durati
   if (argv.count !== undefined && !(Number.isInteger(argv.count) && argv.count > 0)) throw new UsageError(`--count takes a number of packets > 0, got ${argv.count}`);
   const server = parseServer(argv.server);
   const port = server?.port ?? argv.port;
+  if (argv.w) {
+    // the raw capture's file must be writable before capturing starts
+    try {
+      fs.closeSync(fs.openSync(argv.w, 'w'));
+    } catch (e) {
+      errLine(`cannot write ${argv.w}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : ((e as Error).message ?? String(e))}`);
+      return EXIT.liveUnavailable;
+    }
+  }
   let cap;
   try {
     cap = await startLive({ iface: argv.i, port, proxyPorts: argv.proxyPort, count: argv.count, writeFile: argv.w, engine: argv.engine });

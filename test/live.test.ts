@@ -173,6 +173,31 @@ describe.skipIf(missing.length > 0)('ssmcap live captures real connections in a 
     expect(r.code).toBe(13);
   }, 30_000);
 
+  it('analyze --follow reads what a real tcpdump -w (without -U) is writing', async () => {
+    const file = path.join(dir, 'growing.pcap');
+    const td = spawn('ip', ['netns', 'exec', NS, 'tcpdump', '--immediate-mode', '-n', '-i', 'lo', '-w', file, 'tcp port 8443'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await new Promise<void>((res, rej) => {
+      let err = '';
+      td.stderr!.on('data', (d) => (err += d) && err.includes('listening on') && res());
+      td.on('close', (c) => rej(new Error(`tcpdump exited ${c}: ${err}`)));
+    });
+    const follow = spawn(process.execPath, [CLI, 'analyze', '--follow', file, '--idle', '2', '--format', 'json'], { cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    follow.stdout.on('data', (d) => (stdout += d));
+    follow.stderr.on('data', (d) => (stderr += d));
+    const ended = new Promise<number | null>((res) => follow.on('close', res));
+    inNs([process.execPath, path.join(dir, 'client.mjs')]);
+    await new Promise((r) => setTimeout(r, 500));
+    td.kill('SIGINT');
+    const code = await ended;
+    const report = JSON.parse(stdout);
+    expect(report, stderr).toMatchObject({ verdict: 'transport', reason: 'refused' });
+    expect(report.servers[0].connection_count).toBe(3);
+    expect(code).toBe(10);
+    expect(stderr.match(/transport\/refused/g)).toHaveLength(3);
+  }, 30_000);
+
   it('no such interface: one line saying what to do, exit 69', async () => {
     const r = spawnSync('ip', ['netns', 'exec', NS, process.execPath, CLI, 'live', '-i', 'nosuch0', '--duration', '1'], { encoding: 'utf8' });
     expect(r.status).toBe(69);
@@ -194,6 +219,12 @@ describe('ssmcap live without what it needs', () => {
     const r = spawnSync(process.execPath, [CLI, 'live', '--engine', 'cap', '-i', 'lo', '--duration', '1'], { encoding: 'utf8' });
     expect(r.status).toBe(69);
     expect(r.stderr).toMatch(/apt-get install libpcap-dev && npm install cap/);
+  });
+
+  it('-w into a directory that does not exist: one line, exit 69, before capturing', () => {
+    const r = spawnSync(process.execPath, [CLI, 'live', '-i', 'lo', '--duration', '1', '-w', '/nonexistent-dir/x.pcap'], { encoding: 'utf8' });
+    expect(r.status).toBe(69);
+    expect(r.stderr).toBe('ssmcap: cannot write /nonexistent-dir/x.pcap: no such directory\n');
   });
 
   it('no tcpdump on the PATH: one line, exit 69', () => {
