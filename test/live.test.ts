@@ -227,6 +227,17 @@ describe('ssmcap live without what it needs', () => {
     expect(r.stderr).toBe('ssmcap: cannot write /nonexistent-dir/x.pcap: no such directory\n');
   });
 
+  // nobody must be able to read the checkout (a CI checkout under /root may not be)
+  const asNobody = isRoot && has('setpriv', ['--version']) && spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', CLI]).status === 0;
+  if (isRoot && !asNobody) console.warn('live: setpriv missing or the checkout is not readable by nobody: skipping the not-root case');
+  it.skipIf(missing.length > 0 || !asNobody)('not root: one line saying what to do, exit 69', () => {
+    // run as nobody (no capture capability): tcpdump is refused the socket
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'live', '-i', 'lo', '--duration', '1'], { encoding: 'utf8' });
+    expect(r.status).toBe(69);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/not permitted to capture on lo: run as root/);
+  });
+
   it('no tcpdump on the PATH: one line, exit 69', () => {
     const r = spawnSync(process.execPath, [CLI, 'live', '-i', 'lo', '--duration', '1'], { encoding: 'utf8', env: { ...process.env, PATH: '/nonexistent' } });
     expect(r.status).toBe(69);
