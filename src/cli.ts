@@ -184,7 +184,8 @@ async function emitReport(analyses: CaptureAnalysis[], argv: { format: string; o
 
 /** one stderr line per connection as it is judged (live capture, --follow) */
 function connectionLine(r: ConnectionResult): string {
-  return redact(`ssmcap: ${r.start ? `${r.start.replace(/(\.\d{3})\d*$/, '$1')} ` : ''}${r.client} -> ${r.server}${r.proxy ? ` via ${r.proxy}` : ''}: ${r.conn_state} ${r.history || '-'}: ${r.verdict}/${r.reason}${r.inferred ? ' (inferred)' : ''}: ${r.summary}`) + '\n';
+  const t = Number(r.start);
+  return redact(`ssmcap: ${r.start && Number.isFinite(t) ? `${new Date(t * 1000).toISOString()} ` : ''}${r.client} -> ${r.server}${r.proxy ? ` via ${r.proxy}` : ''}: ${r.conn_state} ${r.history || '-'}: ${r.verdict}/${r.reason}${r.inferred ? ' (inferred)' : ''}: ${r.summary}`) + '\n';
 }
 
 /** stops a live run or a --follow on Ctrl-C / SIGTERM (once; a second Ctrl-C exits at once) */
