@@ -1,21 +1,28 @@
 #!/usr/bin/env node
 /**
  * The ssmcap command line: a thin yargs layer over the library. Exit codes:
- *   0 done; 2 usage error; 65 no input could be read as a capture at all.
+ *   0 done; 2 usage error; 65 no input could be read as a capture at all; 69 live capture could not start.
+ *   analyze and live: 10/11/12/13 the run's verdict is transport/tls/application/inconclusive.
  */
 import process from 'node:process';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isCaptureError } from './errors.js';
-import { expandInputs } from './input/dir.js';
+import { captureBeside, expandInputs, type InputEntry } from './input/dir.js';
 import { formatInfoText, infoJson, inspectCapture } from './report/info.js';
 import fs from 'node:fs';
 import { analyzeCapture, type CaptureAnalysis, type ConnectionResult } from './diagnose/analyze.js';
-import { buildReport, EXIT_OF, ndjsonLine, reportText, writeReportJson } from './report/analysis.js';
+import { buildReport, EXIT_OF, ndjsonLine, reportText, writeReportJson, type RunReport } from './report/analysis.js';
+import { analyzeMany } from './diagnose/parallel.js';
+import { createProgress } from './report/progress.js';
+import pathLib from 'node:path';
 import { hasCaptureExtension } from './input/dir.js';
+import { followFile } from './input/follow.js';
+import { LiveError, startLive, type LiveEngine } from './input/live.js';
+import { redact } from './report/redact.js';
 import { resolveFields, UnknownFieldError, writePackets, type PacketsFormat } from './report/packets.js';
 
-export const EXIT = { ok: 0, usage: 2, unreadable: 65 } as const;
+export const EXIT = { ok: 0, usage: 2, unreadable: 65, liveUnavailable: 69 } as const;
 const VERSION = '0.1.0';
 
 class UsageError extends Error {}
@@ -46,21 +53,30 @@ async function cmdPackets(argv: { input: string[]; format: string; e?: string[];
 /**
  * The inputs of a run: files as named, and what directories hold. A missing file gets its error line;
  * inside a directory a file that is no capture by its first bytes is skipped (counted) unless its name
- * says it should be one, in which case it is an input with its error.
+ * says it should be one, in which case it is an input with its error. tcpdump text in a directory is an
+ * input, except beside the capture it was printed from (noted in `beside`, and skipped).
  */
-async function captureInputs(args: string[]): Promise<{ paths: string[]; skipped: number }> {
-  const paths: string[] = [];
+async function captureInputs(args: string[]): Promise<{ paths: string[]; entries: InputEntry[]; skipped: number; beside: { text: string; capture: string }[] }> {
+  const entries: InputEntry[] = [];
+  const beside: { text: string; capture: string }[] = [];
   let skipped = 0;
-  for (const e of await expandInputs(args)) {
+  const all = await expandInputs(args);
+  const captures = new Set(all.filter((e) => e.kind === 'capture' || e.kind === 'gzip').map((e) => e.path));
+  for (const e of all) {
+    const inDir = e.path !== e.arg;
     if (e.kind === 'missing') errLine(`${e.path}: byte 0: cannot read: no such file`);
-    else if (e.kind === 'other' && e.path !== e.arg && !hasCaptureExtension(e.path)) skipped++;
-    else paths.push(e.path);
+    else if (e.kind === 'other' && inDir && !hasCaptureExtension(e.path)) skipped++;
+    else if (e.kind === 'text' && inDir && captureBeside(e.path, captures)) beside.push({ text: e.path, capture: captureBeside(e.path, captures)! });
+    else entries.push(e);
   }
-  return { paths, skipped };
+  return { paths: entries.map((e) => e.path), entries, skipped, beside };
 }
 
 async function cmdInfo(argv: { input: string[]; format: string; port: number; date?: string }): Promise<number> {
-  const { paths, skipped } = await captureInputs(argv.input);
+  const inputs = await captureInputs(argv.input);
+  const { paths } = inputs;
+  // a tcpdump text beside its capture is skipped here too
+  const skipped = inputs.skipped + inputs.beside.length;
   let readable = 0;
   const docs: Record<string, unknown>[] = [];
   for (const path of paths) {
@@ -89,29 +105,62 @@ function parseServer(s: string | undefined): { addr: string; port?: number } | u
   return { addr: s.toLowerCase() };
 }
 
-async function cmdAnalyze(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string; maxConnections?: number }): Promise<number> {
-  const { paths } = await captureInputs(argv.input);
-  const analyses: CaptureAnalysis[] = [];
-  let readable = 0;
+async function cmdAnalyze(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string; maxConnections?: number; follow?: boolean; idle: number; jobs?: number; quiet?: boolean }): Promise<number> {
+  if (argv.follow) return cmdFollow(argv as Parameters<typeof cmdFollow>[0]);
+  const { paths, entries, skipped, beside } = await captureInputs(argv.input);
   const server = parseServer(argv.server);
   const ndjson = argv.format === 'ndjson';
   const sink = ndjson ? (argv.o ? fs.createWriteStream(argv.o) : process.stdout) : null;
-  for (const path of paths) {
-    // NDJSON streams each connection as soon as it is judged (provisional), servers once the input is done
-    const onConnection = sink ? (r: ConnectionResult) => void sink.write(ndjsonLine({ type: 'connection', provisional: true, ...r })) : undefined;
-    const a = await analyzeCapture(path, { port: argv.port, server, date: argv.date, onConnection, maxConnections: argv.maxConnections });
-    if (a.error) errLine(a.error.message);
-    if (a.input.readable) readable++;
-    analyses.push(a);
-    if (sink) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }));
-  }
+  const progress = createProgress(
+    paths.map((p) => (p === '-' ? 0 : fileSize(p))),
+    { quiet: argv.quiet },
+  );
+  if (beside.length === 1) progress.log(`ssmcap: ${beside[0]!.text}: tcpdump text of ${beside[0]!.capture} beside it: skipped (the capture itself is read)\n`);
+  else if (beside.length > 1) progress.log(`ssmcap: ${beside.length} tcpdump texts lie beside the captures they were printed from (e.g. ${beside[0]!.text}): skipped, the captures themselves are read\n`);
+  let readable = 0;
+  // files are read in parallel (worker threads, one per core; a single input in this thread). NDJSON:
+  // connection lines as they are judged, in whatever order the files finish; server lines per file, in input order
+  const analyses = await analyzeMany(paths, {
+    port: argv.port,
+    server,
+    date: argv.date,
+    maxConnections: argv.maxConnections,
+    workers: argv.jobs,
+    onConnection: sink ? (r) => void sink.write(ndjsonLine({ type: 'connection', provisional: true, ...r })) : undefined,
+    onProgress: (i, bytes, packets) => progress.update(i, bytes, packets),
+    onInput: (a, i) => {
+      progress.done(i, a.input.packets);
+      if (a.error) progress.log(`ssmcap: ${a.error.message}\n`);
+      if (a.input.readable) readable++;
+      const e = entries[i]!;
+      if (e.path !== e.arg) {
+        a.input.directory = e.arg;
+        a.input.path_in_directory = pathLib.relative(e.arg, e.path);
+      }
+      if (sink) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }));
+    },
+  }).finally(() => progress.stop());
   if (readable === 0) {
     if (sink && sink !== process.stdout) (sink as fs.WriteStream).end();
     return EXIT.unreadable;
   }
+  return emitReport(analyses, argv, sink, skipped || beside.length ? { files: skipped, text_beside_capture: beside } : undefined);
+}
+
+function fileSize(p: string): number {
+  try {
+    return fs.statSync(p).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** the run's report on stdout (or -o) in the chosen format; NDJSON: the closing summary line. Returns analyze's exit code. */
+async function emitReport(analyses: CaptureAnalysis[], argv: { format: string; o?: string; color?: boolean }, sink: NodeJS.WritableStream | null, skipped?: RunReport['skipped']): Promise<number> {
   const report = buildReport(analyses, VERSION);
+  if (skipped) report.skipped = skipped;
   if (sink) {
-    sink.write(ndjsonLine({ type: 'summary', tool: report.tool, verdict: report.verdict, reason: report.reason, summary: report.summary, inputs: report.inputs, checksums: report.checksums }));
+    sink.write(ndjsonLine({ type: 'summary', tool: report.tool, verdict: report.verdict, reason: report.reason, summary: report.summary, inputs: report.inputs, checksums: report.checksums, skipped: report.skipped }));
     if (sink !== process.stdout) await new Promise<void>((res) => (sink as fs.WriteStream).end(res));
     return EXIT_OF[report.verdict];
   }
@@ -131,6 +180,119 @@ async function cmdAnalyze(argv: { input: string[]; format: string; port: number;
   if (argv.o) fs.writeFileSync(argv.o, out);
   else process.stdout.write(out);
   return EXIT_OF[report.verdict];
+}
+
+/** one stderr line per connection as it is judged (live capture, --follow) */
+function connectionLine(r: ConnectionResult): string {
+  const t = Number(r.start);
+  return redact(`ssmcap: ${r.start && Number.isFinite(t) ? `${new Date(t * 1000).toISOString()} ` : ''}${r.client} -> ${r.server}${r.proxy ? ` via ${r.proxy}` : ''}: ${r.conn_state} ${r.history || '-'}: ${r.verdict}/${r.reason}${r.inferred ? ' (inferred)' : ''}: ${r.summary}`) + '\n';
+}
+
+/** stops a live run or a --follow on Ctrl-C / SIGTERM (once; a second Ctrl-C exits at once) */
+function onInterrupt(stop: () => void): () => void {
+  let count = 0;
+  const h = (sig: NodeJS.Signals) => {
+    if (++count > 1) process.exit(sig === 'SIGINT' ? 130 : 143);
+    stop();
+  };
+  process.on('SIGINT', h);
+  process.on('SIGTERM', h);
+  return () => {
+    process.off('SIGINT', h);
+    process.off('SIGTERM', h);
+  };
+}
+
+async function cmdFollow(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; maxConnections?: number; idle: number }): Promise<number> {
+  if (argv.input.length !== 1 || argv.input[0] === '-') throw new UsageError('--follow takes one capture file');
+  const path = argv.input[0]!;
+  if (fs.existsSync(path) && fs.statSync(path).isDirectory()) throw new UsageError(`--follow takes one capture file, and ${path} is a directory`);
+  const ndjson = argv.format === 'ndjson';
+  const sink = ndjson ? (argv.o ? fs.createWriteStream(argv.o) : process.stdout) : null;
+  const f = followFile(path, { idleSec: argv.idle });
+  const off = onInterrupt(() => f.stop());
+  const a = await analyzeCapture(f.stream, {
+    name: path,
+    port: argv.port,
+    server: parseServer(argv.server),
+    maxConnections: argv.maxConnections,
+    judgeWhileIdle: true,
+    onConnection: (r) => {
+      process.stderr.write(connectionLine(r));
+      if (sink) sink.write(ndjsonLine({ type: 'connection', provisional: true, ...r }));
+    },
+  }).finally(off);
+  if (a.error) errLine(a.error.message);
+  if (!a.input.readable) {
+    if (sink && sink !== process.stdout) (sink as fs.WriteStream).end();
+    return EXIT.unreadable;
+  }
+  if (sink) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }));
+  return emitReport([a], argv, sink);
+}
+
+async function cmdLive(argv: { i?: string; port: number; server?: string; duration?: number; count?: number; w?: string; format: string; o?: string; color?: boolean; proxyPort?: number[]; engine: LiveEngine; maxConnections?: number }): Promise<number> {
+  if (argv.duration !== undefined && !(argv.duration > 0)) throw new UsageError(`--duration takes seconds > 0, got ${argv.duration}`);
+  if (argv.count !== undefined && !(Number.isInteger(argv.count) && argv.count > 0)) throw new UsageError(`--count takes a number of packets > 0, got ${argv.count}`);
+  const server = parseServer(argv.server);
+  const port = server?.port ?? argv.port;
+  if (argv.w) {
+    // the raw capture's file must be writable before capturing starts
+    try {
+      fs.closeSync(fs.openSync(argv.w, 'w'));
+    } catch (e) {
+      errLine(`cannot write ${argv.w}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : ((e as Error).message ?? String(e))}`);
+      return EXIT.liveUnavailable;
+    }
+  }
+  let cap;
+  try {
+    cap = await startLive({ iface: argv.i, port, proxyPorts: argv.proxyPort, count: argv.count, writeFile: argv.w, engine: argv.engine });
+    await cap.ready;
+  } catch (e) {
+    if (e instanceof LiveError) {
+      errLine(e.message);
+      return EXIT.liveUnavailable;
+    }
+    throw e;
+  }
+  const live = cap;
+  process.stderr.write(`ssmcap: capturing on ${live.describe}${argv.duration ? ` for ${argv.duration} s` : ''}${argv.count ? `, at most ${argv.count} packets` : ''}; Ctrl-C ends it and prints the report\n`);
+  const timer = argv.duration ? setTimeout(() => live.stop(), argv.duration * 1000) : null;
+  const off = onInterrupt(() => live.stop());
+  const ndjson = argv.format === 'ndjson';
+  const sink = ndjson ? (argv.o ? fs.createWriteStream(argv.o) : process.stdout) : null;
+  const name = `live:${argv.i ?? 'default'}`;
+  let a: CaptureAnalysis;
+  try {
+    a = await analyzeCapture(live.stream, {
+      name,
+      port: argv.port,
+      server,
+      maxConnections: argv.maxConnections,
+      judgeWhileIdle: true,
+      onConnection: (r) => {
+        process.stderr.write(connectionLine(r));
+        if (sink) sink.write(ndjsonLine({ type: 'connection', provisional: true, ...r }));
+      },
+    });
+  } catch (e) {
+    if (e instanceof LiveError) {
+      errLine(e.message);
+      return EXIT.liveUnavailable;
+    }
+    throw e;
+  } finally {
+    if (timer) clearTimeout(timer);
+    off();
+    live.stop();
+  }
+  const why = await live.ended;
+  if (why) errLine(`capture ended: ${why}`);
+  // no packet at all is still a readable (empty) capture: the report says nothing reached the port
+  if (a.error && !(a.error.code === 'empty' || (a.error.code === 'truncated' && a.input.packets === 0 && !a.input.readable))) errLine(a.error.message);
+  if (sink) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }));
+  return emitReport([a], argv, sink);
 }
 
 /** tcpdump text prints times of day only: the day they are on */
@@ -174,9 +336,34 @@ export async function main(args: string[]): Promise<number> {
           .option('o', { type: 'string', describe: 'write the report to this file' })
           .option('max-connections', { type: 'number', default: 1000, describe: 'connections listed in full per input (all still count in the verdicts; NDJSON lists every one)' })
           .option('color', { type: 'boolean', describe: 'colour the text report (default: on a TTY, unless NO_COLOR)' })
+          .option('follow', { type: 'boolean', describe: 'the capture is still being written: wait at its end for more, print each connection as it ends (stderr), stop on Ctrl-C or after --idle' })
+          .option('idle', { type: 'number', default: 10, describe: '--follow: seconds without growth that end the run' })
+          .option('jobs', { type: 'number', describe: 'worker threads for many files (default: one per core; 1: none)' })
+          .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress bar' })
           .option('date', DATE_OPTION),
       async (a) => {
         code = await cmdAnalyze(restoreStdin(a as Parameters<typeof cmdAnalyze>[0]));
+      },
+    )
+    .command(
+      'live',
+      'capture live with tcpdump and diagnose: each connection on stderr as it ends, the report on stdout at the end',
+      (y) =>
+        y
+          .option('i', { type: 'string', alias: 'interface', describe: 'interface to capture on (default: tcpdump\'s; any: all)' })
+          .option('port', { type: 'number', default: 8443, describe: 'the SSM server port' })
+          .option('server', { type: 'string', describe: 'only this server: ADDR or ADDR:PORT ([v6]:PORT)' })
+          .option('proxy-port', { type: 'number', array: true, describe: 'capture this proxy port too (repeat)' })
+          .option('duration', { type: 'number', describe: 'stop after this many seconds' })
+          .option('count', { type: 'number', describe: 'stop after this many packets' })
+          .option('w', { type: 'string', describe: 'keep the raw capture (pcap) in this file too' })
+          .option('engine', { choices: ['tcpdump', 'cap'] as const, default: 'tcpdump' as const, describe: 'capture engine: tcpdump, or the optional cap npm binding' })
+          .option('format', { choices: ['text', 'json', 'ndjson'] as const, default: 'text', describe: 'report format (ndjson: connection lines as they end, on stdout)' })
+          .option('o', { type: 'string', describe: 'write the report to this file' })
+          .option('max-connections', { type: 'number', default: 1000, describe: 'connections listed in full' })
+          .option('color', { type: 'boolean', describe: 'colour the text report (default: on a TTY, unless NO_COLOR)' }),
+      async (a) => {
+        code = await cmdLive(a as unknown as Parameters<typeof cmdLive>[0]);
       },
     )
     .command(

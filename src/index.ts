@@ -24,3 +24,7 @@ export { ChecksumLedger, type ChecksumSummaryLine } from './diagnose/checksums.j
 export { FIELDS, FIELD_BY_NAME, quotedRecord, type FieldDef, type FieldContext } from './report/fields.js';
 export { writePackets, resolveFields, type PacketsOptions, type PacketsFormat } from './report/packets.js';
 export { inspectCapture, formatInfoText, type CaptureInfo } from './report/info.js';
+export { startLive, liveFilter, LiveError, type LiveOptions, type LiveCapture, type LiveEngine } from './input/live.js';
+export { followFile, type FollowOptions, type FollowedFile } from './input/follow.js';
+export { analyzeCapture, type AnalyzeOptions, type CaptureAnalysis, type ConnectionResult, type ServerResult, type InputResult } from './diagnose/analyze.js';
+export { analyzeMany, type ManyOptions } from './diagnose/parallel.js';

@@ -33,6 +33,13 @@ export interface AnalyzeOptions extends ReadOptions {
    * verdict and go through onConnection, but are kept only as a slim summary (memory stays flat)
    */
   maxConnections?: number;
+  /**
+   * live input (a capture still being taken or written): a closed connection is also judged when no packet
+   * came for its linger time of wall-clock time, so its verdict is out while the capture goes on
+   */
+  judgeWhileIdle?: boolean;
+  /** progress: bytes read and packets seen so far (called where ReadOptions.onProgress is) */
+  onReadProgress?: (bytes: number, packets: number) => void;
 }
 
 /** capture seconds a closed connection waits for stray packets (last ACK, a late RST) before it is judged */
@@ -128,6 +135,9 @@ export interface InputResult {
   bytes: number;
   error: ReturnType<CaptureError['toJSON']> | null;
   readable: boolean;
+  /** a file found in a directory: the directory as named on the command line, and the file's path inside it */
+  directory?: string;
+  path_in_directory?: string;
   /** connections judged; those past maxConnections are in their servers' verdicts but not listed */
   connections_total: number;
   connections_omitted: number;
@@ -179,15 +189,32 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   let judgedCount = 0;
   const serverJudge = new ServerJudge(inputName);
   const maxDetailed = opts.maxConnections ?? 1000;
+  // capture time of the last frame and the wall-clock time it was read (judgeWhileIdle)
+  let lastTime = 0;
+  let lastWall = 0;
+  let packets = 0;
+  const onReadProgress = opts.onReadProgress;
+  const readOpts: ReadOptions = onReadProgress ? { ...opts, onProgress: (b) => (opts.onProgress?.(b), onReadProgress(b, packets)) } : opts;
+  const idleTimer = opts.judgeWhileIdle
+    ? setInterval(() => {
+        const now = lastTime + (Date.now() - lastWall) / 1000;
+        while (closedQueue.length > 0 && now - closedQueue[0]!.closedAt > LINGER_SEC) finalize(closedQueue.shift()!);
+      }, 500)
+    : null;
   const summary = await readCapture(
     input,
     (frame) => {
+      packets++;
       const p = decoder.decode(frame);
       if (p.ipVersion === 0) {
         if (p.netType === ETH_ARP) neighbors.add(p, frame.tsSec + frame.tsNsec / 1e9);
         return;
       }
       const time = frame.tsSec + frame.tsNsec / 1e9;
+      if (idleTimer) {
+        lastTime = time;
+        lastWall = Date.now();
+      }
       if (p.isTcp) {
         // connections closed a while ago are judged and summarised now: memory follows open connections
         while (closedQueue.length > 0 && time - closedQueue[0]!.closedAt > LINGER_SEC) finalize(closedQueue.shift()!);
@@ -203,8 +230,10 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
       } else if (p.transport === PROTO_ICMPV6) neighbors.add(p, time);
       else if (p.transport === PROTO_TCP && p.srcPort >= 0 && (p.dstPort === wantPort || p.srcPort === wantPort)) noteCutTcp(p);
     },
-    opts,
-  );
+    readOpts,
+  ).finally(() => {
+    if (idleTimer) clearInterval(idleTimer);
+  });
 
   function noteCutTcp(p: Packet): void {
     const addr = p.dstPort === wantPort ? p.dst() : p.src();
@@ -245,6 +274,7 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
     if (!c) {
       // the quoted SYN itself was not captured: the ICMP error alone tells of the attempt
       c = new Connection();
+      c.id = tracker.nextId();
       c.client = { addr: qs, port: q.srcPort };
       c.server = { addr: qd, port: q.dstPort };
       c.ipVersion = q.ipVersion;

@@ -61,7 +61,8 @@ export type ConnState = 'S0' | 'S1' | 'SF' | 'REJ' | 'S2' | 'S3' | 'RSTO' | 'RST
 let nextConnId = 1;
 
 export class Connection {
-  readonly id = nextConnId++;
+  /** unique in the process; a ConnTracker renumbers its connections 1, 2, ... per capture (stable whichever thread reads it) */
+  id = nextConnId++;
   client!: Endpoint;
   server!: Endpoint;
   ipVersion = 4;
@@ -280,8 +281,14 @@ export class ConnTracker {
   /** connections in order of their first packet (dropped ones are compacted away as they pile up) */
   all: Connection[] = [];
   private compactAt = 4096;
+  private lastId = 0;
 
   constructor(private readonly opts: TrackerOptions) {}
+
+  /** the next connection number of this capture */
+  nextId(): number {
+    return ++this.lastId;
+  }
 
   /** track a decoded TCP packet; returns its connection */
   add(p: Packet, time: number): Connection {
@@ -300,6 +307,7 @@ export class ConnTracker {
     }
     if (!e) {
       const c = new Connection();
+      c.id = this.nextId();
       c.ipVersion = p.ipVersion;
       const src = { addr: formatAddr(p.buf.subarray(p.srcOff, p.srcOff + (p.ipVersion === 4 ? 4 : 16))), port: p.srcPort };
       const dst = { addr: formatAddr(p.buf.subarray(p.dstOff, p.dstOff + (p.ipVersion === 4 ? 4 : 16))), port: p.dstPort };

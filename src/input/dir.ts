@@ -5,14 +5,18 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { sniffMagic } from './reader.js';
+import { looksLikeTcpdumpText, TEXT_SNIFF_BYTES } from './tcpdump-text.js';
 
 export interface InputEntry {
   /** the path as given on the command line */
   arg: string;
   /** the file's path (arg itself, or a file found under the directory arg) */
   path: string;
-  /** what the first bytes say; `unreadable`: it exists but could not be opened (the reader says why) */
-  kind: 'capture' | 'gzip' | 'other' | 'stdin' | 'missing' | 'unreadable';
+  /**
+   * what the first bytes say (`text`: tcpdump's printout, by its content); `unreadable`: it exists but could
+   * not be opened (the reader says why)
+   */
+  kind: 'capture' | 'gzip' | 'text' | 'other' | 'stdin' | 'missing' | 'unreadable';
 }
 
 const CAPTURE_EXT = /\.(pcap|pcapng|cap|gz|pcap\.gz|pcapng\.gz)$/i;
@@ -28,7 +32,12 @@ async function classify(file: string): Promise<InputEntry['kind']> {
     const b = new Uint8Array(4);
     const { bytesRead } = await fh.read(b, 0, 4, 0);
     const kind = sniffMagic(b.subarray(0, bytesRead));
-    return kind === 'gzip' ? 'gzip' : kind ? 'capture' : 'other';
+    if (kind === 'gzip') return 'gzip';
+    if (kind) return 'capture';
+    // tcpdump text is told by its first 32 KiB, as the reader tells it
+    const head = new Uint8Array(TEXT_SNIFF_BYTES);
+    const { bytesRead: n } = await fh.read(head, 0, TEXT_SNIFF_BYTES, 0);
+    return n > 0 && looksLikeTcpdumpText(head.subarray(0, n)) ? 'text' : 'other';
   } catch (e) {
     return isMissing(e) ? 'missing' : 'unreadable';
   } finally {
@@ -79,4 +88,17 @@ export async function expandInputs(args: string[]): Promise<InputEntry[]> {
     } else out.push({ arg, path: arg, kind: await classify(arg) });
   }
   return out;
+}
+
+/**
+ * The capture a tcpdump text was printed from, when it lies beside it: same directory, same name without
+ * `.tcpdump.txt` / `.txt` (x.pcap.tcpdump.txt, x.txt beside x.pcap, x.pcapng, x.cap or x.pcap.gz).
+ * `captures`: the capture paths of the run.
+ */
+export function captureBeside(textPath: string, captures: Set<string>): string | null {
+  const base = textPath.replace(/(\.tcpdump)?\.txt$/i, '');
+  if (base === textPath) return null;
+  if (captures.has(base)) return base;
+  for (const ext of ['.pcap', '.pcapng', '.cap', '.pcap.gz', '.pcapng.gz', '.cap.gz']) if (captures.has(base + ext)) return base + ext;
+  return null;
 }

@@ -18,6 +18,8 @@ export interface RunReport {
   servers: ServerResult[];
   connections: ConnectionResult[];
   checksums: (CaptureAnalysis['checksums'][number] & { input: string })[];
+  /** files in directories that were not read: not captures (counted), tcpdump texts beside their capture */
+  skipped?: { files: number; text_beside_capture: { text: string; capture: string }[] };
 }
 
 export function buildReport(analyses: CaptureAnalysis[], version: string): RunReport {
@@ -91,15 +93,9 @@ export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: 
   L.push(bold(colorOf(r.verdict, color)(`${r.verdict.toUpperCase()} (${r.reason})`)) + (r.summary ? `: ${r.summary}` : ''));
   const multi = r.inputs.length > 1;
   if (multi) {
-    // one line per input and server first: which captures (which boxes) fail, and how
+    // a table across inputs first: which captures (which boxes) fail, and how
     L.push('');
-    const rows = r.inputs.map((i) => {
-      const ss = r.servers.filter((s) => s.input === i.path);
-      const what = ss.length ? ss.map((s) => `${s.address.includes(':') ? `[${s.address}]` : s.address}:${s.port} ${s.verdict}/${s.reason}`).join(', ') : i.readable ? 'no connection to the server port' : `unreadable: ${i.error?.message ?? ''}`;
-      return [i.path, what] as const;
-    });
-    const w = Math.min(60, Math.max(...rows.map((x) => x[0].length)));
-    for (const [p, what] of rows) L.push(`  ${p.padEnd(w)}  ${what}`);
+    L.push(...inputTable(r));
   }
   for (const s of r.servers) {
     L.push('');
@@ -137,6 +133,41 @@ export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: 
   for (const i of r.inputs) {
     if (i.error) L.push(dim(`input ${i.path}: ${i.error.message}`));
   }
+  if (r.skipped && (r.skipped.files > 0 || r.skipped.text_beside_capture.length > 0)) {
+    const parts = [];
+    if (r.skipped.files) parts.push(`${r.skipped.files} file${r.skipped.files > 1 ? 's' : ''} that are not captures`);
+    const b = r.skipped.text_beside_capture.length;
+    if (b) parts.push(`${b} tcpdump text${b > 1 ? 's' : ''} beside the capture${b > 1 ? 's' : ''} printed from`);
+    L.push(dim(`skipped: ${parts.join(', ')}`));
+  }
   const text = L.join('\n') + '\n';
   return opts.showSecrets ? text : redact(text);
+}
+
+/**
+ * One row per input: its path, packets read, its verdict and reason (the lowest failing layer among its
+ * servers, as for the run), and each server with its own verdict. Columns aligned; long paths are kept
+ * whole (the table is for reading, and a path is what the user looks for).
+ */
+export function inputTable(r: RunReport): string[] {
+  const head = ['input', 'packets', 'verdict', 'reason', 'servers'];
+  const rows = r.inputs.map((i): string[] => {
+    const ss = r.servers.filter((s) => s.input === i.path);
+    const name = i.path_in_directory ?? i.path;
+    if (!i.readable) return [name, String(i.packets), 'unreadable', String(i.error?.code ?? '-'), String(i.error?.message ?? '')];
+    const o = overallVerdict(ss);
+    const servers = ss.length ? ss.map((s) => `${s.address.includes(':') ? `[${s.address}]` : s.address}:${s.port} ${s.verdict}/${s.reason}${s.connection_count > 1 ? ` (${s.connection_count} conns)` : ''}`).join(', ') : 'no connection to the server port';
+    return [name, String(i.packets), o.verdict, o.reason, servers + (i.error ? `; reading stopped early (${String(i.error.code)}, byte ${String(i.error.offset)})` : '')];
+  });
+  const w = head.map((h, c) => Math.max(h.length, ...rows.map((x) => x[c]!.length)));
+  const line = (x: string[]) =>
+    '  ' +
+    x
+      .map((v, c) => (c === x.length - 1 ? v : c === 1 ? v.padStart(w[c]!) : v.padEnd(w[c]!)))
+      .join('  ')
+      .trimEnd();
+  const dirs = [...new Set(r.inputs.map((i) => i.directory).filter((d): d is string => !!d))];
+  const out = [line(head.map((h) => h.toUpperCase())), ...rows.map(line)];
+  if (dirs.length) out.push(`  (paths inside ${dirs.join(', ')})`);
+  return out;
 }

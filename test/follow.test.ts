@@ -1,0 +1,79 @@
+/**
+ * `ssmcap analyze --follow`: a capture written in pieces while ssmcap reads it, cut mid-record between the
+ * pieces (as tcpdump -w without -U leaves it), reads to the same report as the whole file; the run ends after
+ * --idle seconds without growth; a record still cut when it ends is reported as such.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI, ROOT, runCli } from './helpers/cli.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssmcap-follow-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** byte offsets of the pcap records (after the 24-byte header), little-endian files */
+function recordOffsets(b: Buffer): number[] {
+  const out: number[] = [];
+  for (let o = 24; o + 16 <= b.length; o += 16 + b.readUInt32LE(o + 8)) out.push(o);
+  return out;
+}
+
+function follow(file: string, args: string[]): { done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, [CLI, 'analyze', '--follow', file, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return { done: new Promise((res) => child.on('close', (code) => res({ code, stdout, stderr }))) };
+}
+
+describe('analyze --follow', () => {
+  it.each(['a03-auth-403-invalid-client-tls12.pcap', 'a05-port-closed-rst.pcap', 'a01-healthy-tls12.pcap'])('%s written in pieces, cut mid-record, reads as the whole file', async (name) => {
+    const src = path.join(ROOT, 'captures', name);
+    const whole = fs.readFileSync(src);
+    const offs = recordOffsets(whole);
+    expect(offs.length).toBeGreaterThan(1);
+    // cut points: inside the file header, inside a record header, inside a record's data, at a record boundary
+    const cuts = [10, offs[1]! + 7, offs[Math.floor(offs.length / 2)]! + 20, offs[offs.length - 1]!].filter((c, i, a) => c < whole.length && (i === 0 || c > a[i - 1]!));
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, whole.subarray(0, cuts[0]));
+    const run = follow(file, ['--idle', '1', '--format', 'json']);
+    let at = cuts[0]!;
+    for (const c of [...cuts.slice(1), whole.length]) {
+      await sleep(300);
+      fs.appendFileSync(file, whole.subarray(at, c));
+      at = c;
+    }
+    const r = await run.done;
+    const plain = await runCli(['analyze', file, '--format', 'json']);
+    expect(r.stdout.length).toBeGreaterThan(0);
+    expect(JSON.parse(r.stdout)).toEqual(JSON.parse(plain.stdout));
+    expect(r.code).toBe(plain.code);
+    // each connection's verdict on stderr as it was judged
+    const report = JSON.parse(plain.stdout);
+    const lines = r.stderr.split('\n').filter((l) => / -> .*: [a-z]+\/[a-z-]+/.test(l));
+    expect(lines).toHaveLength(report.connections.length);
+  }, 30_000);
+
+  it('stops after --idle with a record still cut: the one-line error, and what was read', async () => {
+    const whole = fs.readFileSync(path.join(ROOT, 'captures', 'a05-port-closed-rst.pcap'));
+    const offs = recordOffsets(whole);
+    const file = path.join(dir, 'cut.pcap');
+    fs.writeFileSync(file, whole.subarray(0, offs[1]! + 30));
+    const t0 = Date.now();
+    const r = await follow(file, ['--idle', '1', '--format', 'json']).done;
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+    expect(r.stderr).toMatch(/cut\.pcap: byte \d+: file ends inside a record/);
+    const report = JSON.parse(r.stdout);
+    expect(report.inputs[0].packets).toBe(1);
+  }, 30_000);
+
+  it('takes one file only', async () => {
+    const r = await runCli(['analyze', '--follow', path.join(ROOT, 'captures')]);
+    expect(r.code).toBe(2);
+  });
+});
