@@ -52,7 +52,7 @@ export function errorInit(e: CaptureError | null): CaptureErrorInit | null {
 function failedAnalysis(path: string, message: string): CaptureAnalysis {
   const error = new CaptureError({ code: 'io', file: path, offset: 0, detail: `internal error: ${message.replace(/\s+/g, ' ')}` });
   return {
-    input: { path, format: null, compression: null, link_types: [], packets: 0, bytes: 0, error: error.toJSON() as CaptureAnalysis['input']['error'], readable: false, connections_total: 0, connections_omitted: 0 },
+    input: { path, format: null, compression: null, link_types: [], packets: 0, bytes: 0, error: error.toJSON() as CaptureAnalysis['input']['error'], readable: false, connections_total: 0, connections_omitted: 0, unanswered_neighbors: [] },
     servers: [],
     connections: [],
     checksums: [],
