@@ -14,6 +14,8 @@ import { analyzeCapture, type CaptureAnalysis, type ConnectionResult } from './d
 import { buildReport, EXIT_OF, ndjsonLine, reportText, writeReportJson } from './report/analysis.js';
 import { hasCaptureExtension } from './input/dir.js';
 import { resolveFields, UnknownFieldError, writePackets, type PacketsFormat } from './report/packets.js';
+import { logsDay, parseTimeZone, readLogs, type LogFile } from './input/logs.js';
+import { applyLogs, type LogAnalysis } from './diagnose/logs.js';
 
 export const EXIT = { ok: 0, usage: 2, unreadable: 65 } as const;
 const VERSION = '0.1.0';
@@ -89,8 +91,18 @@ function parseServer(s: string | undefined): { addr: string; port?: number } | u
   return { addr: s.toLowerCase() };
 }
 
-async function cmdAnalyze(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string; maxConnections?: number }): Promise<number> {
-  const { paths } = await captureInputs(argv.input);
+async function cmdAnalyze(argv: { input?: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string; maxConnections?: number; log?: string[]; logTz?: string }): Promise<number> {
+  if (!argv.input?.length && !argv.log?.length) throw new UsageError('analyze needs a capture, or --log FILE');
+  // logs first: tcpdump text without dates takes its day from them (unless --date)
+  let logFiles: LogFile[] | null = null;
+  if (argv.log?.length) {
+    const { files, missing } = await readLogs(argv.log, { tz: argv.logTz });
+    for (const m of missing) errLine(`${m}: line 0: cannot read: no such file`);
+    for (const f of files) if (f.error) errLine(f.error);
+    logFiles = files;
+    argv.date ??= logsDay(files) ?? undefined;
+  }
+  const { paths } = await captureInputs(argv.input ?? []);
   const analyses: CaptureAnalysis[] = [];
   let readable = 0;
   const server = parseServer(argv.server);
@@ -103,15 +115,28 @@ async function cmdAnalyze(argv: { input: string[]; format: string; port: number;
     if (a.error) errLine(a.error.message);
     if (a.input.readable) readable++;
     analyses.push(a);
-    if (sink) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }));
+    // with logs the servers wait for them: the logs may make their reasons precise
+    if (sink && !logFiles) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }));
   }
-  if (readable === 0) {
+  let logs: LogAnalysis | undefined;
+  if (logFiles) {
+    logs = applyLogs(analyses, logFiles);
+    if (sink) {
+      for (const l of logs.logs) sink.write(ndjsonLine({ type: 'log', ...l }));
+      for (const t of logs.timeline) if (t.source === 'log') sink.write(ndjsonLine({ type: 'log_event', ...t }));
+      for (const a of analyses) for (const c of a.connections) if (c.log_events) sink.write(ndjsonLine({ type: 'connection', provisional: false, ...c }));
+      for (const a of analyses) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }));
+      for (const f of logs.findings) sink.write(ndjsonLine({ type: 'log_finding', ...f }));
+    }
+    if (logFiles.length === 0) errLine(`--log ${argv.log!.join(' ')}: no log file found`);
+  }
+  if (readable === 0 && !(logFiles && logFiles.some((f) => f.lines > 0))) {
     if (sink && sink !== process.stdout) (sink as fs.WriteStream).end();
     return EXIT.unreadable;
   }
-  const report = buildReport(analyses, VERSION);
+  const report = buildReport(analyses, VERSION, logs);
   if (sink) {
-    sink.write(ndjsonLine({ type: 'summary', tool: report.tool, verdict: report.verdict, reason: report.reason, summary: report.summary, inputs: report.inputs, checksums: report.checksums }));
+    sink.write(ndjsonLine({ type: 'summary', tool: report.tool, verdict: report.verdict, reason: report.reason, summary: report.summary, inputs: report.inputs, checksums: report.checksums, ...(logs ? { logs: report.logs } : {}) }));
     if (sink !== process.stdout) await new Promise<void>((res) => (sink as fs.WriteStream).end(res));
     return EXIT_OF[report.verdict];
   }
@@ -163,18 +188,27 @@ export async function main(args: string[]): Promise<number> {
       },
     )
     .command(
-      'analyze <input..>',
+      'analyze [input..]',
       'diagnose every connection to the SSM port: transport, TLS or application, with the frames that prove it',
       (y) =>
         y
-          .positional('input', { type: 'string', array: true, demandOption: true, describe: 'capture files, directories, or - for stdin' })
+          .positional('input', { type: 'string', array: true, describe: 'capture files, directories, or - for stdin (none: only --log)' })
           .option('port', { type: 'number', default: 8443, describe: 'the SSM server port' })
           .option('server', { type: 'string', describe: 'only this server: ADDR or ADDR:PORT ([v6]:PORT)' })
           .option('format', { choices: ['text', 'json', 'ndjson'] as const, default: 'text', describe: 'text for people, one JSON document, or NDJSON lines as connections end' })
           .option('o', { type: 'string', describe: 'write the report to this file' })
           .option('max-connections', { type: 'number', default: 1000, describe: 'connections listed in full per input (all still count in the verdicts; NDJSON lists every one)' })
           .option('color', { type: 'boolean', describe: 'colour the text report (default: on a TTY, unless NO_COLOR)' })
-          .option('date', DATE_OPTION),
+          .option('date', DATE_OPTION)
+          .option('log', { type: 'string', array: true, describe: 'vmanage-server.log, SSM On-Prem /var/log/messages, nginx logs (files or directories, gzip too; repeat): put on the timeline and used in the findings' })
+          .option('log-tz', {
+            type: 'string',
+            describe: 'time zone of log stamps that carry none (syslog, nginx error): UTC (default), +05:30, IST, Asia/Kolkata',
+            coerce: (z: string) => {
+              if (!parseTimeZone(z)) throw new UsageError(`--log-tz takes a zone like UTC, +05:30, IST or Asia/Kolkata, got ${z}`);
+              return z;
+            },
+          }),
       async (a) => {
         code = await cmdAnalyze(restoreStdin(a as Parameters<typeof cmdAnalyze>[0]));
       },

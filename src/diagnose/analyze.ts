@@ -16,6 +16,7 @@ import { Session } from '../protocols/session.js';
 import { ChecksumLedger, type ChecksumCounts, type ChecksumSummaryLine } from './checksums.js';
 import { HINTS, VERDICT_OF, type Reason, type Verdict } from './hints.js';
 import { judgeConnection, type ConnFinding, type Evidence } from './judge.js';
+import type { LogNote } from './logs.js';
 
 export interface AnalyzeOptions extends ReadOptions {
   /** the SSM server port (default 8443) */
@@ -67,6 +68,8 @@ export interface ConnectionResult {
   http: ConnFinding['http'];
   exchanges: ConnFinding['exchanges'];
   payload_cut: boolean;
+  /** log lines matched to this connection (--log), on the capture's clock */
+  log_events?: LogNote[];
 }
 
 export interface DirFacts {
@@ -128,6 +131,8 @@ export interface ServerResult {
   /** all connections judged for this server (listed or not) */
   connection_count: number;
   evidence: Evidence[];
+  /** log lines matched to this server's connections (--log), on the capture's clock */
+  log_events?: LogNote[];
 }
 
 export interface InputResult {
