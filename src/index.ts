@@ -24,3 +24,5 @@ export { ChecksumLedger, type ChecksumSummaryLine } from './diagnose/checksums.j
 export { FIELDS, FIELD_BY_NAME, quotedRecord, type FieldDef, type FieldContext } from './report/fields.js';
 export { writePackets, resolveFields, type PacketsOptions, type PacketsFormat } from './report/packets.js';
 export { inspectCapture, formatInfoText, type CaptureInfo } from './report/info.js';
+export { readLogs, readLogFile, resolveLogYears, logsDay, parseTimeZone, type LogFile, type LogEvent, type LogEventKind, type LogFileKind, type LogReadOptions, type TimeZone } from './input/logs.js';
+export { applyLogs, describeEvent, type LogAnalysis, type LogSummary, type LogNote, type LogFinding, type TimelineEntry } from './diagnose/logs.js';

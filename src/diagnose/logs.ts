@@ -155,38 +155,52 @@ function note(e: LogEvent, offset: number, x?: Conn): LogNote {
 /**
  * The offset (log clock minus capture clock) that the most log events agree on: each (event, connection)
  * pair allows an interval of offsets; the point covered by the most distinct events wins, the one
- * nearest zero among ties, and the offset is the middle of what those events' intervals share (zero when
- * that includes zero).
+ * nearest zero among ties, and the offset is the middle of what those events' intervals share without
+ * the tolerance (zero when that includes zero, give or take 0.1 s).
  */
 function estimateOffset(anchors: LogEvent[], conns: Conn[], compatible: (e: LogEvent, x: Conn) => boolean): { offset: number | null; pairs: number } {
-  const iv: { lo: number; hi: number; e: number }[] = [];
+  // per pair: offsets that put the event inside the connection [a, b], or within TOL of it
+  const iv: { a: number; b: number; e: number }[] = [];
   anchors.slice(0, 2000).forEach((e, i) => {
     for (const x of conns) {
       if (!compatible(e, x)) continue;
-      const lo = e.time! - x.end - TOL;
-      const hi = e.time! - x.start + TOL;
-      if (hi < -WINDOW || lo > WINDOW) continue;
-      iv.push({ lo, hi, e: i });
+      const a = e.time! - x.end;
+      const b = e.time! - x.start;
+      if (b + TOL < -WINDOW || a - TOL > WINDOW) continue;
+      iv.push({ a, b, e: i });
     }
   });
   if (iv.length === 0) return { offset: null, pairs: 0 };
-  const cands = [0, ...iv.flatMap((v) => [v.lo, v.hi])].slice(0, 8001);
-  let best = { n: 0, d: 0 };
+  const cands = [0, ...iv.flatMap((v) => [v.a, v.b, v.a - TOL, v.b + TOL])].slice(0, 8001);
+  const dist = (v: { a: number; b: number }, d: number) => (d < v.a ? v.a - d : d > v.b ? d - v.b : 0);
+  // most events placed; among ties the least total distance of each event to its nearest connection; then nearest zero
+  let best = { n: 0, cost: Infinity, d: 0 };
+  const near = new Map<number, number>();
   for (const d of cands) {
-    const seen = new Set<number>();
-    for (const v of iv) if (v.lo <= d && d <= v.hi) seen.add(v.e);
-    if (seen.size > best.n || (seen.size === best.n && Math.abs(d) < Math.abs(best.d))) best = { n: seen.size, d };
+    near.clear();
+    for (const v of iv) {
+      const k = dist(v, d);
+      if (k <= TOL && k < (near.get(v.e) ?? Infinity)) near.set(v.e, k);
+    }
+    let cost = 0;
+    for (const k of near.values()) cost += k;
+    const n = near.size;
+    if (n > best.n || (n === best.n && (cost < best.cost - 1e-9 || (Math.abs(cost - best.cost) <= 1e-9 && Math.abs(d) < Math.abs(best.d))))) best = { n, cost, d };
   }
   if (best.n === 0) return { offset: null, pairs: 0 };
+  // what each event's nearest pair allows (stamps cut to the second may not quite fit all: then the middle)
+  const chosen = new Map<number, { a: number; b: number; k: number }>();
+  for (const v of iv) {
+    const k = dist(v, best.d);
+    if (k <= TOL && k < (chosen.get(v.e)?.k ?? Infinity)) chosen.set(v.e, { a: v.a, b: v.b, k });
+  }
   let lo = -Infinity;
   let hi = Infinity;
-  for (const v of iv) {
-    if (v.lo <= best.d && best.d <= v.hi) {
-      lo = Math.max(lo, v.lo);
-      hi = Math.min(hi, v.hi);
-    }
+  for (const v of chosen.values()) {
+    lo = Math.max(lo, v.a);
+    hi = Math.min(hi, v.b);
   }
-  const offset = lo <= 0 && 0 <= hi ? 0 : (lo + hi) / 2;
+  const offset = lo - 0.1 <= 0 && 0 <= hi + 0.1 ? 0 : (lo + hi) / 2;
   return { offset: Math.round(offset * 1000) / 1000, pairs: best.n };
 }
 

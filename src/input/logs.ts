@@ -411,11 +411,12 @@ class LineParser {
 
 /** the OAuth error of an answer as logged: {"error":"invalid_client","error_message":"Grant not found..."} */
 function oauthError(ev: LogEvent, text: string): void {
-  const e = /"error"\s*:\s*"([a-z_]+)/.exec(text);
+  // only a whole word: a line cut inside it tells nothing
+  const e = /"error"\s*:\s*"([a-z_]+)"/.exec(text);
   if (e) ev.error = e[1];
-  const d = /"(?:error_message|error_description|message)"\s*:\s*"([^"]*)/.exec(text);
-  if (d) ev.description = d[1];
-  if (e && !/"error"\s*:\s*"[a-z_]+"/.test(text)) ev.cut = true;
+  const d = /"(?:error_message|error_description|message)"\s*:\s*"([^"]*)("?)/.exec(text);
+  if (d) ev.description = d[2] ? d[1] : `${d[1]}...`;
+  if (/"error"\s*:\s*"[a-z_]*$/.test(text)) ev.cut = true;
 }
 
 /** files of a --log argument: the file itself, or what a directory holds (recursively, sorted) */
@@ -492,6 +493,8 @@ export async function readLogFile(file: string, opts: LogReadOptions = {}): Prom
     };
     raw.on('error', fail);
     if (input !== raw) input.on('error', fail);
+    // readline passes its input's errors on: caught here too, or they would be uncaught
+    rl.on('error', fail);
     rl.on('line', (l) => {
       out.lines++;
       let line = l;
