@@ -65,6 +65,8 @@ export interface LogFinding {
   summary: string;
   hint: string;
   events: LogNote[];
+  /** lines of this burst past the first MAX_FINDING_EVENTS */
+  events_omitted?: number;
 }
 
 export interface LogAnalysis {
@@ -72,6 +74,8 @@ export interface LogAnalysis {
   timeline: TimelineEntry[];
   timeline_omitted: number;
   findings: LogFinding[];
+  /** bursts past the first MAX_FINDINGS */
+  findings_omitted: number;
   /** no capture was given or readable: the verdict comes from the logs alone */
   logs_only: boolean;
 }
@@ -81,6 +85,10 @@ const TOL = 1.5;
 /** largest clock offset looked for */
 const WINDOW = 3600;
 const MAX_TIMELINE = 5000;
+const MAX_PAIRS = 20_000;
+const MAX_FINDINGS = 100;
+const MAX_FINDING_EVENTS = 20;
+const MAX_CANDIDATES = 4000;
 /** events that stand for one request (they carry its time): the ones the offset is estimated from */
 const ANCHORS = new Set<LogEvent['kind']>(['vmanage-request-failed', 'vmanage-token-request', 'vmanage-auth-failed', 'ssm-request', 'ssm-access', 'ssm-upstream-failed']);
 
@@ -161,7 +169,9 @@ function note(e: LogEvent, offset: number, x?: Conn): LogNote {
 function estimateOffset(anchors: LogEvent[], conns: Conn[], compatible: (e: LogEvent, x: Conn) => boolean): { offset: number | null; pairs: number } {
   // per pair: offsets that put the event inside the connection [a, b], or within TOL of it
   const iv: { a: number; b: number; e: number }[] = [];
-  anchors.slice(0, 2000).forEach((e, i) => {
+  // bounded work on big logs and captures: anchors evenly sampled so that pairs stay near MAX_PAIRS
+  const step = Math.max(1, Math.ceil((anchors.length * Math.max(1, conns.length)) / MAX_PAIRS));
+  anchors.filter((_, i) => i % step === 0).forEach((e, i) => {
     for (const x of conns) {
       if (!compatible(e, x)) continue;
       const a = e.time! - x.end;
@@ -171,7 +181,11 @@ function estimateOffset(anchors: LogEvent[], conns: Conn[], compatible: (e: LogE
     }
   });
   if (iv.length === 0) return { offset: null, pairs: 0 };
-  const cands = [0, ...iv.flatMap((v) => [v.a, v.b, v.a - TOL, v.b + TOL])].slice(0, 8001);
+  let cands = [0, ...iv.flatMap((v) => [v.a, v.b, v.a - TOL, v.b + TOL])];
+  if (cands.length > MAX_CANDIDATES) {
+    const k = Math.ceil(cands.length / MAX_CANDIDATES);
+    cands = cands.filter((_, i) => i % k === 0);
+  }
   const dist = (v: { a: number; b: number }, d: number) => (d < v.a ? v.a - d : d > v.b ? d - v.b : 0);
   // most events placed; among ties the least total distance of each event to its nearest connection; then nearest zero
   let best = { n: 0, cost: Infinity, d: 0 };
@@ -358,15 +372,15 @@ export function applyLogs(analyses: CaptureAnalysis[], files: LogFile[], opts: A
   }
 
   const logsOnly = analyses.every((a) => !a.input.readable);
-  const findings = groupUnmatched(unmatched, capStart, capEnd, logsOnly, analyses.length > 0);
+  const omitted = { n: 0 };
+  const findings = groupUnmatched(unmatched, capStart, capEnd, logsOnly, analyses.length > 0, omitted);
 
   for (const x of conns) {
     timeline.push({ time: iso(x.start), source: 'capture', kind: 'connection-start', text: `conn ${x.c.client} -> ${x.c.server} opens`, input: x.a.input.path, connection: x.c.id, frame: x.c.first_frame });
     timeline.push({ time: iso(x.end), source: 'capture', kind: 'connection-end', text: `conn ${x.c.client} -> ${x.c.server} ends: ${x.c.conn_state} ${x.c.history || '-'}, ${x.c.verdict}/${x.c.reason}`, input: x.a.input.path, connection: x.c.id, frame: x.c.last_frame });
   }
   timeline.sort((p, q) => p.time.localeCompare(q.time) || (p.source === q.source ? 0 : p.source === 'capture' ? -1 : 1));
-  const omitted = Math.max(0, timeline.length - MAX_TIMELINE);
-  return { logs, timeline: timeline.slice(0, MAX_TIMELINE), timeline_omitted: omitted, findings, logs_only: logsOnly };
+  return { logs, timeline: timeline.slice(0, MAX_TIMELINE), timeline_omitted: Math.max(0, timeline.length - MAX_TIMELINE), findings, findings_omitted: omitted.n, logs_only: logsOnly };
 }
 
 /** an event that tells of a failure */
@@ -380,15 +394,25 @@ function isError(e: LogEvent): boolean {
 }
 
 /** errors no connection explains, one finding per burst (lines of one file within a few seconds) */
-function groupUnmatched(items: { e: LogEvent; offset: number }[], capStart: number | null, capEnd: number | null, logsOnly: boolean, hadCapture: boolean): LogFinding[] {
+function groupUnmatched(items: { e: LogEvent; offset: number }[], capStart: number | null, capEnd: number | null, logsOnly: boolean, hadCapture: boolean, omitted: { n: number }): LogFinding[] {
   const out: LogFinding[] = [];
   const groups: { e: LogEvent; offset: number }[][] = [];
+  // events come in line order per file: a burst is the file's current group while the lines keep within 3 s
+  const current = new Map<string, { e: LogEvent; offset: number }[]>();
   for (const it of items) {
-    const g = groups.find((g) => g[0]!.e.file === it.e.file && Math.abs(g[g.length - 1]!.e.time! - it.e.time!) <= 3);
-    if (g) g.push(it);
-    else groups.push([it]);
+    const g = current.get(it.e.file);
+    if (g && Math.abs(g[g.length - 1]!.e.time! - it.e.time!) <= 3) g.push(it);
+    else {
+      const n = [it];
+      groups.push(n);
+      current.set(it.e.file, n);
+    }
   }
   for (const g of groups) {
+    if (out.length >= MAX_FINDINGS) {
+      omitted.n++;
+      continue;
+    }
     const evs = g.map((x) => x.e);
     const f = logFacts(evs);
     let reason: Reason;
@@ -414,7 +438,8 @@ function groupUnmatched(items: { e: LogEvent; offset: number }[], capStart: numb
       reason,
       summary: `${path.basename(first.file)} line ${first.line} at ${when}: ${describeEvent(first)}${retried}; ${where}`,
       hint: HINTS[reason],
-      events: g.map((x) => note(x.e, x.offset)),
+      events: g.slice(0, MAX_FINDING_EVENTS).map((x) => note(x.e, x.offset)),
+      ...(g.length > MAX_FINDING_EVENTS ? { events_omitted: g.length - MAX_FINDING_EVENTS } : {}),
     });
   }
   return out;

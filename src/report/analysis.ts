@@ -26,12 +26,13 @@ export interface RunReport {
   timeline_omitted?: number;
   /** --log: log errors no connection of the capture explains (or, with no capture, the logs' own verdict) */
   log_findings?: LogAnalysis['findings'];
+  log_findings_omitted?: number;
 }
 
 export function buildReport(analyses: CaptureAnalysis[], version: string, logs?: LogAnalysis): RunReport {
   const servers = analyses.flatMap((a) => a.servers);
   const o = logs ? verdictWithLogs(servers, logs) : overallVerdict(servers);
-  const withLogs = logs ? { logs: logs.logs, timeline: logs.timeline, timeline_omitted: logs.timeline_omitted, log_findings: logs.findings } : {};
+  const withLogs = logs ? { logs: logs.logs, timeline: logs.timeline, timeline_omitted: logs.timeline_omitted, log_findings: logs.findings, log_findings_omitted: logs.findings_omitted } : {};
   return {
     tool: { name: 'ssmcap', version },
     verdict: o.verdict,
@@ -175,6 +176,7 @@ function logsText(r: RunReport, L: string[], dim: (s: string) => string): void {
     for (const e of f.events.slice(0, 6)) L.push(dim(`  ${shortPath(e.file)}:${e.line}  `) + e.text.slice(0, 240));
     L.push(`  next step: ${f.hint}`);
   }
+  if (r.log_findings_omitted) L.push(dim(`... and ${r.log_findings_omitted} more bursts of log errors with no connection (--format json lists the first 100)`));
 }
 
 function shortPath(p: string): string {
