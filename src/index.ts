@@ -26,3 +26,5 @@ export { writePackets, resolveFields, type PacketsOptions, type PacketsFormat } 
 export { inspectCapture, formatInfoText, type CaptureInfo } from './report/info.js';
 export { readLogs, readLogFile, resolveLogYears, logsDay, parseTimeZone, type LogFile, type LogEvent, type LogEventKind, type LogFileKind, type LogReadOptions, type TimeZone } from './input/logs.js';
 export { applyLogs, describeEvent, type LogAnalysis, type LogSummary, type LogNote, type LogFinding, type TimelineEntry } from './diagnose/logs.js';
+export { analyzeCapture, type AnalyzeOptions, type CaptureAnalysis, type ConnectionResult, type ServerResult } from './diagnose/analyze.js';
+export { buildReport, reportText, reportJson, type RunReport } from './report/analysis.js';
