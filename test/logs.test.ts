@@ -313,7 +313,20 @@ describe('logs matched to the capture', () => {
     expect(a.servers[0]!.reason).toBe('auth-rejected');
     expect(la.findings).toHaveLength(1);
     expect(la.findings[0]).toMatchObject({ verdict: 'application', reason: 'invalid-client' });
-    expect(la.findings[0]!.summary).toMatch(/no connection in the capture at that time .* taken at another time or place/);
+    expect(la.findings[0]!.summary).toMatch(/no connection in the capture at that time .* taken at another time or place$/);
+  });
+
+  it("one sync's lines minutes away from the capture's one connection: not matched by a guessed offset, the distance said", async () => {
+    const { a, ends } = await conns('a19-auth-403-snaplen128.pcap');
+    const la = applyLogs([a], [await readLogFile(write('lone.log', vmanageSync(ends[0]! - 0.03 + 400).join('\n')))]);
+    expect(la.logs[0]!.offset_seconds).toBeNull();
+    expect(a.servers[0]!.reason).toBe('auth-rejected');
+    expect(la.findings[0]!.summary).toMatch(/the nearest connection ended (399|400)\.\d s earlier/);
+    // a few seconds off is one sync's own lines: matched
+    const { a: b, ends: e2 } = await conns('a19-auth-403-snaplen128.pcap');
+    const near = applyLogs([b], [await readLogFile(write('near.log', vmanageSync(e2[0]! - 0.03 + 20).join('\n')))]);
+    expect(near.logs[0]!.offset_seconds).toBeCloseTo(20, 0);
+    expect(b.servers[0]!.reason).toBe('invalid-client');
   });
 
   it('logs alone: the verdict comes from them', async () => {

@@ -83,7 +83,12 @@ export interface LogAnalysis {
 /** seconds a log stamp may lie outside its connection (stamps to the second, the time to write the line) */
 const TOL = 1.5;
 /** largest clock offset looked for */
-const WINDOW = 3600;
+const WINDOW = 1800;
+/**
+ * an offset larger than this must be agreed by lines of at least two connections: one sync's lines beside
+ * one connection minutes away may as well be another sync the capture missed
+ */
+const LONE_OFFSET = 120;
 const MAX_TIMELINE = 5000;
 const MAX_PAIRS = 20_000;
 const MAX_FINDINGS = 100;
@@ -168,7 +173,7 @@ function note(e: LogEvent, offset: number, x?: Conn): LogNote {
  */
 function estimateOffset(anchors: LogEvent[], conns: Conn[], compatible: (e: LogEvent, x: Conn) => boolean): { offset: number | null; pairs: number } {
   // per pair: offsets that put the event inside the connection [a, b], or within TOL of it
-  const iv: { a: number; b: number; e: number }[] = [];
+  const iv: { a: number; b: number; e: number; c: Conn }[] = [];
   // bounded work on big logs and captures: anchors evenly sampled so that pairs stay near MAX_PAIRS
   const step = Math.max(1, Math.ceil((anchors.length * Math.max(1, conns.length)) / MAX_PAIRS));
   anchors.filter((_, i) => i % step === 0).forEach((e, i) => {
@@ -177,7 +182,7 @@ function estimateOffset(anchors: LogEvent[], conns: Conn[], compatible: (e: LogE
       const a = e.time! - x.end;
       const b = e.time! - x.start;
       if (b + TOL < -WINDOW || a - TOL > WINDOW) continue;
-      iv.push({ a, b, e: i });
+      iv.push({ a, b, e: i, c: x });
     }
   });
   if (iv.length === 0) return { offset: null, pairs: 0 };
@@ -203,10 +208,10 @@ function estimateOffset(anchors: LogEvent[], conns: Conn[], compatible: (e: LogE
   }
   if (best.n === 0) return { offset: null, pairs: 0 };
   // what each event's nearest pair allows (stamps cut to the second may not quite fit all: then the middle)
-  const chosen = new Map<number, { a: number; b: number; k: number }>();
+  const chosen = new Map<number, { a: number; b: number; k: number; c: Conn }>();
   for (const v of iv) {
     const k = dist(v, best.d);
-    if (k <= TOL && k < (chosen.get(v.e)?.k ?? Infinity)) chosen.set(v.e, { a: v.a, b: v.b, k });
+    if (k <= TOL && k < (chosen.get(v.e)?.k ?? Infinity)) chosen.set(v.e, { a: v.a, b: v.b, k, c: v.c });
   }
   let lo = -Infinity;
   let hi = Infinity;
@@ -215,6 +220,7 @@ function estimateOffset(anchors: LogEvent[], conns: Conn[], compatible: (e: LogE
     hi = Math.min(hi, v.b);
   }
   const offset = lo - 0.1 <= 0 && 0 <= hi + 0.1 ? 0 : (lo + hi) / 2;
+  if (Math.abs(offset) > LONE_OFFSET && new Set([...chosen.values()].map((v) => v.c)).size < 2) return { offset: null, pairs: 0 };
   return { offset: Math.round(offset * 1000) / 1000, pairs: best.n };
 }
 
@@ -373,7 +379,7 @@ export function applyLogs(analyses: CaptureAnalysis[], files: LogFile[], opts: A
 
   const logsOnly = analyses.every((a) => !a.input.readable);
   const omitted = { n: 0 };
-  const findings = groupUnmatched(unmatched, capStart, capEnd, logsOnly, analyses.length > 0, omitted);
+  const findings = groupUnmatched(unmatched, capStart, capEnd, logsOnly, analyses.length > 0, omitted, nearestConn(conns));
 
   for (const x of conns) {
     timeline.push({ time: iso(x.start), source: 'capture', kind: 'connection-start', text: `conn ${x.c.client} -> ${x.c.server} opens`, input: x.a.input.path, connection: x.c.id, frame: x.c.first_frame });
@@ -394,7 +400,24 @@ function isError(e: LogEvent): boolean {
 }
 
 /** errors no connection explains, one finding per burst (lines of one file within a few seconds) */
-function groupUnmatched(items: { e: LogEvent; offset: number }[], capStart: number | null, capEnd: number | null, logsOnly: boolean, hadCapture: boolean, omitted: { n: number }): LogFinding[] {
+/** seconds from a log time to the nearest connection (positive: the connection is earlier), or null */
+function nearestConn(conns: Conn[]): (t: number) => number | null {
+  return (t) => {
+    let best: number | null = null;
+    for (const x of conns) {
+      const d = t < x.start ? t - x.start : t > x.end ? t - x.end : 0;
+      if (best === null || Math.abs(d) < Math.abs(best)) best = d;
+    }
+    return best;
+  };
+}
+
+function nearText(d: number | null): string {
+  if (d === null || Math.abs(d) > WINDOW) return '';
+  return ` (or the log's clock is off: the nearest connection ${d >= 0 ? 'ended' : 'starts'} ${Math.abs(d).toFixed(1)} s ${d >= 0 ? 'earlier' : 'later'}, and only one sync's lines speak for that offset)`;
+}
+
+function groupUnmatched(items: { e: LogEvent; offset: number }[], capStart: number | null, capEnd: number | null, logsOnly: boolean, hadCapture: boolean, omitted: { n: number }, nearest: (t: number) => number | null): LogFinding[] {
   const out: LogFinding[] = [];
   const groups: { e: LogEvent; offset: number }[][] = [];
   // events come in line order per file: a burst is the file's current group while the lines keep within 3 s
@@ -432,7 +455,7 @@ function groupUnmatched(items: { e: LogEvent; offset: number }[], capStart: numb
         : 'no capture given: this comes from the logs alone'
       : capStart === null
         ? 'the capture holds no connection to the server port at all: it was taken at another time or place (capture on vManage VPN 0 while the sync runs)'
-        : `no connection in the capture at that time (its connections span ${iso(capStart)} to ${iso(capEnd!)} on the capture's clock): the capture was taken at another time or place`;
+        : `no connection in the capture at that time (its connections span ${iso(capStart)} to ${iso(capEnd!)} on the capture's clock): the capture was taken at another time or place${nearText(nearest(first.time!))}`;
     out.push({
       verdict: VERDICT_OF[reason],
       reason,
