@@ -245,6 +245,8 @@ describe('logs matched to the capture', () => {
       expect(c.log_events!.filter((n) => n.kind === 'vmanage-request-failed').map((n) => n.line)).toEqual([i * 5 + 4]);
     });
     expect(la.findings).toEqual([]);
+    // the logged server is the capture's, no proxy on either side: nothing to note
+    expect(la.notes).toEqual([]);
     // one timeline: connection starts and ends, and the log lines between, on the capture's clock
     const tl = la.timeline;
     expect(tl.map((t) => t.time)).toEqual([...tl.map((t) => t.time)].sort());
@@ -276,6 +278,18 @@ describe('logs matched to the capture', () => {
     // a 403 without its error word confirms the refusal but does not name it
     expect(a.servers[0]!.reason).toBe('auth-rejected');
     expect(a.servers[0]!.evidence.filter((e) => e.log).length).toBeGreaterThan(0);
+  });
+
+  it("vManage's logged server and proxy against the capture's connections", async () => {
+    const { a, ends } = await conns('a19-auth-403-snaplen128.pcap');
+    const lines = vmanageSync(ends[0]! - 0.03).map((l) => l.replace('clientUrl=127.0.0.55', 'clientUrl=https://10.9.9.9:8443'));
+    lines.push(lines[0]!.replace(/\|default\| .*/, '|default| RestAPI proxy host 10.1.2.3'));
+    const la = applyLogs([a], [await readLogFile(write('settings.log', lines.join('\n')))]);
+    expect(la.notes).toHaveLength(2);
+    expect(la.notes[0]).toMatch(/vManage uses SSM On-Prem at 10\.9\.9\.9 \(settings\.log line 2\), but the capture shows connections to 127\.0\.0\.55/);
+    expect(la.notes[1]).toMatch(/proxy 10\.1\.2\.3 .* no CONNECT/);
+    const t = reportText(buildReport([a], 'test', la));
+    expect(t).toMatch(/^log: vManage uses SSM On-Prem at 10\.9\.9\.9/m);
   });
 
   it('SSM behind NAT (another client address): matched by time alone', async () => {

@@ -78,6 +78,8 @@ export interface LogAnalysis {
   findings_omitted: number;
   /** no capture was given or readable: the verdict comes from the logs alone */
   logs_only: boolean;
+  /** what vManage's settings (as logged) say against what the capture shows: another server, a proxy or none */
+  notes: string[];
 }
 
 /** seconds a log stamp may lie outside its connection (stamps to the second, the time to write the line) */
@@ -386,7 +388,8 @@ export function applyLogs(analyses: CaptureAnalysis[], files: LogFile[], opts: A
     timeline.push({ time: iso(x.end), source: 'capture', kind: 'connection-end', text: `conn ${x.c.client} -> ${x.c.server} ends: ${x.c.conn_state} ${x.c.history || '-'}, ${x.c.verdict}/${x.c.reason}`, input: x.a.input.path, connection: x.c.id, frame: x.c.last_frame });
   }
   timeline.sort((p, q) => p.time.localeCompare(q.time) || (p.source === q.source ? 0 : p.source === 'capture' ? -1 : 1));
-  return { logs, timeline: timeline.slice(0, MAX_TIMELINE), timeline_omitted: Math.max(0, timeline.length - MAX_TIMELINE), findings, findings_omitted: omitted.n, logs_only: logsOnly };
+  const notes = logsOnly ? [] : settingsNotes(analyses, files);
+  return { logs, timeline: timeline.slice(0, MAX_TIMELINE), timeline_omitted: Math.max(0, timeline.length - MAX_TIMELINE), findings, findings_omitted: omitted.n, logs_only: logsOnly, notes };
 }
 
 /** an event that tells of a failure */
@@ -476,4 +479,39 @@ export function verdictWithLogs(servers: ServerResult[], la: LogAnalysis | undef
   const f = [...la.findings].sort((a, b) => order.indexOf(a.verdict) - order.indexOf(b.verdict))[0]!;
   if (!la.logs_only) return { verdict: o.verdict, reason: o.reason, summary: `${o.summary}; the logs: ${f.summary}` };
   return { verdict: f.verdict, reason: f.reason, summary: `from the logs: ${f.summary}` };
+}
+
+/** the host of a logged URL or address: https://10.1.1.1:8443/x -> 10.1.1.1, [fd00::5]:8443 -> fd00::5 */
+function urlHost(u: string): string {
+  const h = u.replace(/^[a-z]+:\/\//i, '').replace(/[/?#].*$/, '');
+  const v6 = /^\[([^\]]+)\]/.exec(h);
+  return (v6 ? v6[1]! : h.replace(/:\d+$/, '')).toLowerCase();
+}
+
+/**
+ * vManage logs the SSM On-Prem server it uses (clientUrl) and its proxy: a capture whose connections go
+ * elsewhere, or that shows no proxy where one is set (or a proxy where none is), was taken at the wrong
+ * place or vManage points at the wrong server.
+ */
+function settingsNotes(analyses: CaptureAnalysis[], files: LogFile[]): string[] {
+  const notes = new Set<string>();
+  const servers = new Set(analyses.flatMap((a) => a.servers.map((s) => s.address.toLowerCase())));
+  const roles = new Set(analyses.flatMap((a) => a.connections.map((c) => c.role)));
+  if (servers.size === 0) return [];
+  const isAddr = (h: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.includes(':');
+  for (const f of files) {
+    for (const e of f.events) {
+      const where = `${path.basename(e.file)} line ${e.line}`;
+      if (e.kind === 'vmanage-server-url' && e.server_url) {
+        const h = urlHost(e.server_url);
+        if (isAddr(h) && !servers.has(h)) notes.add(`vManage uses SSM On-Prem at ${h} (${where}), but the capture shows connections to ${[...servers].join(', ')}: vManage points at another server, or the capture filtered the wrong address`);
+        else if (!isAddr(h) && h) notes.add(`vManage uses SSM On-Prem at ${h} (${where}): check that the name resolves on vManage to ${[...servers].join(', ')}`);
+      }
+      if (e.kind === 'vmanage-proxy' && e.proxy_host !== undefined) {
+        if (e.proxy_host && !roles.has('proxy-tunnel')) notes.add(`vManage is set to use the proxy ${e.proxy_host} (${where}), but the capture shows no CONNECT through a proxy`);
+        if (!e.proxy_host && roles.has('proxy-tunnel')) notes.add(`vManage logs no proxy host (${where}), but the capture shows a CONNECT through a proxy`);
+      }
+    }
+  }
+  return [...notes].slice(0, 20);
 }

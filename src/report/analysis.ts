@@ -27,12 +27,14 @@ export interface RunReport {
   /** --log: log errors no connection of the capture explains (or, with no capture, the logs' own verdict) */
   log_findings?: LogAnalysis['findings'];
   log_findings_omitted?: number;
+  /** --log: vManage's logged settings (server, proxy) against what the capture shows */
+  log_notes?: string[];
 }
 
 export function buildReport(analyses: CaptureAnalysis[], version: string, logs?: LogAnalysis): RunReport {
   const servers = analyses.flatMap((a) => a.servers);
   const o = logs ? verdictWithLogs(servers, logs) : overallVerdict(servers);
-  const withLogs = logs ? { logs: logs.logs, timeline: logs.timeline, timeline_omitted: logs.timeline_omitted, log_findings: logs.findings, log_findings_omitted: logs.findings_omitted } : {};
+  const withLogs = logs ? { logs: logs.logs, timeline: logs.timeline, timeline_omitted: logs.timeline_omitted, log_findings: logs.findings, log_findings_omitted: logs.findings_omitted, log_notes: logs.notes } : {};
   return {
     tool: { name: 'ssmcap', version },
     verdict: o.verdict,
@@ -176,6 +178,7 @@ function logsText(r: RunReport, L: string[], dim: (s: string) => string): void {
     for (const e of f.events.slice(0, 6)) L.push(dim(`  ${shortPath(e.file)}:${e.line}  `) + e.text.slice(0, 240));
     L.push(`  next step: ${f.hint}`);
   }
+  for (const n of r.log_notes ?? []) L.push(`log: ${n}`);
   if (r.log_findings_omitted) L.push(dim(`... and ${r.log_findings_omitted} more bursts of log errors with no connection (--format json lists the first 100)`));
 }
 
