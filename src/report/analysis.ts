@@ -152,7 +152,7 @@ function logsText(r: RunReport, L: string[], dim: (s: string) => string): void {
   L.push('');
   L.push('logs:');
   for (const l of r.logs ?? []) {
-    const off = l.offset_seconds === null ? 'no line matched a connection (clock offset unknown)' : l.offset_seconds === 0 ? `clock agrees with the capture (${l.offset_pairs} matched)` : `clock ${Math.abs(l.offset_seconds).toFixed(1)} s ${l.offset_seconds > 0 ? 'ahead of' : 'behind'} the capture (from ${l.offset_pairs} matched)`;
+    const off = l.offset_seconds === null ? 'no line matched a connection (clock offset unknown)' : l.offset_seconds === 0 ? `clock agrees with the capture (${l.offset_pairs} request lines placed), ${l.matched} lines matched to connections` : `clock ${Math.abs(l.offset_seconds).toFixed(1)} s ${l.offset_seconds > 0 ? 'ahead of' : 'behind'} the capture (from ${l.offset_pairs} request lines), ${l.matched} lines matched to connections`;
     L.push(`  ${l.path}: ${l.kind}${l.compression ? ' (gzip)' : ''}, ${l.lines} lines, ${l.parsed} events, ${l.skipped} skipped${l.unrecognized ? ` (${l.unrecognized} of no known format)` : ''}; times in ${l.tz.join(', ') || '-'}; ${off}`);
     if (l.error) L.push(dim(`    ${l.error}`));
   }
