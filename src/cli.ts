@@ -21,6 +21,8 @@ import { followFile } from './input/follow.js';
 import { LiveError, startLive, type LiveEngine } from './input/live.js';
 import { redact } from './report/redact.js';
 import { resolveFields, UnknownFieldError, writePackets, type PacketsFormat } from './report/packets.js';
+import { logsDay, parseTimeZone, readLogs, type LogFile } from './input/logs.js';
+import { applyLogs, type LogAnalysis } from './diagnose/logs.js';
 
 export const EXIT = { ok: 0, usage: 2, unreadable: 65, liveUnavailable: 69 } as const;
 const VERSION = '0.1.0';
@@ -105,9 +107,19 @@ function parseServer(s: string | undefined): { addr: string; port?: number } | u
   return { addr: s.toLowerCase() };
 }
 
-async function cmdAnalyze(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string; maxConnections?: number; follow?: boolean; idle: number; jobs?: number; quiet?: boolean }): Promise<number> {
+async function cmdAnalyze(argv: { input?: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string; maxConnections?: number; follow?: boolean; idle: number; jobs?: number; quiet?: boolean; log?: string[]; logTz?: string }): Promise<number> {
+  if (!argv.input?.length && !argv.log?.length) throw new UsageError('analyze needs a capture, or --log FILE');
   if (argv.follow) return cmdFollow(argv as Parameters<typeof cmdFollow>[0]);
-  const { paths, entries, skipped, beside } = await captureInputs(argv.input);
+  // logs first: tcpdump text without dates takes its day from them (unless --date)
+  let logFiles: LogFile[] | null = null;
+  if (argv.log?.length) {
+    const { files, missing } = await readLogs(argv.log, { tz: argv.logTz });
+    for (const m of missing) errLine(`${m}: line 0: cannot read: no such file`);
+    for (const f of files) if (f.error) errLine(f.error);
+    logFiles = files;
+    argv.date ??= logsDay(files) ?? undefined;
+  }
+  const { paths, entries, skipped, beside } = await captureInputs(argv.input ?? []);
   const server = parseServer(argv.server);
   const ndjson = argv.format === 'ndjson';
   const sink = ndjson ? (argv.o ? fs.createWriteStream(argv.o) : process.stdout) : null;
@@ -137,14 +149,27 @@ async function cmdAnalyze(argv: { input: string[]; format: string; port: number;
         a.input.directory = e.arg;
         a.input.path_in_directory = pathLib.relative(e.arg, e.path);
       }
-      if (sink) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }));
+      // with logs the servers wait for them: the logs may make their reasons precise
+      if (sink && !logFiles) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }));
     },
   }).finally(() => progress.stop());
-  if (readable === 0) {
+  let logs: LogAnalysis | undefined;
+  if (logFiles) {
+    logs = applyLogs(analyses, logFiles);
+    if (sink) {
+      for (const l of logs.logs) sink.write(ndjsonLine({ type: 'log', ...l }));
+      for (const t of logs.timeline) if (t.source === 'log') sink.write(ndjsonLine({ type: 'log_event', ...t }));
+      for (const a of analyses) for (const c of a.connections) if (c.log_events) sink.write(ndjsonLine({ type: 'connection', provisional: false, ...c }));
+      for (const a of analyses) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }));
+      for (const f of logs.findings) sink.write(ndjsonLine({ type: 'log_finding', ...f }));
+    }
+    if (logFiles.length === 0) errLine(`--log ${argv.log!.join(' ')}: no log file found`);
+  }
+  if (readable === 0 && !(logFiles && logFiles.some((f) => f.lines > 0))) {
     if (sink && sink !== process.stdout) (sink as fs.WriteStream).end();
     return EXIT.unreadable;
   }
-  return emitReport(analyses, argv, sink, skipped || beside.length ? { files: skipped, text_beside_capture: beside } : undefined);
+  return emitReport(analyses, argv, sink, skipped || beside.length ? { files: skipped, text_beside_capture: beside } : undefined, logs);
 }
 
 function fileSize(p: string): number {
@@ -156,11 +181,11 @@ function fileSize(p: string): number {
 }
 
 /** the run's report on stdout (or -o) in the chosen format; NDJSON: the closing summary line. Returns analyze's exit code. */
-async function emitReport(analyses: CaptureAnalysis[], argv: { format: string; o?: string; color?: boolean }, sink: NodeJS.WritableStream | null, skipped?: RunReport['skipped']): Promise<number> {
-  const report = buildReport(analyses, VERSION);
+async function emitReport(analyses: CaptureAnalysis[], argv: { format: string; o?: string; color?: boolean }, sink: NodeJS.WritableStream | null, skipped?: RunReport['skipped'], logs?: LogAnalysis): Promise<number> {
+  const report = buildReport(analyses, VERSION, logs);
   if (skipped) report.skipped = skipped;
   if (sink) {
-    sink.write(ndjsonLine({ type: 'summary', tool: report.tool, verdict: report.verdict, reason: report.reason, summary: report.summary, inputs: report.inputs, checksums: report.checksums, skipped: report.skipped }));
+    sink.write(ndjsonLine({ type: 'summary', tool: report.tool, verdict: report.verdict, reason: report.reason, summary: report.summary, inputs: report.inputs, checksums: report.checksums, skipped: report.skipped, ...(logs ? { logs: report.logs } : {}) }));
     if (sink !== process.stdout) await new Promise<void>((res) => (sink as fs.WriteStream).end(res));
     return EXIT_OF[report.verdict];
   }
@@ -325,11 +350,11 @@ export async function main(args: string[]): Promise<number> {
       },
     )
     .command(
-      'analyze <input..>',
+      'analyze [input..]',
       'diagnose every connection to the SSM port: transport, TLS or application, with the frames that prove it',
       (y) =>
         y
-          .positional('input', { type: 'string', array: true, demandOption: true, describe: 'capture files, directories, or - for stdin' })
+          .positional('input', { type: 'string', array: true, describe: 'capture files, directories, or - for stdin (none: only --log)' })
           .option('port', { type: 'number', default: 8443, describe: 'the SSM server port' })
           .option('server', { type: 'string', describe: 'only this server: ADDR or ADDR:PORT ([v6]:PORT)' })
           .option('format', { choices: ['text', 'json', 'ndjson'] as const, default: 'text', describe: 'text for people, one JSON document, or NDJSON lines as connections end' })
@@ -340,7 +365,16 @@ export async function main(args: string[]): Promise<number> {
           .option('idle', { type: 'number', default: 10, describe: '--follow: seconds without growth that end the run' })
           .option('jobs', { type: 'number', describe: 'worker threads for many files (default: one per core; 1: none)' })
           .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress bar' })
-          .option('date', DATE_OPTION),
+          .option('date', DATE_OPTION)
+          .option('log', { type: 'string', array: true, describe: 'vmanage-server.log, SSM On-Prem /var/log/messages, nginx logs (files or directories, gzip too; repeat): put on the timeline and used in the findings' })
+          .option('log-tz', {
+            type: 'string',
+            describe: 'time zone of log stamps that carry none (syslog, nginx error): UTC (default), +05:30, IST, Asia/Kolkata',
+            coerce: (z: string) => {
+              if (!parseTimeZone(z)) throw new UsageError(`--log-tz takes a zone like UTC, +05:30, IST or Asia/Kolkata, got ${z}`);
+              return z;
+            },
+          }),
       async (a) => {
         code = await cmdAnalyze(restoreStdin(a as Parameters<typeof cmdAnalyze>[0]));
       },

@@ -28,3 +28,6 @@ export { startLive, liveFilter, LiveError, type LiveOptions, type LiveCapture, t
 export { followFile, type FollowOptions, type FollowedFile } from './input/follow.js';
 export { analyzeCapture, type AnalyzeOptions, type CaptureAnalysis, type ConnectionResult, type ServerResult, type InputResult } from './diagnose/analyze.js';
 export { analyzeMany, type ManyOptions } from './diagnose/parallel.js';
+export { readLogs, readLogFile, resolveLogYears, logsDay, parseTimeZone, type LogFile, type LogEvent, type LogEventKind, type LogFileKind, type LogReadOptions, type TimeZone } from './input/logs.js';
+export { applyLogs, describeEvent, type LogAnalysis, type LogSummary, type LogNote, type LogFinding, type TimelineEntry } from './diagnose/logs.js';
+export { buildReport, reportText, reportJson, type RunReport } from './report/analysis.js';

@@ -106,7 +106,7 @@ const VARIANTS: Variant[] = [
  * from segment sizes, order and closes. Where the bytes that tell are gone, the test says which and why.
  */
 const AT_68: Record<string, { verdict?: string; reason?: string; why: string }> = {
-  'a09-icmp6-adm-prohibited-ipv6.pcap': { why: "14 + 40 + 14 bytes: the IPv6 SYN's own TCP header is cut before its flags, so no connection is seen" },
+  'a09-icmp6-adm-prohibited-ipv6.pcap': { verdict: 'inconclusive', reason: 'capture-incomplete', why: "14 + 40 + 14 bytes: the IPv6 SYN's own TCP header is cut before its flags: the server is named, with the packets whose headers were cut, and nothing more can be said" },
   'a16-proxy-407.pcap': { why: 'the CONNECT line is cut after two bytes: the proxy leg and its target cannot be known' },
   'a18-proxy-502-upstream-refused.pcap': { verdict: 'transport', reason: 'refused', why: "the CONNECT line is cut: only the proxy's own refused connection to 8443 is visible" },
   'a11-tls-version-mismatch.pcap': { verdict: 'tls', reason: 'handshake-failure', why: "the server's alert is a 7-byte record whose description is cut: a fatal alert, which one is unknown" },

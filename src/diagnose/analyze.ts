@@ -16,6 +16,7 @@ import { Session } from '../protocols/session.js';
 import { ChecksumLedger, type ChecksumCounts, type ChecksumSummaryLine } from './checksums.js';
 import { HINTS, type Reason, type Verdict } from './hints.js';
 import { judgeConnection, type ConnFinding, type Evidence } from './judge.js';
+import type { LogNote } from './logs.js';
 import { NeighborLedger, type UnansweredNeighbor } from './neighbors.js';
 import { ServerJudge, type JudgedConn, type ServerResult } from './servers.js';
 
@@ -78,6 +79,8 @@ export interface ConnectionResult {
   http: ConnFinding['http'];
   exchanges: ConnFinding['exchanges'];
   payload_cut: boolean;
+  /** log lines matched to this connection (--log), on the capture's clock */
+  log_events?: LogNote[];
 }
 
 export interface DirFacts {

@@ -20,6 +20,7 @@ export type Reason =
   | 'invalid-grant'
   | 'auth-rejected'
   | 'http-error'
+  | 'ssm-backend-failed'
   | 'no-server-traffic'
   | 'capture-incomplete';
 
@@ -42,6 +43,7 @@ export const VERDICT_OF: Record<Reason, Verdict> = {
   'invalid-grant': 'application',
   'auth-rejected': 'application',
   'http-error': 'application',
+  'ssm-backend-failed': 'application',
   'no-server-traffic': 'inconclusive',
   'capture-incomplete': 'inconclusive',
 };
@@ -82,6 +84,8 @@ export const HINTS: Record<Reason, string> = {
     "The OAuth token call is refused (inferred: the answer is encrypted or cut): one request, one short answer, the connection closes and no API call follows. Most often the grant is wrong: in SSM On-Prem's API Toolkit create a Resource Owner Grant and enter the new Client ID and Secret in vManage. To see the exact error, capture with a full snaplen (-s 0) and a TLS key log, or read vmanage-server.log at that time.",
   'http-error':
     'SSM On-Prem answers the API call with an HTTP error: see the status and body in the evidence and the SSM On-Prem logs at that time.',
+  'ssm-backend-failed':
+    "SSM On-Prem's own front end (nginx) could not reach its backend application (connection refused, timed out, no live upstream): the network between vManage and SSM On-Prem is fine. On the SSM On-Prem host check and restart its services (the SSM On-Prem console or `docker ps` for the stopped containers; a reboot of the appliance brings them all up), look at /var/log/messages for why the backend stopped, then sync again.",
   'no-server-traffic':
     'The capture holds no connection to the SSM port: capture on vManage VPN 0 (eth0) while triggering a sync, with a filter on the SSM On-Prem address, and check --port and --server.',
   'capture-incomplete':

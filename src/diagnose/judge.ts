@@ -12,6 +12,8 @@ import { icmpName, VERDICT_OF, type Reason, type Verdict } from './hints.js';
 export interface Evidence {
   frame: number;
   text: string;
+  /** evidence read in a log beside the capture (frame is then the connection's frame it is about) */
+  log?: { file: string; line: number };
 }
 
 /** one exchange on an encrypted connection: the client's request records and the server's answer */

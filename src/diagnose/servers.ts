@@ -7,6 +7,7 @@
  */
 import { HINTS, VERDICT_OF, type Reason, type Verdict } from './hints.js';
 import type { Evidence } from './judge.js';
+import type { LogNote } from './logs.js';
 
 export interface ServerResult {
   input: string;
@@ -21,6 +22,8 @@ export interface ServerResult {
   /** all connections judged for this server (listed or not) */
   connection_count: number;
   evidence: Evidence[];
+  /** log lines matched to this server's connections (--log), on the capture's clock */
+  log_events?: LogNote[];
 }
 
 /** what a server's verdict needs to know of one judged connection */

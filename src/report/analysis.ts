@@ -6,6 +6,7 @@ import pc from 'picocolors';
 import { overallVerdict, type CaptureAnalysis, type ConnectionResult, type ServerResult } from '../diagnose/analyze.js';
 import type { Reason, Verdict } from '../diagnose/hints.js';
 import { redact } from './redact.js';
+import { verdictWithLogs, type LogAnalysis } from '../diagnose/logs.js';
 
 export const EXIT_OF: Record<Verdict, number> = { healthy: 0, transport: 10, tls: 11, application: 12, inconclusive: 13 };
 
@@ -20,11 +21,22 @@ export interface RunReport {
   checksums: (CaptureAnalysis['checksums'][number] & { input: string })[];
   /** files in directories that were not read: not captures (counted), tcpdump texts beside their capture */
   skipped?: { files: number; text_beside_capture: { text: string; capture: string }[] };
+  /** --log: each log read, its clock offset against the capture */
+  logs?: LogAnalysis['logs'];
+  /** --log: capture connections and log events on one clock (the capture's), in time order */
+  timeline?: LogAnalysis['timeline'];
+  timeline_omitted?: number;
+  /** --log: log errors no connection of the capture explains (or, with no capture, the logs' own verdict) */
+  log_findings?: LogAnalysis['findings'];
+  log_findings_omitted?: number;
+  /** --log: vManage's logged settings (server, proxy) against what the capture shows */
+  log_notes?: string[];
 }
 
-export function buildReport(analyses: CaptureAnalysis[], version: string): RunReport {
+export function buildReport(analyses: CaptureAnalysis[], version: string, logs?: LogAnalysis): RunReport {
   const servers = analyses.flatMap((a) => a.servers);
-  const o = overallVerdict(servers);
+  const o = logs ? verdictWithLogs(servers, logs) : overallVerdict(servers);
+  const withLogs = logs ? { logs: logs.logs, timeline: logs.timeline, timeline_omitted: logs.timeline_omitted, log_findings: logs.findings, log_findings_omitted: logs.findings_omitted, log_notes: logs.notes } : {};
   return {
     tool: { name: 'ssmcap', version },
     verdict: o.verdict,
@@ -34,6 +46,7 @@ export function buildReport(analyses: CaptureAnalysis[], version: string): RunRe
     servers,
     connections: analyses.flatMap((a) => a.connections),
     checksums: analyses.flatMap((a) => a.checksums.map((c) => ({ ...c, input: a.input.path }))),
+    ...withLogs,
   };
 }
 
@@ -102,7 +115,7 @@ export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: 
     const host = s.address.includes(':') ? `[${s.address}]` : s.address;
     L.push(bold(`server ${host}:${s.port}`) + (multi ? dim(` (${s.input})`) : '') + `: ${colorOf(s.verdict, color)(`${s.verdict} / ${s.reason}`)}`);
     L.push(`  ${s.summary}`);
-    for (const e of s.evidence.slice(0, 12)) L.push(dim(`  frame ${String(e.frame).padStart(5)}  `) + e.text);
+    for (const e of s.evidence.slice(0, 12)) L.push(dim(e.log ? '  log          ' : `  frame ${String(e.frame).padStart(5)}  `) + e.text);
     L.push(`  next step: ${s.hint}`);
     const listed = new Set(s.connections);
     const conns = r.connections.filter((c) => listed.has(c.id) && c.input === s.input);
@@ -115,7 +128,7 @@ export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: 
   }
   if (r.servers.length === 0) {
     L.push('');
-    L.push(`no connection to the server port in ${r.inputs.map((i) => i.path).join(', ')}`);
+    L.push(r.inputs.length ? `no connection to the server port in ${r.inputs.map((i) => i.path).join(', ')}` : 'no capture given: the verdict comes from the logs alone');
   }
   for (const i of r.inputs) {
     // a capture with nothing to the port but address resolution going unanswered: say who was asked for
@@ -125,6 +138,7 @@ export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: 
       L.push(`${multi ? `${i.path}: ` : ''}${how} for ${n.address} asked ${n.requests} times by ${n.asker} over ${n.duration.toFixed(1)} s (frames ${n.first_frame}-${n.last_frame}), never answered: if that is the SSM On-Prem server, it is down or not on this subnet and no SYN left (--server ${n.address} judges it)`);
     }
   }
+  if (r.logs) logsText(r, L, dim);
   const notes = r.checksums.filter((c) => c.finding !== 'ok');
   if (notes.length) {
     L.push('');
@@ -170,4 +184,44 @@ export function inputTable(r: RunReport): string[] {
   const out = [line(head.map((h) => h.toUpperCase())), ...rows.map(line)];
   if (dirs.length) out.push(`  (paths inside ${dirs.join(', ')})`);
   return out;
+}
+
+/** --log: each log, the timeline of connections and log lines on the capture's clock, unexplained errors */
+function logsText(r: RunReport, L: string[], dim: (s: string) => string): void {
+  L.push('');
+  L.push('logs:');
+  for (const l of r.logs ?? []) {
+    const off = l.offset_seconds === null ? 'no line matched a connection (clock offset unknown)' : l.offset_seconds === 0 ? `clock agrees with the capture (${l.offset_pairs} request lines placed), ${l.matched} lines matched to connections` : `clock ${Math.abs(l.offset_seconds).toFixed(1)} s ${l.offset_seconds > 0 ? 'ahead of' : 'behind'} the capture (from ${l.offset_pairs} request lines), ${l.matched} lines matched to connections`;
+    L.push(`  ${l.path}: ${l.kind}${l.compression ? ' (gzip)' : ''}, ${l.lines} lines, ${l.parsed} events, ${l.skipped} skipped${l.unrecognized ? ` (${l.unrecognized} of no known format)` : ''}; times in ${l.tz.join(', ') || '-'}; ${off}`);
+    if (l.error) L.push(dim(`    ${l.error}`));
+  }
+  const tl = r.timeline ?? [];
+  if (tl.length) {
+    L.push('');
+    L.push("timeline (UTC, the capture's clock; log times corrected by their offset):");
+    const shown = tl.slice(0, 200);
+    // the day once when all is on one day, else on every line
+    const days = new Set(tl.map((t) => t.time.slice(0, 10)));
+    if (days.size === 1) L.push(dim(`  ${[...days][0]}`));
+    for (const t of shown) {
+      const where = t.source === 'capture' ? `frame ${String(t.frame).padStart(5)}` : `${shortPath(t.file ?? '')}:${t.line}`;
+      const when = days.size === 1 ? t.time.slice(11, 23) : `${t.time.slice(0, 10)} ${t.time.slice(11, 23)}`;
+      L.push(`  ${when}  ${where.padEnd(24)}  ${t.text}`);
+    }
+    const more = tl.length - shown.length + (r.timeline_omitted ?? 0);
+    if (more > 0) L.push(dim(`  ... and ${more} more (--format json lists them)`));
+  }
+  for (const f of r.log_findings ?? []) {
+    L.push('');
+    L.push(`log: ${f.verdict} / ${f.reason}: ${f.summary}`);
+    for (const e of f.events.slice(0, 6)) L.push(dim(`  ${shortPath(e.file)}:${e.line}  `) + e.text.slice(0, 240));
+    L.push(`  next step: ${f.hint}`);
+  }
+  for (const n of r.log_notes ?? []) L.push(`log: ${n}`);
+  if (r.log_findings_omitted) L.push(dim(`... and ${r.log_findings_omitted} more bursts of log errors with no connection (--format json lists the first 100)`));
+}
+
+function shortPath(p: string): string {
+  const parts = p.split(/[\\/]/);
+  return parts[parts.length - 1] ?? p;
 }

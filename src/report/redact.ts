@@ -10,9 +10,9 @@ const keyAlt = SECRET_KEYS.join('|');
 // key=value in URLs and form bodies (also URL-encoded: client%5Fsecret is rare; key names are plain)
 const FORM_SECRET = new RegExp(`(^|[?&;\\s"'])(${keyAlt})=([^&\\s"'#]*)`, 'gi');
 const FORM_CLIENT_ID = /(^|[?&;\s"'])(client_id)=([^&\s"'#]{0,6})([^&\s"'#]*)/gi;
-// "key": "value" in JSON (escaped quotes too, as inside a JSON string)
-const JSON_SECRET = new RegExp(`(\\\\?"(?:${keyAlt})\\\\?"\\s*:\\s*\\\\?")((?:[^"\\\\]|\\\\[^"])*)(\\\\?")`, 'gi');
-const JSON_CLIENT_ID = /(\\?"client_id\\?"\s*:\s*\\?")((?:[^"\\]|\\[^"]){0,6})((?:[^"\\]|\\[^"])*)(\\?")/gi;
+// "key": "value" in JSON (escaped quotes too, as inside a JSON string), and "key"=>"value" (Ruby, in Rails logs)
+const JSON_SECRET = new RegExp(`(\\\\?"(?:${keyAlt})\\\\?"\\s*(?::|=>)\\s*\\\\?")((?:[^"\\\\]|\\\\[^"])*)(\\\\?")`, 'gi');
+const JSON_CLIENT_ID = /(\\?"client_id\\?"\s*(?::|=>)\s*\\?")((?:[^"\\]|\\[^"]){0,6})((?:[^"\\]|\\[^"])*)(\\?")/gi;
 const AUTH_HEADER = /\b((?:Proxy-)?Authorization)(\s*:\s*)([^\r\n"\\]+)/gi;
 
 // every pattern below needs one of these words: a text without any is returned as it is, in one scan
