@@ -89,7 +89,8 @@ function parseServer(s: string | undefined): { addr: string; port?: number } | u
   return { addr: s.toLowerCase() };
 }
 
-async function cmdAnalyze(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string; maxConnections?: number }): Promise<number> {
+async function cmdAnalyze(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string; maxConnections?: number; keylog?: string[] }): Promise<number> {
+  const keylogSaid = new Set<string>();
   const { paths } = await captureInputs(argv.input);
   const analyses: CaptureAnalysis[] = [];
   let readable = 0;
@@ -99,8 +100,14 @@ async function cmdAnalyze(argv: { input: string[]; format: string; port: number;
   for (const path of paths) {
     // NDJSON streams each connection as soon as it is judged (provisional), servers once the input is done
     const onConnection = sink ? (r: ConnectionResult) => void sink.write(ndjsonLine({ type: 'connection', provisional: true, ...r })) : undefined;
-    const a = await analyzeCapture(path, { port: argv.port, server, date: argv.date, onConnection, maxConnections: argv.maxConnections });
+    const a = await analyzeCapture(path, { port: argv.port, server, date: argv.date, onConnection, maxConnections: argv.maxConnections, keylog: argv.keylog });
     if (a.error) errLine(a.error.message);
+    // key log lines that did not parse: one line each on stderr, once per run (the secret never shown)
+    for (const p of a.input.keylog?.problems ?? []) {
+      const msg = p.line > 0 ? `${p.source}: line ${p.line}: ${p.message}` : `${p.source}: ${p.message}`;
+      if (!keylogSaid.has(msg)) errLine(msg);
+      keylogSaid.add(msg);
+    }
     if (a.input.readable) readable++;
     analyses.push(a);
     if (sink) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }));
@@ -174,6 +181,7 @@ export async function main(args: string[]): Promise<number> {
           .option('o', { type: 'string', describe: 'write the report to this file' })
           .option('max-connections', { type: 'number', default: 1000, describe: 'connections listed in full per input (all still count in the verdicts; NDJSON lists every one)' })
           .option('color', { type: 'boolean', describe: 'colour the text report (default: on a TTY, unless NO_COLOR)' })
+          .option('keylog', { type: 'string', array: true, describe: 'NSS key log (SSLKEYLOGFILE) to decrypt TLS with (repeat; CAPTURE.keys beside a capture is read too)' })
           .option('date', DATE_OPTION),
       async (a) => {
         code = await cmdAnalyze(restoreStdin(a as Parameters<typeof cmdAnalyze>[0]));

@@ -127,8 +127,12 @@ export interface TlsRecordInfo {
   encrypted: boolean;
   /** part of the body was not captured (snaplen or loss) */
   cut: boolean;
-  /** handshake message types carried (plaintext only) */
+  /** handshake message types carried (plaintext, or decrypted with a key log) */
   handshakes: number[];
+  /** frame of the record's last byte (set when the record ends) */
+  endFrame?: number;
+  /** read by decrypting the record with a key log */
+  decrypted?: boolean;
 }
 
 export interface ClientHelloInfo {
@@ -138,6 +142,8 @@ export interface ClientHelloInfo {
   sni: string | null;
   alpn: string[];
   cipherSuites: number[];
+  /** ClientHello.random, hex (the key log's index) */
+  random: string;
 }
 
 export interface ServerHelloInfo {
@@ -147,6 +153,10 @@ export interface ServerHelloInfo {
   selectedVersion: number;
   cipherSuite: number;
   helloRetryRequest: boolean;
+  /** ServerHello.random, hex */
+  random: string;
+  /** the encrypt_then_mac extension (RFC 7366) was accepted */
+  encryptThenMac: boolean;
 }
 
 export interface CertInfo {
@@ -167,6 +177,8 @@ export interface AlertInfo {
   description: number;
   name: string;
   encrypted: boolean;
+  /** read by decrypting the record with a key log */
+  decrypted?: boolean;
 }
 
 type State = 'start' | 'header' | 'body' | 'lost' | 'sslv2' | 'not-tls';
@@ -197,6 +209,13 @@ export class TlsStream implements StreamConsumer {
   /** consumer of the bytes once the stream turned out not to be TLS */
   fallback: StreamConsumer | null = null;
   onServerHello: ((sh: ServerHelloInfo) => void) | null = null;
+  /**
+   * Set by the decryption stage: called at the end of every protected record with its body (the
+   * captured part when `rec.cut`), the frame and time of its last byte, and for bytes whose record
+   * boundaries were lost with a null body. Protected bodies are kept only while this is set.
+   */
+  onProtected: ((rec: TlsRecordInfo, body: Uint8Array | null, endFrame: number, endTime: number) => void) | null = null;
+  private curFrame = 0;
 
   private lastTime = 0;
   /** a record header split across segments (allocated when one is) */
@@ -228,6 +247,7 @@ export class TlsStream implements StreamConsumer {
 
   data(bytes: Uint8Array, off: number, frame: number, time: number): void {
     this.lastTime = time;
+    this.curFrame = frame;
     if (this.state === 'start') {
       this.firstFrame = frame;
       const b0 = bytes[0]!;
@@ -319,7 +339,9 @@ export class TlsStream implements StreamConsumer {
       return;
     }
     this.recordCount++;
-    if (this.records.length < this.maxRecordsKept) this.records.push({ type: CT_OPAQUE, version: 0, length: len, frame, time, off, encrypted: true, cut: true, handshakes: NO_TYPES });
+    const rec: TlsRecordInfo = { type: CT_OPAQUE, version: 0, length: len, frame, time, off, encrypted: true, cut: true, handshakes: NO_TYPES };
+    if (this.records.length < this.maxRecordsKept) this.records.push(rec);
+    this.onProtected?.(rec, null, frame, time);
   }
 
   /** the record header is the 5 bytes at `ho` in `h` */
@@ -356,15 +378,22 @@ export class TlsStream implements StreamConsumer {
     this.bodyLeft = length;
     // handshake bodies are kept even after ChangeCipherSpec: TLS 1.3's compatibility CCS precedes a
     // second, plaintext ClientHello or ServerHello after a HelloRetryRequest (decided in endRecord)
-    this.bodyLen = type === CT_HANDSHAKE || (!encrypted && (type === CT_ALERT || type === CT_CCS)) ? 0 : -1;
+    this.bodyLen = type === CT_HANDSHAKE || (!encrypted && (type === CT_ALERT || type === CT_CCS)) || (encrypted && this.onProtected && type !== CT_CCS) ? 0 : -1;
     this.state = 'body';
     if (length === 0) this.endRecord();
   }
 
   private endRecord(): void {
     const rec = this.cur!;
-    this.state = 'header';
     const body = this.bodyLen >= 0 ? this.bodyBuf.subarray(0, this.bodyLen) : null;
+    rec.endFrame = this.curFrame;
+    this.endRecordPlain(rec, body);
+    // the decryption stage reads protected records after their plaintext facts are in place
+    if (this.onProtected && rec.encrypted && rec.type !== CT_CCS) this.onProtected(rec, body, this.curFrame, this.lastTime);
+  }
+
+  private endRecordPlain(rec: TlsRecordInfo, body: Uint8Array | null): void {
+    this.state = 'header';
     this.bodyLen = -1;
     if (rec.type === CT_CCS) {
       if (!this.ccsFrame) this.ccsFrame = rec.frame;
@@ -559,8 +588,8 @@ class Reader {
 
 function parseClientHello(m: Uint8Array, frame: number): ClientHelloInfo {
   const r = new Reader(m);
-  const info: ClientHelloInfo = { frame, legacyVersion: r.u16(), supportedVersions: [], sni: null, alpn: [], cipherSuites: [] };
-  r.bytes(32);
+  const info: ClientHelloInfo = { frame, legacyVersion: r.u16(), supportedVersions: [], sni: null, alpn: [], cipherSuites: [], random: '' };
+  info.random = Buffer.from(r.bytes(32)).toString('hex');
   r.bytes(r.u8());
   const cs = new Reader(r.bytes(r.u16()));
   while (cs.left >= 2) info.cipherSuites.push(cs.u16());
@@ -597,23 +626,28 @@ function parseServerHello(m: Uint8Array, frame: number): ServerHelloInfo | null 
   const cipherSuite = r.u16();
   r.u8();
   let selectedVersion = -1;
+  let encryptThenMac = false;
   if (r.left >= 2) {
     const ext = new Reader(r.bytes(r.u16()));
     while (ext.left >= 4) {
       const type = ext.u16();
       const data = ext.bytes(ext.u16());
       if (type === 43 && data.length >= 2) selectedVersion = (data[0]! << 8) | data[1]!;
+      else if (type === 22) encryptThenMac = true;
     }
   }
-  return { frame, legacyVersion, selectedVersion, cipherSuite, helloRetryRequest: hrr };
+  return { frame, legacyVersion, selectedVersion, cipherSuite, helloRetryRequest: hrr, random: Buffer.from(random).toString('hex'), encryptThenMac };
 }
 
-function parseCertificateList(m: Uint8Array): CertInfo[] {
+/** a Certificate message's chain; TLS 1.3 adds a request context and extensions per entry (RFC 8446 4.4.2) */
+export function parseCertificateList(m: Uint8Array, tls13 = false): CertInfo[] {
   const r = new Reader(m);
+  if (tls13) r.bytes(r.u8());
   const list = new Reader(r.bytes(r.u24()));
   const out: CertInfo[] = [];
   while (list.left >= 3) {
     const der = list.bytes(list.u24());
+    if (tls13) list.bytes(list.u16());
     try {
       const x = new X509Certificate(der);
       out.push({
