@@ -24,3 +24,6 @@ export { ChecksumLedger, type ChecksumSummaryLine } from './diagnose/checksums.j
 export { FIELDS, FIELD_BY_NAME, quotedRecord, type FieldDef, type FieldContext } from './report/fields.js';
 export { writePackets, resolveFields, type PacketsOptions, type PacketsFormat } from './report/packets.js';
 export { inspectCapture, formatInfoText, type CaptureInfo } from './report/info.js';
+export { KeyLog, DSB_TLS_KEYLOG, type KeySet, type KeyLogProblem } from './protocols/keylog.js';
+export { TlsDecryptor, DirectionKeys, SUITES, prf, hkdfExpandLabel, tls12Keys, type DecryptedRecord, type DecryptFailure, type Suite } from './protocols/decrypt.js';
+export { decryptedView, type DecryptedFrame, type DecryptedCapture } from './protocols/decrypt-view.js';

@@ -319,6 +319,8 @@ export interface DecryptedRecord {
   /** only the captured start of a cut record, not authenticated */
   partial: boolean;
   ok: boolean;
+  /** the stream's record (kept only with `keepView`) */
+  rec?: TlsRecordInfo;
 }
 
 export interface DecryptFailure {
@@ -343,7 +345,9 @@ export class TlsDecryptor {
   partial = 0;
   failed = 0;
   readonly failures: DecryptFailure[] = [];
+  /** every protected record (when `keepView`: the decrypted view, for tests and tools; off in analyze) */
   readonly view: DecryptedRecord[] = [];
+  keepView = false;
   /** the key log source that held this connection's secrets, null when none did */
   source: string | null = null;
   /** why no keys could be set up (no key for the random, suite not supported, hellos not captured) */
@@ -429,7 +433,8 @@ export class TlsDecryptor {
     this.records++;
     if (!this.setUp) this.setup();
     const view: DecryptedRecord = { dir, frame: rec.frame, endFrame, outerType: rec.type, type: -1, length: 0, handshakes: [], partial: false, ok: false };
-    if (this.view.length < MAX_VIEW) this.view.push(view);
+    if (this.keepView && this.view.length < MAX_VIEW) this.view.push({ ...view, rec });
+    const v = this.keepView && this.view.at(-1)?.rec === rec ? this.view.at(-1)! : view;
     const keys = this.keys[dir];
     if (rec.type === CT_OPAQUE || !body) {
       this.fail(dir, rec.frame, rec.type === CT_OPAQUE ? `${rec.length} bytes whose record headers the snaplen cut` : 'record body not captured');
@@ -458,11 +463,12 @@ export class TlsDecryptor {
       this.partial++;
       this.fail(dir, rec.frame, `record of ${rec.length} bytes cut by the snaplen (its captured start deciphered, unauthenticated)`);
     } else this.decrypted++;
-    view.type = plain.type;
-    view.length = plain.data.length;
-    view.partial = plain.partial;
-    view.ok = !plain.partial;
+    v.type = plain.type;
+    v.length = plain.data.length;
+    v.partial = plain.partial;
+    v.ok = !plain.partial;
     rec.decrypted = !plain.partial;
+    if (this.tls13 && !plain.partial) rec.innerType = plain.type;
     const type = plain.partial && plain.type < 0 ? CT_APPDATA : plain.type;
     if (type === CT_APPDATA) {
       if (plain.partial && plain.type < 0 && !/^(HTTP\/|GET |POST |PUT |DELETE |HEAD |PATCH )/.test(Buffer.from(plain.data.subarray(0, 8)).toString('latin1'))) return;
@@ -472,14 +478,14 @@ export class TlsDecryptor {
     } else if (type === CT_ALERT && plain.data.length >= 2 && !plain.partial) {
       const level = plain.data[0]!;
       const description = plain.data[1]!;
-      view.alert = { level, description };
+      v.alert = { level, description };
       const stream = dir === 'c' ? this.client : this.server;
       const info = { frame: rec.frame, time: rec.time, level, description, name: ALERTS[description] ?? `alert_${description}`, encrypted: false, decrypted: true };
       const known = stream.alerts.find((a) => a.encrypted && a.frame === rec.frame);
       if (known) Object.assign(known, info);
       else stream.alerts.push(info);
     } else if (type === CT_HANDSHAKE && !plain.partial) {
-      this.handshake(dir, plain.data, rec, view);
+      this.handshake(dir, plain.data, rec, v);
     }
   }
 

@@ -133,6 +133,8 @@ export interface TlsRecordInfo {
   endFrame?: number;
   /** read by decrypting the record with a key log */
   decrypted?: boolean;
+  /** TLS 1.3, decrypted: the inner content type */
+  innerType?: number;
 }
 
 export interface ClientHelloInfo {
