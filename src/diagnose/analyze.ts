@@ -355,7 +355,7 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
       readable: summary.readable,
       connections_total: judged.length,
       connections_omitted: judged.filter((x) => !x.detail).length,
-      ...(keyLog.sources.length > 0 ? { keylog: { sources: keyLog.sources, problems: keyLog.problems, connections: keyConns, decrypted_connections: keyDecrypted } } : {}),
+      ...(keyLog.sources.length > 0 || keyLog.problems.length > 0 ? { keylog: { sources: keyLog.sources, problems: keyLog.problems, connections: keyConns, decrypted_connections: keyDecrypted } } : {}),
     },
     servers,
     connections: judged.filter((x) => x.detail).map((x) => x.r),
