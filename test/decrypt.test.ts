@@ -101,6 +101,46 @@ describe("the decrypted view matches tshark's", () => {
   });
 });
 
+/**
+ * Made on this project's machine (OpenSSL 3 s_server, curl with SSLKEYLOGFILE, tcpdump -i lo), with
+ * tshark 4.0.17's decrypted fields beside them: a TLS 1.3 server that requires a client certificate
+ * (its certificate_required alert is encrypted), and a client that rejects a self-signed server (whose
+ * certificate is encrypted in TLS 1.3).
+ */
+const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+
+describe('TLS 1.3 encrypted alerts and certificates become facts', () => {
+  it.each(['tls13-certificate-required.pcap', 'tls13-unknown-ca.pcap'])('%s: decrypted view as tshark shows it', async (f) => {
+    const view = await decryptedView(path.join(FIXTURES, f), keyLog(path.join(FIXTURES, `${f}.keys`)));
+    const { diffs } = compareWithTshark(view, path.join(FIXTURES, `${f}.tshark-decrypted.tsv`));
+    expect(diffs).toEqual([]);
+    expect(view.connections[0]!.decryptor.summary()).toMatchObject({ failed: 0 });
+  });
+
+  it("the server's encrypted certificate_required alert is read, where without keys the exchange looked like a reset", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssmcap-alert-'));
+    const bare = path.join(dir, 'x.pcap');
+    fs.copyFileSync(path.join(FIXTURES, 'tls13-certificate-required.pcap'), bare);
+    const without = await analyzeCapture(bare, { port: 28444 });
+    expect(without.servers[0]!.verdict).not.toBe('tls');
+    const a = await analyzeCapture(path.join(FIXTURES, 'tls13-certificate-required.pcap'), { port: 28444 });
+    expect(a.servers[0]).toMatchObject({ verdict: 'tls', reason: 'handshake-failure' });
+    const c = a.connections[0]!;
+    expect(c.inferred).toBe(false);
+    expect(c.tls!.alerts).toContain('server certificate_required');
+    expect(c.evidence.some((e) => e.frame === 9 && /certificate_required \(116\), read by decrypting it/.test(e.text))).toBe(true);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('the TLS 1.3 server certificate, encrypted on the wire, is in the evidence and the report', async () => {
+    const a = await analyzeCapture(path.join(FIXTURES, 'tls13-unknown-ca.pcap'), { port: 28443 });
+    expect(a.servers[0]).toMatchObject({ verdict: 'tls', reason: 'untrusted-certificate' });
+    const c = a.connections[0]!;
+    expect(c.tls!.certificate).toMatchObject({ subject: 'O=Untrusted Test, CN=ssm-onprem.example' });
+    expect(c.evidence.some((e) => /server certificate: O=Untrusted Test/.test(e.text))).toBe(true);
+  });
+});
+
 describe('SSM captures with their key logs', () => {
   const keyed = labels.filter((l) => fs.existsSync(path.join(CAPTURES, `${l.file}.keys`)));
   const full = (l: (typeof labels)[number]) => Number((l as { capture?: { snaplen?: number } }).capture?.snaplen ?? 262144) >= 1500;
