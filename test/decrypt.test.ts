@@ -170,6 +170,11 @@ describe('SSM captures with their key logs', () => {
       const c = a.connections.find((x) => x.tls?.decrypted)!;
       expect(c.tls!.decrypted!.failed).toBeGreaterThan(0);
       expect(c.evidence.some((e) => /^decryption: /.test(e.text))).toBe(true);
+      // the ServerHello's suite was cut too: the AEAD suite whose keys turn the answer's captured start
+      // into a status line is found, and that status line is read (GCM needs no tag for that)
+      expect(c.http.filter((h) => h.decrypted && h.status !== undefined).map((h) => h.status)).toEqual([403]);
+      expect(c.evidence.some((e) => /decrypted answer: HTTP 403 Forbidden \(the rest cut by the snaplen\)/.test(e.text))).toBe(true);
+      expect(s.summary).toMatch(/answered 403 Forbidden .*its error document was cut by the snaplen/);
     }
   });
 

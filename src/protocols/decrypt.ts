@@ -330,6 +330,8 @@ export interface DecryptFailure {
 }
 
 const MAX_VIEW = 4096;
+/** TLS 1.2 AEAD suites tried when the snaplen cut the suite from the ServerHello (GCM deciphers a cut record's start without its sequence number) */
+const CUT_SUITE_CANDIDATES = [0xc02f, 0xc030, 0xc02b, 0xc02c, 0x009c, 0x009d, 0x009e, 0x009f];
 const MAX_FAILURES = 20;
 
 /**
@@ -362,6 +364,13 @@ export class TlsDecryptor {
   /** decrypted handshake bytes not yet a whole message */
   private hs: { c: Uint8Array; s: Uint8Array } = { c: new Uint8Array(0), s: new Uint8Array(0) };
   private plainOff = { c: 0, s: 0 };
+  /** records of the direction were lost (snaplen): its sequence number is uncertain */
+  private lost = { c: false, s: false };
+  /**
+   * The ServerHello's cipher suite was cut by the snaplen: the TLS 1.2 AEAD suites, each tried on the
+   * captured start of the first application data until one gives an HTTP request or status line
+   */
+  private candidates: { suite: Suite; keys: { client: DirectionKeys; server: DirectionKeys } }[] | null = null;
 
   constructor(
     private readonly keyLog: KeyLog,
@@ -380,8 +389,11 @@ export class TlsDecryptor {
 
   private setup(): void {
     this.setUp = true;
-    const ch = this.client.clientHello;
-    const sh = this.server.serverHello;
+    // a hello the snaplen cut still shows its random (and maybe the suite)
+    const ch = this.client.clientHello ?? this.client.cutHello;
+    const full = this.server.serverHello;
+    const cut = this.server.cutHello;
+    const sh = full ?? (cut ? { random: cut.random, cipherSuite: cut.cipherSuite, legacyVersion: cut.version, selectedVersion: -1, encryptThenMac: false } : null);
     if (!ch) {
       this.problem = 'the ClientHello (its random, the key log index) is not in the capture';
       return;
@@ -394,6 +406,12 @@ export class TlsDecryptor {
     this.source = this.set.source;
     if (!sh) {
       this.problem = 'the ServerHello (cipher suite, server random) is not in the capture';
+      return;
+    }
+    if (sh.cipherSuite < 0 && this.set.masterSecret && sh.legacyVersion === 0x0303) {
+      const master = this.set.masterSecret;
+      this.candidates = CUT_SUITE_CANDIDATES.map((n) => ({ suite: SUITES[n]!, keys: tls12Keys(SUITES[n]!, 0x0303, master, Buffer.from(ch.random, 'hex'), Buffer.from(sh.random, 'hex'), false) }));
+      this.problem = 'the cipher suite was cut by the snaplen with the ServerHello, and no AEAD suite tried fits';
       return;
     }
     const suite = SUITES[sh.cipherSuite];
@@ -435,17 +453,29 @@ export class TlsDecryptor {
     const view: DecryptedRecord = { dir, frame: rec.frame, endFrame, outerType: rec.type, type: -1, length: 0, handshakes: [], partial: false, ok: false };
     if (this.keepView && this.view.length < MAX_VIEW) this.view.push({ ...view, rec });
     const v = this.keepView && this.view.at(-1)?.rec === rec ? this.view.at(-1)! : view;
+    if (this.candidates && body && rec.type === CT_APPDATA) this.trySuites(dir, rec, body);
     const keys = this.keys[dir];
     if (rec.type === CT_OPAQUE || !body) {
       this.fail(dir, rec.frame, rec.type === CT_OPAQUE ? `${rec.length} bytes whose record headers the snaplen cut` : 'record body not captured');
-      keys && rec.type !== CT_OPAQUE && keys.seq++;
+      if (rec.type === CT_OPAQUE) this.lost[dir] = true;
+      else if (keys) keys.seq++;
       return;
     }
     if (!keys) {
       this.fail(dir, rec.frame, this.problem || 'no key for this direction');
       return;
     }
+    const seq0 = keys.seq;
     let plain = keys.decrypt(rec.type, rec.version, body, rec.length, rec.cut);
+    if (!plain && !rec.cut && this.lost[dir]) {
+      // records were lost before this one: its sequence number is a little further on
+      for (let k = 1; k <= 16 && !plain; k++) {
+        keys.seq = seq0 + BigInt(k);
+        plain = keys.decrypt(rec.type, rec.version, body, rec.length, false);
+      }
+      if (plain) this.lost[dir] = false;
+      else keys.seq = seq0 + 1n;
+    }
     if (!plain && this.tls13 && this.handshakePhase[dir] && !rec.cut) {
       // the Finished that switches keys was not seen (or not decryptable): the application keys may fit
       const saved = keys;
@@ -486,6 +516,24 @@ export class TlsDecryptor {
       else stream.alerts.push(info);
     } else if (type === CT_HANDSHAKE && !plain.partial) {
       this.handshake(dir, plain.data, rec, v);
+    }
+  }
+
+  /** the suite the cut ServerHello hid: the one whose keys make this record's start a request or status line */
+  private trySuites(dir: 'c' | 's', rec: TlsRecordInfo, body: Uint8Array): void {
+    for (const c of this.candidates!) {
+      const k = dir === 'c' ? c.keys.client : c.keys.server;
+      const p = k.decrypt(rec.type, rec.version, body, rec.length, true);
+      if (!p || p.data.length < 8) continue;
+      const text = Buffer.from(p.data.subarray(0, 16)).toString('latin1');
+      if (!(dir === 'c' ? /^(GET|POST|PUT|DELETE|HEAD|PATCH|OPTIONS) \//.test(text) : /^HTTP\/1\.[01] \d{3} /.test(text))) continue;
+      this.suite = c.suite;
+      this.keys = { c: c.keys.client, s: c.keys.server };
+      this.candidates = null;
+      this.problem = '';
+      // the handshake records before were lost or cut: sequence numbers are uncertain on both sides
+      this.lost = { c: true, s: true };
+      return;
     }
   }
 

@@ -218,6 +218,8 @@ export class TlsStream implements StreamConsumer {
    */
   onProtected: ((rec: TlsRecordInfo, body: Uint8Array | null, endFrame: number, endTime: number) => void) | null = null;
   private curFrame = 0;
+  /** a ClientHello or ServerHello the snaplen cut: what its captured start tells (random; suite when there) */
+  cutHello: { random: string; version: number; cipherSuite: number } | null = null;
 
   private lastTime = 0;
   /** a record header split across segments (allocated when one is) */
@@ -429,6 +431,7 @@ export class TlsStream implements StreamConsumer {
         if (this.hsLen === 0 && body.length >= 1) {
           addType(rec, body[0]!);
           this.handshakeTypes.push({ type: body[0]!, frame: rec.frame });
+          if ((body[0] === HS.client_hello || body[0] === HS.server_hello) && body.length >= 38 && !this.cutHello) this.cutHello = cutHelloFields(body);
         }
         this.hsLen = 0;
         this.hsBroken = false;
@@ -529,6 +532,18 @@ export class TlsStream implements StreamConsumer {
   get appDataRecords(): TlsRecordInfo[] {
     return this.records.filter((r) => r.type === CT_APPDATA);
   }
+}
+
+/** the fixed start of a hello: version, random, and for a ServerHello the suite after the session id */
+function cutHelloFields(b: Uint8Array): { random: string; version: number; cipherSuite: number } {
+  const version = (b[4]! << 8) | b[5]!;
+  const random = Buffer.from(b.subarray(6, 38)).toString('hex');
+  let cipherSuite = -1;
+  if (b[0] === HS.server_hello && b.length >= 39) {
+    const at = 39 + b[38]!;
+    if (b.length >= at + 2) cipherSuite = (b[at]! << 8) | b[at + 1]!;
+  }
+  return { random, version, cipherSuite };
 }
 
 /** a whole ClientHello or ServerHello filling the record: plaintext even after a compatibility CCS */
