@@ -101,7 +101,7 @@ export async function decryptedView(input: CaptureInput, keyLog: KeyLog, opts: R
     for (const t of [o.client, o.server]) {
       let alertIdx = 0;
       for (const rec of t.records) {
-        if (rec.type === CT_OPAQUE || rec.endFrame === undefined) continue;
+        if (rec.type === CT_OPAQUE || !rec.endFrame) continue;
         const r = row(rec.endFrame);
         const v = byRec.get(rec);
         r.versions.push(rec.version);

@@ -343,7 +343,7 @@ export class TlsStream implements StreamConsumer {
       return;
     }
     this.recordCount++;
-    const rec: TlsRecordInfo = { type: CT_OPAQUE, version: 0, length: len, frame, time, off, encrypted: true, cut: true, handshakes: NO_TYPES };
+    const rec: TlsRecordInfo = { type: CT_OPAQUE, version: 0, length: len, frame, time, off, encrypted: true, cut: true, handshakes: NO_TYPES, endFrame: 0 };
     if (this.records.length < this.maxRecordsKept) this.records.push(rec);
     this.onProtected?.(rec, null, frame, time);
   }
@@ -363,11 +363,11 @@ export class TlsStream implements StreamConsumer {
     this.recordCount++;
     let rec: TlsRecordInfo;
     if (this.records.length < this.maxRecordsKept) {
-      rec = { type, version, length, frame, time, off, encrypted, cut: false, handshakes: NO_TYPES };
+      rec = { type, version, length, frame, time, off, encrypted, cut: false, handshakes: NO_TYPES, endFrame: 0 };
       this.records.push(rec);
     } else {
       // past the records kept, one scratch record per stream carries the current one to its end
-      rec = this.scratch ??= { type, version, length, frame, time, off, encrypted, cut: false, handshakes: NO_TYPES };
+      rec = this.scratch ??= { type, version, length, frame, time, off, encrypted, cut: false, handshakes: NO_TYPES, endFrame: 0 };
       rec.type = type;
       rec.version = version;
       rec.length = length;
