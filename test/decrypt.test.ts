@@ -104,13 +104,14 @@ describe("the decrypted view matches tshark's", () => {
 /**
  * Made on this project's machine (OpenSSL 3 s_server, curl with SSLKEYLOGFILE, tcpdump -i lo), with
  * tshark 4.0.17's decrypted fields beside them: a TLS 1.3 server that requires a client certificate
- * (its certificate_required alert is encrypted), and a client that rejects a self-signed server (whose
- * certificate is encrypted in TLS 1.3).
+ * (its certificate_required alert is encrypted), a client that rejects a self-signed server (whose
+ * certificate is encrypted in TLS 1.3), and a server that rejects the client's certificate (unknown_ca,
+ * encrypted).
  */
 const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
 describe('TLS 1.3 encrypted alerts and certificates become facts', () => {
-  it.each(['tls13-certificate-required.pcap', 'tls13-unknown-ca.pcap'])('%s: decrypted view as tshark shows it', async (f) => {
+  it.each(['tls13-certificate-required.pcap', 'tls13-unknown-ca.pcap', 'tls13-client-cert-unknown-ca.pcap'])('%s: decrypted view as tshark shows it', async (f) => {
     const view = await decryptedView(path.join(FIXTURES, f), keyLog(path.join(FIXTURES, `${f}.keys`)));
     const { diffs } = compareWithTshark(view, path.join(FIXTURES, `${f}.tshark-decrypted.tsv`));
     expect(diffs).toEqual([]);
@@ -130,6 +131,16 @@ describe('TLS 1.3 encrypted alerts and certificates become facts', () => {
     expect(c.tls!.alerts).toContain('server certificate_required');
     expect(c.evidence.some((e) => e.frame === 9 && /certificate_required \(116\), read by decrypting it/.test(e.text))).toBe(true);
     fs.rmSync(dir, { recursive: true });
+  });
+
+  it("the server's encrypted unknown_ca for the client's certificate: untrusted-certificate as a fact, the decrypted client certificate named", async () => {
+    const a = await analyzeCapture(path.join(FIXTURES, 'tls13-client-cert-unknown-ca.pcap'), { port: 28445 });
+    expect(a.servers[0]).toMatchObject({ verdict: 'tls', reason: 'untrusted-certificate' });
+    const c = a.connections[0]!;
+    expect(c.inferred).toBe(false);
+    expect(c.summary).toMatch(/rejects the client's certificate: fatal alert unknown_ca/);
+    expect(c.evidence.map((e) => e.text)).toEqual(expect.arrayContaining([expect.stringMatching(/^client certificate: O=vManage Test, CN=vmanage/), expect.stringMatching(/server sends fatal alert unknown_ca \(48\), read by decrypting/)]));
+    expect(c.evidence.some((e) => /^server certificate/.test(e.text))).toBe(false);
   });
 
   it('the TLS 1.3 server certificate, encrypted on the wire, is in the evidence and the report', async () => {

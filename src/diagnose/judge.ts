@@ -246,7 +246,9 @@ function judgeInner(c: Connection, s: Session): ConnFinding {
       return set('handshake-failure', `${who} ends the handshake with a fatal alert (its description was cut by the snaplen)`, true);
     }
     if (FATAL_CERT.has(alert.description)) {
-      if (st.certificates.length) ev(st.certificateFrame, `server certificate: ${st.certificates[0]!.subject}, issued by ${st.certificates[0]!.issuer}`);
+      // the certificate refused: the server's when the client sends the alert, the client's (read in TLS 1.2, or decrypted in 1.3) when the server does
+      const refused = fromServer ? ct : st;
+      if (refused.certificates.length) ev(refused.certificateFrame, `${fromServer ? 'client' : 'server'} certificate: ${refused.certificates[0]!.subject}, issued by ${refused.certificates[0]!.issuer}`);
       return set('untrusted-certificate', `${who} rejects the ${fromServer ? "client's" : "server's"} certificate: fatal alert ${alert.name}`);
     }
     if (alert.description === 70) {
