@@ -389,6 +389,15 @@ export class TlsDecryptor {
 
   private setup(): void {
     this.setUp = true;
+    this.setupKeys();
+    if (!this.keys.c && !this.keys.s && !this.candidates) {
+      // nothing can decrypt this connection: its protected bodies need not be kept (records are still counted)
+      this.client.protectedBodies = false;
+      this.server.protectedBodies = false;
+    }
+  }
+
+  private setupKeys(): void {
     // a hello the snaplen cut still shows its random (and maybe the suite)
     const ch = this.client.clientHello ?? this.client.cutHello;
     const full = this.server.serverHello;
@@ -455,6 +464,10 @@ export class TlsDecryptor {
     const v = this.keepView && this.view.at(-1)?.rec === rec ? this.view.at(-1)! : view;
     if (this.candidates && body && rec.type === CT_APPDATA) this.trySuites(dir, rec, body);
     const keys = this.keys[dir];
+    if (!keys && !this.candidates) {
+      this.fail(dir, rec.frame, this.problem || 'no key for this direction');
+      return;
+    }
     if (rec.type === CT_OPAQUE || !body) {
       this.fail(dir, rec.frame, rec.type === CT_OPAQUE ? `${rec.length} bytes whose record headers the snaplen cut` : 'record body not captured');
       if (rec.type === CT_OPAQUE) this.lost[dir] = true;

@@ -217,6 +217,8 @@ export class TlsStream implements StreamConsumer {
    * boundaries were lost with a null body. Protected bodies are kept only while this is set.
    */
   onProtected: ((rec: TlsRecordInfo, body: Uint8Array | null, endFrame: number, endTime: number) => void) | null = null;
+  /** the decryption stage wants protected bodies (off once it knows it has no key for this connection) */
+  protectedBodies = true;
   private curFrame = 0;
   /** a ClientHello or ServerHello the snaplen cut: what its captured start tells (random; suite when there) */
   cutHello: { random: string; version: number; cipherSuite: number } | null = null;
@@ -382,7 +384,7 @@ export class TlsStream implements StreamConsumer {
     this.bodyLeft = length;
     // handshake bodies are kept even after ChangeCipherSpec: TLS 1.3's compatibility CCS precedes a
     // second, plaintext ClientHello or ServerHello after a HelloRetryRequest (decided in endRecord)
-    this.bodyLen = type === CT_HANDSHAKE || (!encrypted && (type === CT_ALERT || type === CT_CCS)) || (encrypted && this.onProtected && type !== CT_CCS) ? 0 : -1;
+    this.bodyLen = type === CT_HANDSHAKE || (!encrypted && (type === CT_ALERT || type === CT_CCS)) || (encrypted && this.onProtected && this.protectedBodies && type !== CT_CCS) ? 0 : -1;
     this.state = 'body';
     if (length === 0) this.endRecord();
   }
