@@ -109,6 +109,29 @@ describe("the decrypted view matches tshark's", () => {
  * encrypted).
  */
 const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+// (test/fixtures/make-tls13-fixtures.sh is the recipe of these and of the cipher captures below)
+
+describe('the other ciphers, on captures made here (two connections each, the second resumed)', () => {
+  it.each([
+    ['tls13-chacha20.pcap', 0x1303, false],
+    ['tls12-chacha20.pcap', 0xcca9, false],
+    ['tls12-cbc-sha256-etm.pcap', 0xc023, true],
+    ['tls12-cbc-sha384-etm.pcap', 0xc024, true],
+  ] as const)('%s: as tshark decrypts it', async (f, suite, etm) => {
+    const view = await decryptedView(path.join(FIXTURES, f), keyLog(path.join(FIXTURES, `${f}.keys`)));
+    const { diffs } = compareWithTshark(view, path.join(FIXTURES, `${f}.tshark-decrypted.tsv`));
+    expect(diffs).toEqual([]);
+    expect(view.connections).toHaveLength(2);
+    for (const c of view.connections) {
+      expect(c.serverTls.serverHello).toMatchObject({ cipherSuite: suite, encryptThenMac: etm });
+      expect(c.decryptor.summary()).toMatchObject({ failed: 0 });
+      expect(c.decryptor.decrypted).toBeGreaterThanOrEqual(4);
+      // (tshark does not dissect these answers as HTTP on a port it does not know; they are read here)
+      expect(c.serverHttp.messages.map((m) => m.status)).toEqual([200]);
+      expect(c.clientHttp.messages.map((m) => m.method)).toEqual(['GET']);
+    }
+  });
+});
 
 describe('TLS 1.3 encrypted alerts and certificates become facts', () => {
   it.each(['tls13-certificate-required.pcap', 'tls13-unknown-ca.pcap', 'tls13-client-cert-unknown-ca.pcap'])('%s: decrypted view as tshark shows it', async (f) => {
