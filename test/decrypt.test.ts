@@ -133,6 +133,20 @@ describe('the other ciphers, on captures made here (two connections each, the se
   });
 });
 
+describe('TLS 1.3 KeyUpdate on the wire', () => {
+  it('tls13-keyupdate.pcap: the client updates its keys before its request, which still decrypts', async () => {
+    const f = 'tls13-keyupdate.pcap';
+    const view = await decryptedView(path.join(FIXTURES, f), keyLog(path.join(FIXTURES, `${f}.keys`)));
+    const { diffs } = compareWithTshark(view, path.join(FIXTURES, `${f}.tshark-decrypted.tsv`));
+    expect(diffs).toEqual([]);
+    expect(view.frames.get(9)!.handshakeTypes).toEqual([24]);
+    const c = view.connections[0]!;
+    expect(c.decryptor.summary()).toMatchObject({ failed: 0 });
+    expect(c.clientHttp.messages.map((m) => `${m.method} ${m.target} ${m.frame}`)).toEqual(['GET /backend/api/v1/accounts 15']);
+    expect(c.serverHttp.messages.map((m) => m.status)).toEqual([200]);
+  });
+});
+
 describe('TLS 1.3 encrypted alerts and certificates become facts', () => {
   it.each(['tls13-certificate-required.pcap', 'tls13-unknown-ca.pcap', 'tls13-client-cert-unknown-ca.pcap'])('%s: decrypted view as tshark shows it', async (f) => {
     const view = await decryptedView(path.join(FIXTURES, f), keyLog(path.join(FIXTURES, `${f}.keys`)));
