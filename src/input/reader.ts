@@ -305,8 +305,7 @@ export async function readCapture(input: CaptureInput, onFrame: (f: Frame) => vo
       const ng = new PcapngParser(file, sink, decompressed);
       ng.onSecret = opts.onSecret ?? null;
       parser = ng;
-    }
-    else {
+    } else {
       summary.error = new CaptureError({ code: 'bad-magic', file, offset: 0, detail: describeMagic(head), decompressed });
       return finish();
     }

@@ -202,7 +202,7 @@ export class DirectionKeys {
   private aead(nonce: Uint8Array): DecipherGCM {
     const s = this.suite;
     return s.cipher === 'chacha20-poly1305'
-      ? (createDecipheriv("chacha20-poly1305", this.key, nonce, { authTagLength: 16 }) as unknown as DecipherGCM)
+      ? (createDecipheriv('chacha20-poly1305', this.key, nonce, { authTagLength: 16 }) as unknown as DecipherGCM)
       : createDecipheriv(s.cipher as 'aes-128-gcm', this.key, nonce);
   }
 

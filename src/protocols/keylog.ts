@@ -108,7 +108,7 @@ export class KeyLog {
 
   private problem(source: string, line: number, text: string, message: string): void {
     // the secret itself is never repeated in a message
-    if (this.problems.length < 100) this.problems.push({ source, line, text: (text.split(/\s/)[0] ?? "").slice(0, 40), message });
+    if (this.problems.length < 100) this.problems.push({ source, line, text: (text.split(/\s/)[0] ?? '').slice(0, 40), message });
   }
 }
 
