@@ -107,7 +107,7 @@ function parseServer(s: string | undefined): { addr: string; port?: number } | u
   return { addr: s.toLowerCase() };
 }
 
-async function cmdAnalyze(argv: { input?: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string; maxConnections?: number; follow?: boolean; idle: number; jobs?: number; quiet?: boolean; log?: string[]; logTz?: string }): Promise<number> {
+async function cmdAnalyze(argv: { input?: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string; maxConnections?: number; follow?: boolean; idle: number; jobs?: number; quiet?: boolean; log?: string[]; logTz?: string; keylog?: string[] }): Promise<number> {
   if (!argv.input?.length && !argv.log?.length) throw new UsageError('analyze needs a capture, or --log FILE');
   if (argv.follow) return cmdFollow(argv as Parameters<typeof cmdFollow>[0]);
   // logs first: tcpdump text without dates takes its day from them (unless --date)
@@ -130,6 +130,7 @@ async function cmdAnalyze(argv: { input?: string[]; format: string; port: number
   if (beside.length === 1) progress.log(`ssmcap: ${beside[0]!.text}: tcpdump text of ${beside[0]!.capture} beside it: skipped (the capture itself is read)\n`);
   else if (beside.length > 1) progress.log(`ssmcap: ${beside.length} tcpdump texts lie beside the captures they were printed from (e.g. ${beside[0]!.text}): skipped, the captures themselves are read\n`);
   let readable = 0;
+  const keylogSaid = new Set<string>();
   // files are read in parallel (worker threads, one per core; a single input in this thread). NDJSON:
   // connection lines as they are judged, in whatever order the files finish; server lines per file, in input order
   const analyses = await analyzeMany(paths, {
@@ -137,12 +138,19 @@ async function cmdAnalyze(argv: { input?: string[]; format: string; port: number
     server,
     date: argv.date,
     maxConnections: argv.maxConnections,
+    keylog: argv.keylog,
     workers: argv.jobs,
     onConnection: sink ? (r) => void sink.write(ndjsonLine({ type: 'connection', provisional: true, ...r })) : undefined,
     onProgress: (i, bytes, packets) => progress.update(i, bytes, packets),
     onInput: (a, i) => {
       progress.done(i, a.input.packets);
       if (a.error) progress.log(`ssmcap: ${a.error.message}\n`);
+      // key log lines that did not parse: one line each on stderr, once per run (the secret never shown)
+      for (const p of a.input.keylog?.problems ?? []) {
+        const msg = p.line > 0 ? `${p.source}: line ${p.line}: ${p.message}` : `${p.source}: ${p.message}`;
+        if (!keylogSaid.has(msg)) progress.log(`ssmcap: ${msg}\n`);
+        keylogSaid.add(msg);
+      }
       if (a.input.readable) readable++;
       const e = entries[i]!;
       if (e.path !== e.arg) {
@@ -366,6 +374,7 @@ export async function main(args: string[]): Promise<number> {
           .option('jobs', { type: 'number', describe: 'worker threads for many files (default: one per core; 1: none)' })
           .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress bar' })
           .option('date', DATE_OPTION)
+          .option('keylog', { type: 'string', array: true, describe: 'NSS key log (SSLKEYLOGFILE) to decrypt TLS with (repeat; CAPTURE.keys beside a capture is read too)' })
           .option('log', { type: 'string', array: true, describe: 'vmanage-server.log, SSM On-Prem /var/log/messages, nginx logs (files or directories, gzip too; repeat): put on the timeline and used in the findings' })
           .option('log-tz', {
             type: 'string',

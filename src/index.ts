@@ -31,3 +31,6 @@ export { analyzeMany, type ManyOptions } from './diagnose/parallel.js';
 export { readLogs, readLogFile, resolveLogYears, logsDay, parseTimeZone, type LogFile, type LogEvent, type LogEventKind, type LogFileKind, type LogReadOptions, type TimeZone } from './input/logs.js';
 export { applyLogs, describeEvent, type LogAnalysis, type LogSummary, type LogNote, type LogFinding, type TimelineEntry } from './diagnose/logs.js';
 export { buildReport, reportText, reportJson, type RunReport } from './report/analysis.js';
+export { KeyLog, DSB_TLS_KEYLOG, type KeySet, type KeyLogProblem } from './protocols/keylog.js';
+export { TlsDecryptor, DirectionKeys, SUITES, prf, hkdfExpandLabel, tls12Keys, type DecryptedRecord, type DecryptFailure, type Suite } from './protocols/decrypt.js';
+export { decryptedView, type DecryptedFrame, type DecryptedCapture } from './protocols/decrypt-view.js';

@@ -72,7 +72,7 @@ function vmanageSync(t: number, error = 'invalid_client', status = 403): string[
 }
 
 async function conns(file: string): Promise<{ a: CaptureAnalysis; starts: number[]; ends: number[] }> {
-  const a = await analyzeCapture(cap(file));
+  const a = await analyzeCapture(cap(file), { keylogBeside: false });
   const starts = a.connections.map((c) => Number(c.start));
   return { a, starts, ends: a.connections.map((c, i) => starts[i]! + c.duration) };
 }

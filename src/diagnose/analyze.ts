@@ -13,6 +13,9 @@ import { readCapture, type CaptureInput, type ReadOptions } from '../input/reade
 import { linkTypeName } from '../input/linktypes.js';
 import { Connection, ConnTracker, type DirStats } from '../flow/conn.js';
 import { Session } from '../protocols/session.js';
+import { DSB_TLS_KEYLOG, KeyLog, type KeyLogProblem } from '../protocols/keylog.js';
+import type { DecryptFailure } from '../protocols/decrypt.js';
+import fs from 'node:fs';
 import { ChecksumLedger, type ChecksumCounts, type ChecksumSummaryLine } from './checksums.js';
 import { HINTS, type Reason, type Verdict } from './hints.js';
 import { judgeConnection, type ConnFinding, type Evidence } from './judge.js';
@@ -41,6 +44,20 @@ export interface AnalyzeOptions extends ReadOptions {
   judgeWhileIdle?: boolean;
   /** progress: bytes read and packets seen so far (called where ReadOptions.onProgress is) */
   onReadProgress?: (bytes: number, packets: number) => void;
+  /** NSS key log files to decrypt TLS with (`--keylog`, repeatable) */
+  keylog?: string[];
+  /** read `CAPTURE.keys` beside a capture file when it exists (default true) */
+  keylogBeside?: boolean;
+}
+
+/** the key logs an input was analysed with: files, the one beside the capture, Decryption Secrets Blocks */
+export interface KeylogResult {
+  sources: { source: string; secrets: number }[];
+  /** lines that did not parse, with their line numbers (the secret never shown) */
+  problems: KeyLogProblem[];
+  /** connections with protected records, and how many of them were decrypted */
+  connections: number;
+  decrypted_connections: number;
 }
 
 /** capture seconds a closed connection waits for stray packets (last ACK, a late RST) before it is judged */
@@ -75,7 +92,15 @@ export interface ConnectionResult {
   summary: string;
   inferred: boolean;
   evidence: Evidence[];
-  tls: { version: string | null; sni: string | null; handshake_complete: boolean; alerts: string[]; certificate: { subject: string; issuer: string; not_after: string } | null } | null;
+  tls: {
+    version: string | null;
+    sni: string | null;
+    handshake_complete: boolean;
+    alerts: string[];
+    certificate: { subject: string; issuer: string; not_after: string } | null;
+    /** with a key log: protected records read, cut and failed, and the key log used */
+    decrypted?: { records: number; decrypted: number; partial: number; failed: number; keylog: string | null; problem: string | null; failures: DecryptFailure[] };
+  } | null;
   http: ConnFinding['http'];
   exchanges: ConnFinding['exchanges'];
   payload_cut: boolean;
@@ -146,6 +171,8 @@ export interface InputResult {
   connections_omitted: number;
   /** addresses asked for by ARP or neighbor discovery again and again, never answered */
   unanswered_neighbors: UnansweredNeighbor[];
+  /** present when key logs were given or found */
+  keylog?: KeylogResult;
 }
 
 export interface CaptureAnalysis {
@@ -171,7 +198,7 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
     port: wantPort,
     onOpen: (c) => {
       // every connection gets a session until its first client bytes show it is not a proxy leg
-      sessions.set(c, new Session(c));
+      sessions.set(c, new Session(c, useKeys()));
     },
     onClose: (c) => {
       if (!c.dropped) closedQueue.push(c);
@@ -186,6 +213,15 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
     },
   });
   const inputName = opts.name ?? (typeof input === 'string' ? input : '-');
+  // key logs: --keylog files, FILE.keys beside the capture, and the capture's own Decryption Secrets Blocks
+  const keyLog = new KeyLog();
+  for (const k of opts.keylog ?? []) keyLog.addFile(k);
+  if (typeof input === 'string' && input !== '-' && opts.keylogBeside !== false && !(opts.keylog ?? []).includes(`${input}.keys`) && fs.existsSync(`${input}.keys`)) {
+    keyLog.addFile(`${input}.keys`, `${input}.keys (beside the capture)`);
+  }
+  const useKeys = () => (keyLog.size > 0 ? keyLog : null);
+  let keyConns = 0;
+  let keyDecrypted = 0;
   const closedQueue: Connection[] = [];
   /** connections listed in full (the first maxConnections judged) */
   const listed: ConnectionResult[] = [];
@@ -197,7 +233,15 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   let lastWall = 0;
   let packets = 0;
   const onReadProgress = opts.onReadProgress;
-  const readOpts: ReadOptions = onReadProgress ? { ...opts, onProgress: (b) => (opts.onProgress?.(b), onReadProgress(b, packets)) } : opts;
+  const readOpts: ReadOptions = {
+    ...opts,
+    ...(onReadProgress ? { onProgress: (b: number) => (opts.onProgress?.(b), onReadProgress(b, packets)) } : {}),
+    // key logs inside the capture (pcapng Decryption Secrets Blocks) arrive before the frames they decrypt
+    onSecret: (sec) => {
+      opts.onSecret?.(sec);
+      if (sec.type === DSB_TLS_KEYLOG) keyLog.addText(Buffer.from(sec.data).toString('utf8'), `${inputName} (Decryption Secrets Block at byte ${sec.fileOffset})`);
+    },
+  };
   const idleTimer = opts.judgeWhileIdle
     ? setInterval(() => {
         const now = lastTime + (Date.now() - lastWall) / 1000;
@@ -305,6 +349,10 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
     const stray = c.midstream && c.orig.payloadBytes + c.resp.payloadBytes === 0 && c.icmp.length === 0;
     if (wanted && !stray) {
       const f = judgeConnection(c, s ?? new Session(c));
+      if (s?.decryptor && s.decryptor.records > 0) {
+        keyConns++;
+        if (s.decryptor.decrypted > 0) keyDecrypted++;
+      }
       const detail = listed.length < maxDetailed;
       // a connection neither listed nor streamed out is only slimmed: its per-direction facts are not built
       const r = toResult(c, s, f, inputName, !detail && !opts.onConnection);
@@ -376,6 +424,7 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
       connections_total: judgedCount,
       connections_omitted: judgedCount - listed.length,
       unanswered_neighbors: unanswered,
+      ...(keyLog.sources.length > 0 || keyLog.problems.length > 0 ? { keylog: { sources: keyLog.sources, problems: keyLog.problems, connections: keyConns, decrypted_connections: keyDecrypted } } : {}),
     },
     servers,
     connections: listed,
@@ -453,6 +502,7 @@ function toResult(c: Connection, s: Session | null, f: ConnFinding, input: strin
           handshake_complete: f.handshakeComplete,
           alerts: [...(ct?.alerts ?? []).map((a) => `client ${a.name}`), ...(st?.alerts ?? []).map((a) => `server ${a.name}`)],
           certificate: cert ? { subject: cert.subject, issuer: cert.issuer, not_after: cert.validTo } : null,
+          ...(s?.decryptor && s.decryptor.records > 0 ? { decrypted: s.decryptor.summary() } : {}),
         }
       : null,
     http: f.http,

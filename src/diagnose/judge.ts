@@ -37,7 +37,7 @@ export interface ConnFinding {
   exchanges: Exchange[];
   tlsVersion: string | null;
   handshakeComplete: boolean;
-  http: { method?: string; target?: string; status?: number; error?: string; description?: string; frame: number }[];
+  http: { method?: string; target?: string; status?: number; error?: string; description?: string; frame: number; decrypted?: boolean }[];
   /** payload cut by the snaplen: what could not be read */
   payloadCut: boolean;
 }
@@ -50,6 +50,62 @@ const FATAL_CERT = new Set([42, 43, 44, 45, 46, 48, 49]);
 const TLS13_ALERT_MAX = 19;
 
 export function judgeConnection(c: Connection, s: Session): ConnFinding {
+  const f = judgeInner(c, s);
+  const d = s.decryptor;
+  if (d && d.records > 0) {
+    // a key log was used: say what did not decrypt, and that the verdict then rests on inference
+    const first = d.failures[0];
+    if (d.decrypted === 0) {
+      const why = d.problem || first?.why || 'no record decrypted';
+      f.evidence.push({ frame: first?.frame || c.firstFrame, text: `decryption: none of ${d.records} protected records decrypted: ${why}` });
+      if (f.inferred) f.summary += ` (inferred: the key log did not decrypt this connection: ${why})`;
+    } else if (d.failed > 0) {
+      f.evidence.push({ frame: first!.frame, text: `decryption: ${d.failed} of ${d.records} protected records not decrypted whole (first: ${first!.dir === 'c' ? 'client' : 'server'} ${first!.why})` });
+      if (f.inferred) f.summary += ` (inferred: ${d.failed} of ${d.records} records did not decrypt)`;
+    }
+  }
+  return f;
+}
+
+/**
+ * The application layer read from decrypted HTTP (a key log): the token call's answer and the calls that
+ * follow, instead of record sizes. Null when nothing was read (the inference then decides).
+ */
+function fromDecrypted(s: Session, set: Setter, ev: Evid): ConnFinding | null {
+  if (!s.decryptor || !s.clientApp || !s.serverApp) return null;
+  const reqs = s.clientApp.messages.filter((m) => m.kind === 'request');
+  const resps = s.serverApp.messages.filter((m) => m.kind === 'response');
+  if (resps.length === 0) return null;
+  const src = s.decryptor.source ? ` (decrypted with ${s.decryptor.source})` : ' (decrypted)';
+  const call = (q: HttpMessage | undefined) => (q ? `${q.method} ${q.target}` : 'the request');
+  for (let i = 0; i < Math.min(6, Math.max(reqs.length, resps.length)); i++) {
+    const q = reqs[i];
+    const a = resps[i];
+    if (q) ev(q.frame, `decrypted request: ${q.method} ${q.target}`);
+    if (a) {
+      const e = oauthError(a);
+      ev(a.frame, `decrypted answer: HTTP ${a.status} ${a.reason ?? ''}${e ? ` ${e.error}${e.description ? ` (${e.description})` : ''}` : ''}${a.cut ? ' (the rest cut by the snaplen)' : ''}`.replace(/ +/g, ' '));
+    }
+  }
+  const bad = resps.find((a) => (a.status ?? 0) >= 400);
+  if (bad) {
+    const i = resps.indexOf(bad);
+    const what = call(reqs[i]);
+    const e = oauthError(bad);
+    if (e?.error === 'invalid_client') return set('invalid-client', `${what} is answered ${bad.status} invalid_client${e.description ? ` (${e.description})` : ''}${src}`);
+    if (e?.error === 'invalid_grant') return set('invalid-grant', `${what} is answered ${bad.status} invalid_grant${e.description ? ` (${e.description})` : ''}${src}`);
+    if (!e && (bad.status === 401 || bad.status === 403) && (bad.cut || !bad.complete)) {
+      // the status line decrypted, the error document was cut: refused, its reason unseen
+      return set('auth-rejected', `${what} is answered ${bad.status} ${bad.reason ?? ''}${src}; its error document was cut by the snaplen`.replace(/ +/g, ' '));
+    }
+    return set('http-error', `${what} is answered ${bad.status} ${bad.reason ?? ''}${e ? ` ${e.error}` : ''}${src}`.replace(/ +/g, ' '));
+  }
+  const first = resps[0]!;
+  if (resps.length >= 2) return set('ok', `${call(reqs[0])} is answered ${first.status} and ${resps.length - 1} more call${resps.length > 2 ? 's are' : ' is'} answered on the same connection${src}`);
+  return set('ok', `${call(reqs[0])} is answered ${first.status}${src}`);
+}
+
+function judgeInner(c: Connection, s: Session): ConnFinding {
   const f: ConnFinding = {
     verdict: 'inconclusive',
     reason: 'capture-incomplete',
@@ -180,7 +236,7 @@ export function judgeConnection(c: Connection, s: Session): ConnFinding {
   const alert = firstFatal(st) ?? firstFatal(ct);
   if (alert) {
     const fromServer = st.alerts.includes(alert);
-    ev(alert.frame, `${fromServer ? 'server' : 'client'} sends fatal alert ${alert.name} (${alert.description})`);
+    ev(alert.frame, `${fromServer ? 'server' : 'client'} sends fatal alert ${alert.name} (${alert.description})${alert.decrypted ? ', read by decrypting it with the key log' : ''}`);
     const who = fromServer ? `the server ${srv}` : 'the client';
     if (alert.description < 0) {
       // the description was cut: who sent it, and when, still tells the layer
@@ -192,7 +248,9 @@ export function judgeConnection(c: Connection, s: Session): ConnFinding {
       return set('handshake-failure', `${who} ends the handshake with a fatal alert (its description was cut by the snaplen)`, true);
     }
     if (FATAL_CERT.has(alert.description)) {
-      if (st.certificates.length) ev(st.certificateFrame, `server certificate: ${st.certificates[0]!.subject}, issued by ${st.certificates[0]!.issuer}`);
+      // the certificate refused: the server's when the client sends the alert, the client's (read in TLS 1.2, or decrypted in 1.3) when the server does
+      const refused = fromServer ? ct : st;
+      if (refused.certificates.length) ev(refused.certificateFrame, `${fromServer ? 'client' : 'server'} certificate: ${refused.certificates[0]!.subject}, issued by ${refused.certificates[0]!.issuer}`);
       return set('untrusted-certificate', `${who} rejects the ${fromServer ? "client's" : "server's"} certificate: fatal alert ${alert.name}`);
     }
     if (alert.description === 70) {
@@ -244,6 +302,8 @@ export function judgeConnection(c: Connection, s: Session): ConnFinding {
   // ---- application: HTTP in clear inside the tunnel is not possible; encrypted exchanges
   addHttp(f, s);
   f.exchanges = exchanges(s, complete.frame);
+  const dec = fromDecrypted(s, set, ev);
+  if (dec) return dec;
   return decideExchanges(c, f, set, ev, srv, (frame) => closerAfter(c, s, frame));
 }
 
@@ -524,12 +584,16 @@ function stalledDirection(c: Connection): { frame: number; text: string; summary
 
 function addHttp(f: ConnFinding, s: Session): void {
   const all: HttpMessage[] = [...s.clientHttp.messages, ...s.serverHttp.messages].filter((m) => m.method !== 'CONNECT' && !(s.proxy && m.frame === s.proxy.responseFrame));
+  // what the key log decrypted, marked so
+  const dec = new Set<HttpMessage>([...(s.clientApp?.messages ?? []), ...(s.serverApp?.messages ?? [])]);
+  all.push(...dec);
   all.sort((a, b) => a.frame - b.frame);
   for (const m of all) {
-    if (m.kind === 'request') f.http.push({ method: m.method, target: m.target, frame: m.frame });
+    const d = dec.has(m) ? { decrypted: true } : {};
+    if (m.kind === 'request') f.http.push({ method: m.method, target: m.target, frame: m.frame, ...d });
     else {
       const e = oauthError(m);
-      f.http.push({ status: m.status, frame: m.frame, ...(e ? { error: e.error, description: e.description } : {}) });
+      f.http.push({ status: m.status, frame: m.frame, ...(e ? { error: e.error, description: e.description } : {}), ...d });
     }
   }
 }

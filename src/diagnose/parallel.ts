@@ -17,6 +17,8 @@ export interface JobOptions {
   server?: { addr: string; port?: number };
   date?: string;
   maxConnections?: number;
+  /** NSS key logs to decrypt TLS with (CAPTURE.keys beside a capture is read in any case) */
+  keylog?: string[];
   /** forward each connection as it is judged (NDJSON streaming) */
   connections?: boolean;
   /** forward read progress (bytes) */
@@ -61,12 +63,12 @@ function failedAnalysis(path: string, message: string): CaptureAnalysis {
 }
 
 function jobOptions(o: ManyOptions): JobOptions {
-  return { port: o.port, server: o.server, date: o.date, maxConnections: o.maxConnections, connections: !!o.onConnection, progress: !!o.onProgress };
+  return { port: o.port, server: o.server, date: o.date, maxConnections: o.maxConnections, keylog: o.keylog, connections: !!o.onConnection, progress: !!o.onProgress };
 }
 
 /** one file in this thread */
 export async function analyzeOne(path: string, job: JobOptions, post: (m: WorkerMessage) => void, index: number): Promise<void> {
-  const opts: AnalyzeOptions = { port: job.port, server: job.server, date: job.date, maxConnections: job.maxConnections };
+  const opts: AnalyzeOptions = { port: job.port, server: job.server, date: job.date, maxConnections: job.maxConnections, keylog: job.keylog };
   if (job.connections) opts.onConnection = (r) => post({ type: 'connection', index, r });
   if (job.progress) {
     let last = 0;

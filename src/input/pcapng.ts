@@ -48,6 +48,8 @@ export class PcapngParser implements FormatParser {
   private readonly frame = new Frame();
   /** counts of blocks by type, for reports */
   readonly blockCounts = new Map<number, number>();
+  /** told of each Decryption Secrets Block as it is read, before the frames after it */
+  onSecret: ((s: DecryptionSecret) => void) | null = null;
 
   constructor(
     private readonly file: string,
@@ -153,7 +155,9 @@ export class PcapngParser implements FormatParser {
           const stype = view.getUint32(pos + 8, le);
           const slen = view.getUint32(pos + 12, le);
           if (slen > len - 20) this.fail('bad-block', base + pos + 12, `pcapng Decryption Secrets Block secrets length ${slen} overruns its block`, slen, len - 20);
-          this.secrets.push({ type: stype, data: copyBytes(buf, pos + 16, pos + 16 + slen), fileOffset: base + pos });
+          const secret = { type: stype, data: copyBytes(buf, pos + 16, pos + 16 + slen), fileOffset: base + pos };
+          this.secrets.push(secret);
+          this.onSecret?.(secret);
           break;
         }
         default:

@@ -67,6 +67,8 @@ export interface ReadOptions {
   afterChunk?: () => void | Promise<void>;
   /** tcpdump text whose timestamps have no date (HH:MM:SS.frac): the day, YYYY-MM-DD (default 1970-01-01), UTC */
   date?: string;
+  /** pcapng: each Decryption Secrets Block as it is read (before the frames that follow it) */
+  onSecret?: (s: DecryptionSecret) => void;
 }
 
 export function sniffMagic(b: Uint8Array): 'gzip' | CaptureFormat | null {
@@ -299,8 +301,11 @@ export async function readCapture(input: CaptureInput, onFrame: (f: Frame) => vo
       }
     }
     if (kind === 'pcap') parser = new PcapParser(file, sink, decompressed);
-    else if (kind === 'pcapng') parser = new PcapngParser(file, sink, decompressed);
-    else {
+    else if (kind === 'pcapng') {
+      const ng = new PcapngParser(file, sink, decompressed);
+      ng.onSecret = opts.onSecret ?? null;
+      parser = ng;
+    } else {
       summary.error = new CaptureError({ code: 'bad-magic', file, offset: 0, detail: describeMagic(head), decompressed });
       return finish();
     }

@@ -9,6 +9,8 @@ import { attachConsumers } from '../flow/conn.js';
 import type { GapKind, StreamConsumer } from '../flow/reassembly.js';
 import { HttpStream, looksLikeHttpRequest, type HttpMessage } from './http.js';
 import { TlsStream, tlsPrefix } from './tls.js';
+import { TlsDecryptor } from './decrypt.js';
+import type { KeyLog } from './keylog.js';
 
 export interface ProxyInfo {
   /** CONNECT target as written */
@@ -33,8 +35,25 @@ export class Session {
   /** what the client spoke first: 'tls', 'http', 'connect', 'other', or '' before any byte */
   clientKind: '' | 'tls' | 'http' | 'connect' | 'other' | 'sslv2' = '';
   serverKind: '' | 'tls' | 'http' | 'other' = '';
+  /** with a key log: the decryption of this connection's TLS, and the HTTP read from its plaintext */
+  readonly decryptor: TlsDecryptor | null = null;
+  readonly clientApp: HttpStream | null = null;
+  readonly serverApp: HttpStream | null = null;
 
-  constructor(readonly conn: Connection) {
+  constructor(
+    readonly conn: Connection,
+    keyLog: KeyLog | null = null,
+  ) {
+    if (keyLog && keyLog.size > 0) {
+      const clientApp = (this.clientApp = new HttpStream('client'));
+      const serverApp = (this.serverApp = new HttpStream('server'));
+      // decrypted application data goes through the same HTTP parsing as clear text
+      this.decryptor = new TlsDecryptor(keyLog, this.clientTls, this.serverTls, (dir, data, off, frame, time, missing) => {
+        const h = dir === 'c' ? clientApp : serverApp;
+        h.data(data, off, frame, time);
+        if (missing > 0) h.gap(missing, off + data.length, 'snaplen', frame);
+      });
+    }
     if (conn.midstream) {
       // the capture starts inside the connection: the first bytes are somewhere in a record, so each
       // side waits for a segment that starts with a record header (and is never judged "not TLS")
@@ -112,6 +131,8 @@ export class Session {
   end(): void {
     this.clientHttp.end();
     this.serverHttp.end();
+    this.clientApp?.end();
+    this.serverApp?.end();
   }
 
   /** bytes of the client's second flight (its data after the server's first answer) */

@@ -127,8 +127,14 @@ export interface TlsRecordInfo {
   encrypted: boolean;
   /** part of the body was not captured (snaplen or loss) */
   cut: boolean;
-  /** handshake message types carried (plaintext only) */
+  /** handshake message types carried (plaintext, or decrypted with a key log) */
   handshakes: number[];
+  /** frame of the record's last byte (set when the record ends) */
+  endFrame?: number;
+  /** read by decrypting the record with a key log */
+  decrypted?: boolean;
+  /** TLS 1.3, decrypted: the inner content type */
+  innerType?: number;
 }
 
 export interface ClientHelloInfo {
@@ -138,6 +144,8 @@ export interface ClientHelloInfo {
   sni: string | null;
   alpn: string[];
   cipherSuites: number[];
+  /** ClientHello.random, hex (the key log's index) */
+  random: string;
 }
 
 export interface ServerHelloInfo {
@@ -147,6 +155,10 @@ export interface ServerHelloInfo {
   selectedVersion: number;
   cipherSuite: number;
   helloRetryRequest: boolean;
+  /** ServerHello.random, hex */
+  random: string;
+  /** the encrypt_then_mac extension (RFC 7366) was accepted */
+  encryptThenMac: boolean;
 }
 
 export interface CertInfo {
@@ -167,6 +179,8 @@ export interface AlertInfo {
   description: number;
   name: string;
   encrypted: boolean;
+  /** read by decrypting the record with a key log */
+  decrypted?: boolean;
 }
 
 type State = 'start' | 'header' | 'body' | 'lost' | 'sslv2' | 'not-tls';
@@ -197,6 +211,17 @@ export class TlsStream implements StreamConsumer {
   /** consumer of the bytes once the stream turned out not to be TLS */
   fallback: StreamConsumer | null = null;
   onServerHello: ((sh: ServerHelloInfo) => void) | null = null;
+  /**
+   * Set by the decryption stage: called at the end of every protected record with its body (the
+   * captured part when `rec.cut`), the frame and time of its last byte, and for bytes whose record
+   * boundaries were lost with a null body. Protected bodies are kept only while this is set.
+   */
+  onProtected: ((rec: TlsRecordInfo, body: Uint8Array | null, endFrame: number, endTime: number) => void) | null = null;
+  /** the decryption stage wants protected bodies (off once it knows it has no key for this connection) */
+  protectedBodies = true;
+  private curFrame = 0;
+  /** a ClientHello or ServerHello the snaplen cut: what its captured start tells (random; suite when there) */
+  cutHello: { random: string; version: number; cipherSuite: number } | null = null;
 
   private lastTime = 0;
   /** a record header split across segments (allocated when one is) */
@@ -228,6 +253,7 @@ export class TlsStream implements StreamConsumer {
 
   data(bytes: Uint8Array, off: number, frame: number, time: number): void {
     this.lastTime = time;
+    this.curFrame = frame;
     if (this.state === 'start') {
       this.firstFrame = frame;
       const b0 = bytes[0]!;
@@ -319,7 +345,9 @@ export class TlsStream implements StreamConsumer {
       return;
     }
     this.recordCount++;
-    if (this.records.length < this.maxRecordsKept) this.records.push({ type: CT_OPAQUE, version: 0, length: len, frame, time, off, encrypted: true, cut: true, handshakes: NO_TYPES });
+    const rec: TlsRecordInfo = { type: CT_OPAQUE, version: 0, length: len, frame, time, off, encrypted: true, cut: true, handshakes: NO_TYPES, endFrame: 0 };
+    if (this.records.length < this.maxRecordsKept) this.records.push(rec);
+    this.onProtected?.(rec, null, frame, time);
   }
 
   /** the record header is the 5 bytes at `ho` in `h` */
@@ -337,11 +365,11 @@ export class TlsStream implements StreamConsumer {
     this.recordCount++;
     let rec: TlsRecordInfo;
     if (this.records.length < this.maxRecordsKept) {
-      rec = { type, version, length, frame, time, off, encrypted, cut: false, handshakes: NO_TYPES };
+      rec = { type, version, length, frame, time, off, encrypted, cut: false, handshakes: NO_TYPES, endFrame: 0 };
       this.records.push(rec);
     } else {
       // past the records kept, one scratch record per stream carries the current one to its end
-      rec = this.scratch ??= { type, version, length, frame, time, off, encrypted, cut: false, handshakes: NO_TYPES };
+      rec = this.scratch ??= { type, version, length, frame, time, off, encrypted, cut: false, handshakes: NO_TYPES, endFrame: 0 };
       rec.type = type;
       rec.version = version;
       rec.length = length;
@@ -356,15 +384,22 @@ export class TlsStream implements StreamConsumer {
     this.bodyLeft = length;
     // handshake bodies are kept even after ChangeCipherSpec: TLS 1.3's compatibility CCS precedes a
     // second, plaintext ClientHello or ServerHello after a HelloRetryRequest (decided in endRecord)
-    this.bodyLen = type === CT_HANDSHAKE || (!encrypted && (type === CT_ALERT || type === CT_CCS)) ? 0 : -1;
+    this.bodyLen = type === CT_HANDSHAKE || (!encrypted && (type === CT_ALERT || type === CT_CCS)) || (encrypted && this.onProtected && this.protectedBodies && type !== CT_CCS) ? 0 : -1;
     this.state = 'body';
     if (length === 0) this.endRecord();
   }
 
   private endRecord(): void {
     const rec = this.cur!;
-    this.state = 'header';
     const body = this.bodyLen >= 0 ? this.bodyBuf.subarray(0, this.bodyLen) : null;
+    rec.endFrame = this.curFrame;
+    this.endRecordPlain(rec, body);
+    // the decryption stage reads protected records after their plaintext facts are in place
+    if (this.onProtected && rec.encrypted && rec.type !== CT_CCS) this.onProtected(rec, body, this.curFrame, this.lastTime);
+  }
+
+  private endRecordPlain(rec: TlsRecordInfo, body: Uint8Array | null): void {
+    this.state = 'header';
     this.bodyLen = -1;
     if (rec.type === CT_CCS) {
       if (!this.ccsFrame) this.ccsFrame = rec.frame;
@@ -398,6 +433,7 @@ export class TlsStream implements StreamConsumer {
         if (this.hsLen === 0 && body.length >= 1) {
           addType(rec, body[0]!);
           this.handshakeTypes.push({ type: body[0]!, frame: rec.frame });
+          if ((body[0] === HS.client_hello || body[0] === HS.server_hello) && body.length >= 38 && !this.cutHello) this.cutHello = cutHelloFields(body);
         }
         this.hsLen = 0;
         this.hsBroken = false;
@@ -500,6 +536,18 @@ export class TlsStream implements StreamConsumer {
   }
 }
 
+/** the fixed start of a hello: version, random, and for a ServerHello the suite after the session id */
+function cutHelloFields(b: Uint8Array): { random: string; version: number; cipherSuite: number } {
+  const version = (b[4]! << 8) | b[5]!;
+  const random = Buffer.from(b.subarray(6, 38)).toString('hex');
+  let cipherSuite = -1;
+  if (b[0] === HS.server_hello && b.length >= 39) {
+    const at = 39 + b[38]!;
+    if (b.length >= at + 2) cipherSuite = (b[at]! << 8) | b[at + 1]!;
+  }
+  return { random, version, cipherSuite };
+}
+
 /** a whole ClientHello or ServerHello filling the record: plaintext even after a compatibility CCS */
 function isPlainHello(body: Uint8Array, recordLength: number): boolean {
   if (body.length < 4) return false;
@@ -559,8 +607,8 @@ class Reader {
 
 function parseClientHello(m: Uint8Array, frame: number): ClientHelloInfo {
   const r = new Reader(m);
-  const info: ClientHelloInfo = { frame, legacyVersion: r.u16(), supportedVersions: [], sni: null, alpn: [], cipherSuites: [] };
-  r.bytes(32);
+  const info: ClientHelloInfo = { frame, legacyVersion: r.u16(), supportedVersions: [], sni: null, alpn: [], cipherSuites: [], random: '' };
+  info.random = Buffer.from(r.bytes(32)).toString('hex');
   r.bytes(r.u8());
   const cs = new Reader(r.bytes(r.u16()));
   while (cs.left >= 2) info.cipherSuites.push(cs.u16());
@@ -597,23 +645,28 @@ function parseServerHello(m: Uint8Array, frame: number): ServerHelloInfo | null 
   const cipherSuite = r.u16();
   r.u8();
   let selectedVersion = -1;
+  let encryptThenMac = false;
   if (r.left >= 2) {
     const ext = new Reader(r.bytes(r.u16()));
     while (ext.left >= 4) {
       const type = ext.u16();
       const data = ext.bytes(ext.u16());
       if (type === 43 && data.length >= 2) selectedVersion = (data[0]! << 8) | data[1]!;
+      else if (type === 22) encryptThenMac = true;
     }
   }
-  return { frame, legacyVersion, selectedVersion, cipherSuite, helloRetryRequest: hrr };
+  return { frame, legacyVersion, selectedVersion, cipherSuite, helloRetryRequest: hrr, random: Buffer.from(random).toString('hex'), encryptThenMac };
 }
 
-function parseCertificateList(m: Uint8Array): CertInfo[] {
+/** a Certificate message's chain; TLS 1.3 adds a request context and extensions per entry (RFC 8446 4.4.2) */
+export function parseCertificateList(m: Uint8Array, tls13 = false): CertInfo[] {
   const r = new Reader(m);
+  if (tls13) r.bytes(r.u8());
   const list = new Reader(r.bytes(r.u24()));
   const out: CertInfo[] = [];
   while (list.left >= 3) {
     const der = list.bytes(list.u24());
+    if (tls13) list.bytes(list.u16());
     try {
       const x = new X509Certificate(der);
       out.push({

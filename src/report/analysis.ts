@@ -123,6 +123,8 @@ export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: 
       const via = c.proxy ? ` via proxy ${c.proxy}` : c.role === 'proxy-upstream' ? ' (the proxy\'s own connection)' : '';
       const tls = c.tls?.version ? `, ${c.tls.version}${c.tls.handshake_complete ? '' : ' (handshake incomplete)'}` : '';
       L.push(`  conn ${c.client} -> ${c.server}${via}: ${c.conn_state} ${c.history || '-'}${tls}, frames ${c.first_frame}-${c.last_frame}, ${c.duration.toFixed(3)} s: ${c.verdict}/${c.reason}${c.inferred ? ' (inferred)' : ''}`);
+      const d = c.tls?.decrypted;
+      if (d) L.push(dim(`    decrypted ${d.decrypted} of ${d.records} TLS records${d.keylog ? ` with ${d.keylog}` : ''}${d.partial ? `, ${d.partial} cut (only their start read)` : ''}${d.failed - d.partial > 0 ? `, ${d.failed - d.partial} failed` : ''}${d.decrypted === 0 && d.problem ? `: ${d.problem}` : ''}`));
     }
     if (s.connection_count > conns.length) L.push(dim(`  ... and ${s.connection_count - conns.length} more connections (counted in the verdict; --format ndjson lists every one)`));
   }
@@ -153,6 +155,12 @@ export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: 
     const b = r.skipped.text_beside_capture.length;
     if (b) parts.push(`${b} tcpdump text${b > 1 ? 's' : ''} beside the capture${b > 1 ? 's' : ''} printed from`);
     L.push(dim(`skipped: ${parts.join(', ')}`));
+  }
+  for (const i of r.inputs) {
+    const k = i.keylog;
+    if (!k) continue;
+    const srcs = k.sources.map((x) => `${x.source} (${x.secrets} secret${x.secrets === 1 ? '' : 's'})`).join(', ');
+    L.push(dim(`TLS decryption${multi ? ` (${i.path})` : ''}: key log ${srcs}; ${k.decrypted_connections} of ${k.connections} TLS connections decrypted${k.problems.length ? `; ${k.problems.length} key log line${k.problems.length > 1 ? 's' : ''} not understood` : ''}`));
   }
   const text = L.join('\n') + '\n';
   return opts.showSecrets ? text : redact(text);
