@@ -16,6 +16,7 @@ import { Session } from '../protocols/session.js';
 import { ChecksumLedger, type ChecksumCounts, type ChecksumSummaryLine } from './checksums.js';
 import { HINTS, VERDICT_OF, type Reason, type Verdict } from './hints.js';
 import { judgeConnection, type ConnFinding, type Evidence } from './judge.js';
+import { buildLadder, type LadderStep } from './ladder.js';
 
 export interface AnalyzeOptions extends ReadOptions {
   /** the SSM server port (default 8443) */
@@ -67,6 +68,8 @@ export interface ConnectionResult {
   http: ConnFinding['http'];
   exchanges: ConnFinding['exchanges'];
   payload_cut: boolean;
+  /** who sent what, in frame order (listed connections only): the ladder diagram of the HTML and --ladder */
+  ladder?: LadderStep[];
 }
 
 export interface DirFacts {
@@ -404,6 +407,7 @@ function toResult(c: Connection, s: Session | null, f: ConnFinding, input: strin
     http: f.http,
     exchanges: f.exchanges,
     payload_cut: f.payloadCut,
+    ladder: lean ? undefined : buildLadder(c, s),
   };
 }
 
