@@ -11,7 +11,8 @@ import { expandInputs } from './input/dir.js';
 import { formatInfoText, infoJson, inspectCapture } from './report/info.js';
 import fs from 'node:fs';
 import { analyzeCapture, type CaptureAnalysis, type ConnectionResult } from './diagnose/analyze.js';
-import { buildReport, EXIT_OF, ndjsonLine, reportText, writeReportJson } from './report/analysis.js';
+import { buildReport, EXIT_OF, ndjsonLine, reportText, SECRETS_SHOWN, writeReportJson } from './report/analysis.js';
+import { writeReportHtml } from './report/html.js';
 import { hasCaptureExtension } from './input/dir.js';
 import { resolveFields, UnknownFieldError, writePackets, type PacketsFormat } from './report/packets.js';
 
@@ -89,21 +90,36 @@ function parseServer(s: string | undefined): { addr: string; port?: number } | u
   return { addr: s.toLowerCase() };
 }
 
-async function cmdAnalyze(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string; maxConnections?: number }): Promise<number> {
+/**
+ * --show-secrets: redaction off only for the user's own terminal. Refused, with a line on stderr, when the
+ * output goes to a file (-o) or a pipe: what is written there gets shared.
+ */
+function secretsShown(argv: { showSecrets?: boolean; o?: string }): boolean {
+  if (!argv.showSecrets) return false;
+  if (argv.o || !process.stdout.isTTY) {
+    errLine(`--show-secrets refused: the output goes to ${argv.o ? `the file ${argv.o}` : 'a pipe or file, not a terminal'}; secrets stay redacted`);
+    return false;
+  }
+  return true;
+}
+
+async function cmdAnalyze(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string; maxConnections?: number; ladder?: boolean; showSecrets?: boolean }): Promise<number> {
+  const showSecrets = secretsShown(argv);
   const { paths } = await captureInputs(argv.input);
   const analyses: CaptureAnalysis[] = [];
   let readable = 0;
   const server = parseServer(argv.server);
   const ndjson = argv.format === 'ndjson';
   const sink = ndjson ? (argv.o ? fs.createWriteStream(argv.o) : process.stdout) : null;
+  if (sink && showSecrets) sink.write(ndjsonLine({ type: 'notice', secrets_shown: true, text: SECRETS_SHOWN }, true));
   for (const path of paths) {
     // NDJSON streams each connection as soon as it is judged (provisional), servers once the input is done
-    const onConnection = sink ? (r: ConnectionResult) => void sink.write(ndjsonLine({ type: 'connection', provisional: true, ...r })) : undefined;
+    const onConnection = sink ? (r: ConnectionResult) => void sink.write(ndjsonLine({ type: 'connection', provisional: true, ...r }, showSecrets)) : undefined;
     const a = await analyzeCapture(path, { port: argv.port, server, date: argv.date, onConnection, maxConnections: argv.maxConnections });
     if (a.error) errLine(a.error.message);
     if (a.input.readable) readable++;
     analyses.push(a);
-    if (sink) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }));
+    if (sink) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }, showSecrets));
   }
   if (readable === 0) {
     if (sink && sink !== process.stdout) (sink as fs.WriteStream).end();
@@ -111,7 +127,7 @@ async function cmdAnalyze(argv: { input: string[]; format: string; port: number;
   }
   const report = buildReport(analyses, VERSION);
   if (sink) {
-    sink.write(ndjsonLine({ type: 'summary', tool: report.tool, verdict: report.verdict, reason: report.reason, summary: report.summary, inputs: report.inputs, checksums: report.checksums }));
+    sink.write(ndjsonLine({ type: 'summary', tool: report.tool, verdict: report.verdict, reason: report.reason, summary: report.summary, inputs: report.inputs, checksums: report.checksums }, showSecrets));
     if (sink !== process.stdout) await new Promise<void>((res) => (sink as fs.WriteStream).end(res));
     return EXIT_OF[report.verdict];
   }
@@ -124,10 +140,22 @@ async function cmdAnalyze(argv: { input: string[]; format: string; port: number;
       } finally {
         fs.closeSync(fd);
       }
-    } else writeReportJson(report, (t) => process.stdout.write(t));
+    } else writeReportJson(report, (t) => process.stdout.write(t), showSecrets);
     return EXIT_OF[report.verdict];
   }
-  const out = reportText(report, { color: argv.o ? false : (argv.color ?? (process.stdout.isTTY && !process.env.NO_COLOR)) });
+  if (argv.format === 'html') {
+    if (argv.o) {
+      const fd = fs.openSync(argv.o, 'w');
+      try {
+        writeReportHtml(report, (t) => fs.writeSync(fd, t));
+      } finally {
+        fs.closeSync(fd);
+      }
+    } else writeReportHtml(report, (t) => process.stdout.write(t), { showSecrets });
+    return EXIT_OF[report.verdict];
+  }
+  const width = (!argv.o && process.stdout.isTTY && process.stdout.columns) || 80;
+  const out = reportText(report, { color: argv.o ? false : (argv.color ?? (process.stdout.isTTY && !process.env.NO_COLOR)), ladder: argv.ladder, width, showSecrets });
   if (argv.o) fs.writeFileSync(argv.o, out);
   else process.stdout.write(out);
   return EXIT_OF[report.verdict];
@@ -170,10 +198,12 @@ export async function main(args: string[]): Promise<number> {
           .positional('input', { type: 'string', array: true, demandOption: true, describe: 'capture files, directories, or - for stdin' })
           .option('port', { type: 'number', default: 8443, describe: 'the SSM server port' })
           .option('server', { type: 'string', describe: 'only this server: ADDR or ADDR:PORT ([v6]:PORT)' })
-          .option('format', { choices: ['text', 'json', 'ndjson'] as const, default: 'text', describe: 'text for people, one JSON document, or NDJSON lines as connections end' })
+          .option('format', { choices: ['text', 'json', 'ndjson', 'html'] as const, default: 'text', describe: 'text for people, one JSON document, NDJSON lines as connections end, or one self-contained HTML file with ladder diagrams' })
           .option('o', { type: 'string', describe: 'write the report to this file' })
           .option('max-connections', { type: 'number', default: 1000, describe: 'connections listed in full per input (all still count in the verdicts; NDJSON lists every one)' })
           .option('color', { type: 'boolean', describe: 'colour the text report (default: on a TTY, unless NO_COLOR)' })
+          .option('ladder', { type: 'boolean', default: false, describe: 'text: draw each listed connection as a ladder (who sent what, frame and time), as wide as the terminal' })
+          .option('show-secrets', { type: 'boolean', default: false, describe: 'do not redact credentials and tokens; only when the output is your terminal (refused with -o or a pipe)' })
           .option('date', DATE_OPTION),
       async (a) => {
         code = await cmdAnalyze(restoreStdin(a as Parameters<typeof cmdAnalyze>[0]));

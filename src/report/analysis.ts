@@ -6,6 +6,7 @@ import pc from 'picocolors';
 import { overallVerdict, type CaptureAnalysis, type ConnectionResult, type ServerResult } from '../diagnose/analyze.js';
 import type { Reason, Verdict } from '../diagnose/hints.js';
 import { redact } from './redact.js';
+import { ladderAscii } from './ladder.js';
 
 export const EXIT_OF: Record<Verdict, number> = { healthy: 0, transport: 10, tls: 11, application: 12, inconclusive: 13 };
 
@@ -36,8 +37,8 @@ export function buildReport(analyses: CaptureAnalysis[], version: string): RunRe
 }
 
 /** one NDJSON line (type first), redacted */
-export function ndjsonLine(rec: { type: string } & Record<string, unknown>): string {
-  return redact(JSON.stringify(rec)) + '\n';
+export function ndjsonLine(rec: { type: string } & Record<string, unknown>, showSecrets = false): string {
+  return (showSecrets ? JSON.stringify(rec) : redact(JSON.stringify(rec))) + '\n';
 }
 
 export function reportJson(r: RunReport): string {
@@ -50,7 +51,7 @@ export function reportJson(r: RunReport): string {
  * The JSON document in pieces of about 1 MiB, redacted piece by piece, as JSON.stringify(r, null, 2)
  * would print it: a large report (tens of thousands of checksum lines) is never one huge string.
  */
-export function writeReportJson(r: RunReport, write: (text: string) => void): void {
+export function writeReportJson(r: RunReport, write: (text: string) => void, showSecrets = false): void {
   let buf: string[] = [];
   let size = 0;
   const put = (t: string) => {
@@ -59,12 +60,13 @@ export function writeReportJson(r: RunReport, write: (text: string) => void): vo
     if (size >= 1 << 20) flush();
   };
   const flush = () => {
-    if (buf.length) write(redact(buf.join('')));
+    if (buf.length) write(showSecrets ? buf.join('') : redact(buf.join('')));
     buf = [];
     size = 0;
   };
   const entries = Object.entries(r).filter(([, v]) => v !== undefined && typeof v !== 'function');
   put('{\n');
+  if (showSecrets) put(`  "secrets_shown": ${JSON.stringify(SECRETS_SHOWN)},\n`);
   entries.forEach(([k, v], i) => {
     const sep = i < entries.length - 1 ? ',' : '';
     if (Array.isArray(v) && v.length > 0) {
@@ -83,11 +85,15 @@ const colorOf = (v: Verdict, color: boolean) => {
   return v === 'healthy' ? pc.green : v === 'inconclusive' ? pc.yellow : pc.red;
 };
 
-export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: boolean } = {}): string {
+/** the line on top of an output that is not redacted (--show-secrets on the user's own terminal) */
+export const SECRETS_SHOWN = 'SECRETS SHOWN (--show-secrets): this output is not redacted; do not share it';
+
+export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: boolean; ladder?: boolean; width?: number } = {}): string {
   const color = opts.color ?? false;
   const bold = color ? pc.bold : (s: string) => s;
   const dim = color ? pc.dim : (s: string) => s;
   const L: string[] = [];
+  if (opts.showSecrets) L.push(bold(color ? pc.red(SECRETS_SHOWN) : SECRETS_SHOWN));
   L.push(bold(colorOf(r.verdict, color)(`${r.verdict.toUpperCase()} (${r.reason})`)) + (r.summary ? `: ${r.summary}` : ''));
   const multi = r.inputs.length > 1;
   if (multi) {
@@ -114,6 +120,11 @@ export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: 
       const via = c.proxy ? ` via proxy ${c.proxy}` : c.role === 'proxy-upstream' ? ' (the proxy\'s own connection)' : '';
       const tls = c.tls?.version ? `, ${c.tls.version}${c.tls.handshake_complete ? '' : ' (handshake incomplete)'}` : '';
       L.push(`  conn ${c.client} -> ${c.server}${via}: ${c.conn_state} ${c.history || '-'}${tls}, frames ${c.first_frame}-${c.last_frame}, ${c.duration.toFixed(3)} s: ${c.verdict}/${c.reason}${c.inferred ? ' (inferred)' : ''}`);
+      if (opts.ladder && c.ladder) {
+        const paint = (k: string, t: string) => (!color ? t : k === 'bad' ? pc.red(t) : k === 'tls' ? pc.cyan(t) : k === 'http' ? pc.magenta(t) : k === 'icmp' ? pc.yellow(t) : t);
+        for (const line of ladderAscii(c, { width: (opts.width ?? 80) - 4, paint, clean: opts.showSecrets ? undefined : redact })) L.push(`    ${line}`);
+        L.push('');
+      }
     }
     if (s.connection_count > conns.length) L.push(dim(`  ... and ${s.connection_count - conns.length} more connections (counted in the verdict; --format ndjson lists every one)`));
   }
