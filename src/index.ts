@@ -24,3 +24,6 @@ export { ChecksumLedger, type ChecksumSummaryLine } from './diagnose/checksums.j
 export { FIELDS, FIELD_BY_NAME, quotedRecord, type FieldDef, type FieldContext } from './report/fields.js';
 export { writePackets, resolveFields, type PacketsOptions, type PacketsFormat } from './report/packets.js';
 export { inspectCapture, formatInfoText, type CaptureInfo } from './report/info.js';
+export { reportHtml, writeReportHtml, type HtmlOptions } from './report/html.js';
+export { ladderLayout, ladderAscii, type LadderLayout } from './report/ladder.js';
+export { buildLadder, type LadderStep } from './diagnose/ladder.js';

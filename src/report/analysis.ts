@@ -2,11 +2,14 @@
  * The analyze report as text (verdict first, then per server and per connection, then the checksum
  * note) and as one JSON document. Both pass through the redaction step.
  */
-import pc from 'picocolors';
+import picocolors from 'picocolors';
 import { overallVerdict, type CaptureAnalysis, type ConnectionResult, type ServerResult } from '../diagnose/analyze.js';
 import type { Reason, Verdict } from '../diagnose/hints.js';
 import { redact } from './redact.js';
 import { ladderAscii } from './ladder.js';
+
+/** colours always on: whether to colour is decided here (--color/--no-color, a TTY, NO_COLOR), not by picocolors' own guess */
+const pc = picocolors.createColors(true);
 
 export const EXIT_OF: Record<Verdict, number> = { healthy: 0, transport: 10, tls: 11, application: 12, inconclusive: 13 };
 
