@@ -25,6 +25,32 @@ const CASES = [
   { name: 'a16-proxy-407.pcap', banner: /^TRANSPORT \(proxy-auth-required\)/ },
 ];
 
+interface Seen {
+  banner: string;
+  bannerColour: string;
+  arrows: number[];
+  outside: number;
+  scrollWidth: number;
+  scripts: number;
+  text: string;
+}
+
+/** what a person sees, read in the page (a string: the tests are type-checked without the DOM library) */
+const SEEN = `(() => {
+  const vis = (e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const ladders = [...document.querySelectorAll('svg.ladder')];
+  return {
+    banner: document.getElementById('verdict').innerText.replace(/\\s+/g, ' '),
+    bannerColour: getComputedStyle(document.getElementById('verdict')).backgroundColor,
+    arrows: ladders.map((l) => [...l.querySelectorAll('g.arrow')].filter(vis).length),
+    // an arrow drawn outside the screen would be no use on a phone
+    outside: [...document.querySelectorAll('g.arrow')].filter((a) => { const r = a.getBoundingClientRect(); return r.left < 0 || r.right > window.innerWidth; }).length,
+    scrollWidth: document.documentElement.scrollWidth,
+    scripts: document.scripts.length,
+    text: document.body.innerText,
+  };
+})()`;
+
 describe.skipIf(!CHROMIUM)('the HTML report in chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
@@ -59,26 +85,7 @@ describe.skipIf(!CHROMIUM)('the HTML report in chromium', () => {
     });
     await page.setViewport({ width: 400, height: 800, deviceScaleFactor: 1 });
     await page.goto(`file://${html}`, { waitUntil: 'load' });
-    const seen = await page.evaluate(() => {
-      const vis = (e: Element) => {
-        const r = e.getBoundingClientRect();
-        return r.width > 0 && r.height > 0;
-      };
-      const ladders = [...document.querySelectorAll('svg.ladder')];
-      return {
-        banner: (document.getElementById('verdict') as HTMLElement).innerText.replace(/\s+/g, ' '),
-        bannerColour: getComputedStyle(document.getElementById('verdict')!).backgroundColor,
-        arrows: ladders.map((l) => [...l.querySelectorAll('g.arrow')].filter(vis).length),
-        // an arrow drawn outside the screen would be no use on a phone
-        outside: [...document.querySelectorAll('g.arrow')].filter((a) => {
-          const r = a.getBoundingClientRect();
-          return r.left < 0 || r.right > window.innerWidth;
-        }).length,
-        scrollWidth: document.documentElement.scrollWidth,
-        scripts: document.scripts.length,
-        text: document.body.innerText,
-      };
-    });
+    const seen = (await page.evaluate(SEEN)) as Seen;
     await page.screenshot({ path: path.join(OUT, `html-${name.replace(/\.pcap$/, '')}.png`) as `${string}.png`, fullPage: true });
     await page.close();
 

@@ -68,12 +68,18 @@ describe('analyze --format json matches schema/report.schema.json', () => {
 });
 
 describe('analyze --format ndjson: each line matches schema/ndjson.schema.json', () => {
-  it.each([...captures, ...texts])('%s', async (name) => {
-    const r = await runCli(['analyze', path.join(dir, name), '--format', 'ndjson']);
+  // one run over every capture (and one over the tcpdump texts): each input's connections, servers, and the summary
+  it.each([
+    ['every capture in captures/', [dir], captures.length],
+    ['tcpdump text', texts.map((t) => path.join(dir, t)), texts.length],
+  ] as const)('%s', async (_what, inputs, count) => {
+    const r = await runCli(['analyze', ...inputs, '--format', 'ndjson']);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     for (const l of lines) expect(validateLine(l), `${l.type}: ${errors(validateLine)}`).toBe(true);
     expect(lines.at(-1).type).toBe('summary');
-    expect(lines.filter((l) => l.type === 'server').length).toBeGreaterThan(0);
+    expect(lines.filter((l) => l.type === 'summary')).toHaveLength(1);
+    expect(new Set(lines.filter((l) => l.type === 'server').map((l) => l.input)).size).toBe(count);
+    expect(lines.filter((l) => l.type === 'connection').every((l) => l.ladder.length > 0)).toBe(true);
   });
 });
 
