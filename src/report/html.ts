@@ -34,7 +34,7 @@ ol.evidence{padding-left:0;list-style:none}ol.evidence li{margin:2px 0}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;width:100%;font-size:.9em}th,td{border-bottom:1px solid var(--line);padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:normal}
 td.any{overflow-wrap:anywhere}details.steps{font-size:.9em;margin:.2em 0 .8em}details.steps summary{color:var(--muted);cursor:pointer}
-svg.ladder{width:100%;height:auto;display:block;margin:.4em 0;max-width:100%}
+svg.ladder{width:100%;height:auto;display:block;margin:.4em 0;max-width:min(100%,720px)}
 svg.ladder text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
 .conn{border-top:1px solid var(--line);margin-top:1em}
 @media print{body{max-width:none;font-size:10pt}.conn,.server-head{break-inside:avoid}.banner{print-color-adjust:exact;-webkit-print-color-adjust:exact}}
@@ -162,12 +162,14 @@ export function ladderSvg(c: ConnectionResult, esc: (s: string) => string, clean
 
 function inputsHtml(r: RunReport, esc: (s: string) => string): string {
   const L: string[] = [];
-  L.push(`<h2>Inputs</h2>\n<div class="scroll"><table class="inputs"><thead><tr><th>capture</th><th>format</th><th>link types</th><th>packets</th><th>bytes</th><th>connections</th><th>error</th></tr></thead><tbody>`);
+  L.push(`<h2>Inputs</h2>\n<div class="scroll"><table class="inputs"><thead><tr><th>capture</th><th>servers</th><th>format</th><th>link types</th><th>packets</th><th>bytes</th><th>connections</th><th>error</th></tr></thead><tbody>`);
   for (const i of r.inputs) {
     const fmt = [i.format ?? '?', i.compression ?? ''].filter(Boolean).join(', ');
     const links = i.link_types.map((l) => `${l.name} (${l.frames})`).join(', ');
     const omitted = i.connections_omitted ? ` (${i.connections_omitted} not listed)` : '';
-    L.push(`<tr><td class="mono any">${esc(i.path)}</td><td>${esc(fmt)}</td><td>${esc(links)}</td><td>${i.packets}</td><td>${i.bytes}</td><td>${i.connections_total}${omitted}</td><td class="any">${esc(String(i.error?.message ?? ''))}</td></tr>`);
+    // which captures (which boxes) fail, and how: each server of the input with its verdict
+    const servers = r.servers.filter((s) => s.input === i.path).map((s) => `<span style="color:${VERDICT_COLOR[s.verdict]}">${esc(hostPort(s.address, s.port))} ${esc(s.verdict)}/${esc(s.reason)}</span>`);
+    L.push(`<tr><td class="mono any">${esc(i.path)}</td><td>${servers.join('<br>') || (i.readable ? 'no connection to the server port' : 'unreadable')}</td><td>${esc(fmt)}</td><td>${esc(links)}</td><td>${i.packets}</td><td>${i.bytes}</td><td>${i.connections_total}${omitted}</td><td class="any">${esc(String(i.error?.message ?? ''))}</td></tr>`);
   }
   L.push(`</tbody></table></div>\n`);
   return L.join('\n');
