@@ -12,10 +12,11 @@ import { captureBeside, expandInputs, type InputEntry } from './input/dir.js';
 import { formatInfoText, infoJson, inspectCapture } from './report/info.js';
 import fs from 'node:fs';
 import { analyzeCapture, type CaptureAnalysis, type ConnectionResult } from './diagnose/analyze.js';
-import { buildReport, EXIT_OF, ndjsonLine, reportText, writeReportJson, type RunReport } from './report/analysis.js';
+import { buildReport, EXIT_OF, ndjsonLine, reportText, SECRETS_SHOWN, writeReportJson, type RunReport } from './report/analysis.js';
 import { analyzeMany } from './diagnose/parallel.js';
 import { createProgress } from './report/progress.js';
 import pathLib from 'node:path';
+import { writeReportHtml } from './report/html.js';
 import { hasCaptureExtension } from './input/dir.js';
 import { followFile } from './input/follow.js';
 import { LiveError, startLive, type LiveEngine } from './input/live.js';
@@ -107,8 +108,22 @@ function parseServer(s: string | undefined): { addr: string; port?: number } | u
   return { addr: s.toLowerCase() };
 }
 
-async function cmdAnalyze(argv: { input?: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string; maxConnections?: number; follow?: boolean; idle: number; jobs?: number; quiet?: boolean; log?: string[]; logTz?: string; keylog?: string[] }): Promise<number> {
+/**
+ * --show-secrets: redaction off only for the user's own terminal. Refused, with a line on stderr, when the
+ * output goes to a file (-o) or a pipe: what is written there gets shared.
+ */
+function secretsShown(argv: { showSecrets?: boolean; o?: string }): boolean {
+  if (!argv.showSecrets) return false;
+  if (argv.o || !process.stdout.isTTY) {
+    errLine(`--show-secrets refused: the output goes to ${argv.o ? `the file ${argv.o}` : 'a pipe or file, not a terminal'}; secrets stay redacted`);
+    return false;
+  }
+  return true;
+}
+
+async function cmdAnalyze(argv: { input?: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string; maxConnections?: number; follow?: boolean; idle: number; jobs?: number; quiet?: boolean; log?: string[]; logTz?: string; keylog?: string[]; ladder?: boolean; showSecrets?: boolean }): Promise<number> {
   if (!argv.input?.length && !argv.log?.length) throw new UsageError('analyze needs a capture, or --log FILE');
+  const showSecrets = secretsShown(argv);
   if (argv.follow) return cmdFollow(argv as Parameters<typeof cmdFollow>[0]);
   // logs first: tcpdump text without dates takes its day from them (unless --date)
   let logFiles: LogFile[] | null = null;
@@ -123,6 +138,7 @@ async function cmdAnalyze(argv: { input?: string[]; format: string; port: number
   const server = parseServer(argv.server);
   const ndjson = argv.format === 'ndjson';
   const sink = ndjson ? (argv.o ? fs.createWriteStream(argv.o) : process.stdout) : null;
+  if (sink && showSecrets) sink.write(ndjsonLine({ type: 'notice', secrets_shown: true, text: SECRETS_SHOWN }, true));
   const progress = createProgress(
     paths.map((p) => (p === '-' ? 0 : fileSize(p))),
     { quiet: argv.quiet },
@@ -140,7 +156,7 @@ async function cmdAnalyze(argv: { input?: string[]; format: string; port: number
     maxConnections: argv.maxConnections,
     keylog: argv.keylog,
     workers: argv.jobs,
-    onConnection: sink ? (r) => void sink.write(ndjsonLine({ type: 'connection', provisional: true, ...r })) : undefined,
+    onConnection: sink ? (r) => void sink.write(ndjsonLine({ type: 'connection', provisional: true, ...r }, showSecrets)) : undefined,
     onProgress: (i, bytes, packets) => progress.update(i, bytes, packets),
     onInput: (a, i) => {
       progress.done(i, a.input.packets);
@@ -158,18 +174,18 @@ async function cmdAnalyze(argv: { input?: string[]; format: string; port: number
         a.input.path_in_directory = pathLib.relative(e.arg, e.path);
       }
       // with logs the servers wait for them: the logs may make their reasons precise
-      if (sink && !logFiles) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }));
+      if (sink && !logFiles) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }, showSecrets));
     },
   }).finally(() => progress.stop());
   let logs: LogAnalysis | undefined;
   if (logFiles) {
     logs = applyLogs(analyses, logFiles);
     if (sink) {
-      for (const l of logs.logs) sink.write(ndjsonLine({ type: 'log', ...l }));
-      for (const t of logs.timeline) if (t.source === 'log') sink.write(ndjsonLine({ type: 'log_event', ...t }));
-      for (const a of analyses) for (const c of a.connections) if (c.log_events) sink.write(ndjsonLine({ type: 'connection', provisional: false, ...c }));
-      for (const a of analyses) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }));
-      for (const f of logs.findings) sink.write(ndjsonLine({ type: 'log_finding', ...f }));
+      for (const l of logs.logs) sink.write(ndjsonLine({ type: 'log', ...l }, showSecrets));
+      for (const t of logs.timeline) if (t.source === 'log') sink.write(ndjsonLine({ type: 'log_event', ...t }, showSecrets));
+      for (const a of analyses) for (const c of a.connections) if (c.log_events) sink.write(ndjsonLine({ type: 'connection', provisional: false, ...c }, showSecrets));
+      for (const a of analyses) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }, showSecrets));
+      for (const f of logs.findings) sink.write(ndjsonLine({ type: 'log_finding', ...f }, showSecrets));
     }
     if (logFiles.length === 0) errLine(`--log ${argv.log!.join(' ')}: no log file found`);
   }
@@ -177,7 +193,7 @@ async function cmdAnalyze(argv: { input?: string[]; format: string; port: number
     if (sink && sink !== process.stdout) (sink as fs.WriteStream).end();
     return EXIT.unreadable;
   }
-  return emitReport(analyses, argv, sink, skipped || beside.length ? { files: skipped, text_beside_capture: beside } : undefined, logs);
+  return emitReport(analyses, { ...argv, showSecrets }, sink, skipped || beside.length ? { files: skipped, text_beside_capture: beside } : undefined, logs);
 }
 
 function fileSize(p: string): number {
@@ -189,11 +205,13 @@ function fileSize(p: string): number {
 }
 
 /** the run's report on stdout (or -o) in the chosen format; NDJSON: the closing summary line. Returns analyze's exit code. */
-async function emitReport(analyses: CaptureAnalysis[], argv: { format: string; o?: string; color?: boolean }, sink: NodeJS.WritableStream | null, skipped?: RunReport['skipped'], logs?: LogAnalysis): Promise<number> {
+async function emitReport(analyses: CaptureAnalysis[], argv: { format: string; o?: string; color?: boolean; ladder?: boolean; showSecrets?: boolean }, sink: NodeJS.WritableStream | null, skipped?: RunReport['skipped'], logs?: LogAnalysis): Promise<number> {
+  // showSecrets here is already decided (secretsShown): only the user's own terminal gets it
+  const showSecrets = argv.showSecrets ?? false;
   const report = buildReport(analyses, VERSION, logs);
   if (skipped) report.skipped = skipped;
   if (sink) {
-    sink.write(ndjsonLine({ type: 'summary', tool: report.tool, verdict: report.verdict, reason: report.reason, summary: report.summary, inputs: report.inputs, checksums: report.checksums, skipped: report.skipped, ...(logs ? { logs: report.logs } : {}) }));
+    sink.write(ndjsonLine({ type: 'summary', tool: report.tool, verdict: report.verdict, reason: report.reason, summary: report.summary, inputs: report.inputs, checksums: report.checksums, skipped: report.skipped, ...(logs ? { logs: report.logs } : {}) }, showSecrets));
     if (sink !== process.stdout) await new Promise<void>((res) => (sink as fs.WriteStream).end(res));
     return EXIT_OF[report.verdict];
   }
@@ -206,10 +224,22 @@ async function emitReport(analyses: CaptureAnalysis[], argv: { format: string; o
       } finally {
         fs.closeSync(fd);
       }
-    } else writeReportJson(report, (t) => process.stdout.write(t));
+    } else writeReportJson(report, (t) => process.stdout.write(t), showSecrets);
     return EXIT_OF[report.verdict];
   }
-  const out = reportText(report, { color: argv.o ? false : (argv.color ?? (process.stdout.isTTY && !process.env.NO_COLOR)) });
+  if (argv.format === 'html') {
+    if (argv.o) {
+      const fd = fs.openSync(argv.o, 'w');
+      try {
+        writeReportHtml(report, (t) => fs.writeSync(fd, t));
+      } finally {
+        fs.closeSync(fd);
+      }
+    } else writeReportHtml(report, (t) => process.stdout.write(t), { showSecrets });
+    return EXIT_OF[report.verdict];
+  }
+  const width = (!argv.o && process.stdout.isTTY && process.stdout.columns) || 80;
+  const out = reportText(report, { color: argv.o ? false : (argv.color ?? (process.stdout.isTTY && !process.env.NO_COLOR)), ladder: argv.ladder, width, showSecrets });
   if (argv.o) fs.writeFileSync(argv.o, out);
   else process.stdout.write(out);
   return EXIT_OF[report.verdict];
@@ -365,7 +395,7 @@ export async function main(args: string[]): Promise<number> {
           .positional('input', { type: 'string', array: true, describe: 'capture files, directories, or - for stdin (none: only --log)' })
           .option('port', { type: 'number', default: 8443, describe: 'the SSM server port' })
           .option('server', { type: 'string', describe: 'only this server: ADDR or ADDR:PORT ([v6]:PORT)' })
-          .option('format', { choices: ['text', 'json', 'ndjson'] as const, default: 'text', describe: 'text for people, one JSON document, or NDJSON lines as connections end' })
+          .option('format', { choices: ['text', 'json', 'ndjson', 'html'] as const, default: 'text', describe: 'text for people, one JSON document, NDJSON lines as connections end, or one self-contained HTML file with ladder diagrams' })
           .option('o', { type: 'string', describe: 'write the report to this file' })
           .option('max-connections', { type: 'number', default: 1000, describe: 'connections listed in full per input (all still count in the verdicts; NDJSON lists every one)' })
           .option('color', { type: 'boolean', describe: 'colour the text report (default: on a TTY, unless NO_COLOR)' })
@@ -374,6 +404,8 @@ export async function main(args: string[]): Promise<number> {
           .option('jobs', { type: 'number', describe: 'worker threads for many files (default: one per core; 1: none)' })
           .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress bar' })
           .option('date', DATE_OPTION)
+          .option('ladder', { type: 'boolean', default: false, describe: 'text: draw each listed connection as a ladder (who sent what, frame and time), as wide as the terminal' })
+          .option('show-secrets', { type: 'boolean', default: false, describe: 'do not redact credentials and tokens; only when the output is your terminal (refused with -o or a pipe)' })
           .option('keylog', { type: 'string', array: true, describe: 'NSS key log (SSLKEYLOGFILE) to decrypt TLS with (repeat; CAPTURE.keys beside a capture is read too)' })
           .option('log', { type: 'string', array: true, describe: 'vmanage-server.log, SSM On-Prem /var/log/messages, nginx logs (files or directories, gzip too; repeat): put on the timeline and used in the findings' })
           .option('log-tz', {

@@ -34,3 +34,6 @@ export { buildReport, reportText, reportJson, type RunReport } from './report/an
 export { KeyLog, DSB_TLS_KEYLOG, type KeySet, type KeyLogProblem } from './protocols/keylog.js';
 export { TlsDecryptor, DirectionKeys, SUITES, prf, hkdfExpandLabel, tls12Keys, type DecryptedRecord, type DecryptFailure, type Suite } from './protocols/decrypt.js';
 export { decryptedView, type DecryptedFrame, type DecryptedCapture } from './protocols/decrypt-view.js';
+export { reportHtml, writeReportHtml, type HtmlOptions } from './report/html.js';
+export { ladderLayout, ladderAscii, type LadderLayout } from './report/ladder.js';
+export { buildLadder, type LadderStep } from './diagnose/ladder.js';

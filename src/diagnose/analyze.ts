@@ -24,6 +24,7 @@ import { NeighborLedger, type UnansweredNeighbor } from './neighbors.js';
 import { ServerJudge, type JudgedConn, type ServerResult } from './servers.js';
 
 export { overallVerdict, type ServerResult } from './servers.js';
+import { buildLadder, type LadderStep } from './ladder.js';
 
 export interface AnalyzeOptions extends ReadOptions {
   /** the SSM server port (default 8443) */
@@ -106,6 +107,8 @@ export interface ConnectionResult {
   payload_cut: boolean;
   /** log lines matched to this connection (--log), on the capture's clock */
   log_events?: LogNote[];
+  /** who sent what, in frame order (listed connections only): the ladder diagram of the HTML and --ladder */
+  ladder?: LadderStep[];
 }
 
 export interface DirFacts {
@@ -508,6 +511,7 @@ function toResult(c: Connection, s: Session | null, f: ConnFinding, input: strin
     http: f.http,
     exchanges: f.exchanges,
     payload_cut: f.payloadCut,
+    ladder: lean ? undefined : buildLadder(c, s),
   };
 }
 

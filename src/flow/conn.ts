@@ -88,7 +88,7 @@ export class Connection {
    * New data segments in capture order (the first 128): who sent how many bytes, when. What a capture
    * without payload (tcpdump text, a snaplen of 64) still tells about the exchange.
    */
-  readonly segments: { dir: 'c' | 's'; frame: number; time: number; len: number; fin: boolean }[] = [];
+  readonly segments: { dir: 'c' | 's'; frame: number; time: number; len: number; fin: boolean; cut?: boolean }[] = [];
   /** ICMP errors that quote this connection's packets */
   readonly icmp: { frame: number; time: number; from: string; type: number; code: number; v6: boolean; cut?: boolean }[] = [];
   /** the connection ended (FIN both ways or RST) */
@@ -236,7 +236,7 @@ export class Connection {
         this.addHistory(fromClient ? 'T' : 't');
         if (off + len > peer.ackedOff) d.unackedRetrans++;
         this.event(frame, time, dir, `retransmission of ${len} bytes at offset ${off}`);
-      } else if (this.segments.length < 128) this.segments.push({ dir, frame, time, len, fin: fin || rst });
+      } else if (this.segments.length < 128) this.segments.push({ dir, frame, time, len, fin: fin || rst, cut: p.tcpPayloadCapLen < len });
       if (off + len > d.sentOff && off < 0x80000000) d.sentOff = off + len;
       if (d.stream.stats.lostBytes > 0) this.addHistory(fromClient ? 'G' : 'g');
     } else if (ack && !syn && !fin && !rst) this.addHistory(fromClient ? 'A' : 'a');

@@ -2,11 +2,15 @@
  * The analyze report as text (verdict first, then per server and per connection, then the checksum
  * note) and as one JSON document. Both pass through the redaction step.
  */
-import pc from 'picocolors';
+import picocolors from 'picocolors';
 import { overallVerdict, type CaptureAnalysis, type ConnectionResult, type ServerResult } from '../diagnose/analyze.js';
 import type { Reason, Verdict } from '../diagnose/hints.js';
 import { redact } from './redact.js';
 import { verdictWithLogs, type LogAnalysis } from '../diagnose/logs.js';
+import { ladderAscii } from './ladder.js';
+
+/** colours always on: whether to colour is decided here (--color/--no-color, a TTY, NO_COLOR), not by picocolors' own guess */
+const pc = picocolors.createColors(true);
 
 export const EXIT_OF: Record<Verdict, number> = { healthy: 0, transport: 10, tls: 11, application: 12, inconclusive: 13 };
 
@@ -51,8 +55,8 @@ export function buildReport(analyses: CaptureAnalysis[], version: string, logs?:
 }
 
 /** one NDJSON line (type first), redacted */
-export function ndjsonLine(rec: { type: string } & Record<string, unknown>): string {
-  return redact(JSON.stringify(rec)) + '\n';
+export function ndjsonLine(rec: { type: string } & Record<string, unknown>, showSecrets = false): string {
+  return (showSecrets ? JSON.stringify(rec) : redact(JSON.stringify(rec))) + '\n';
 }
 
 export function reportJson(r: RunReport): string {
@@ -65,7 +69,7 @@ export function reportJson(r: RunReport): string {
  * The JSON document in pieces of about 1 MiB, redacted piece by piece, as JSON.stringify(r, null, 2)
  * would print it: a large report (tens of thousands of checksum lines) is never one huge string.
  */
-export function writeReportJson(r: RunReport, write: (text: string) => void): void {
+export function writeReportJson(r: RunReport, write: (text: string) => void, showSecrets = false): void {
   let buf: string[] = [];
   let size = 0;
   const put = (t: string) => {
@@ -74,12 +78,13 @@ export function writeReportJson(r: RunReport, write: (text: string) => void): vo
     if (size >= 1 << 20) flush();
   };
   const flush = () => {
-    if (buf.length) write(redact(buf.join('')));
+    if (buf.length) write(showSecrets ? buf.join('') : redact(buf.join('')));
     buf = [];
     size = 0;
   };
   const entries = Object.entries(r).filter(([, v]) => v !== undefined && typeof v !== 'function');
   put('{\n');
+  if (showSecrets) put(`  "secrets_shown": ${JSON.stringify(SECRETS_SHOWN)},\n`);
   entries.forEach(([k, v], i) => {
     const sep = i < entries.length - 1 ? ',' : '';
     if (Array.isArray(v) && v.length > 0) {
@@ -98,11 +103,15 @@ const colorOf = (v: Verdict, color: boolean) => {
   return v === 'healthy' ? pc.green : v === 'inconclusive' ? pc.yellow : pc.red;
 };
 
-export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: boolean } = {}): string {
+/** the line on top of an output that is not redacted (--show-secrets on the user's own terminal) */
+export const SECRETS_SHOWN = 'SECRETS SHOWN (--show-secrets): this output is not redacted; do not share it';
+
+export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: boolean; ladder?: boolean; width?: number } = {}): string {
   const color = opts.color ?? false;
   const bold = color ? pc.bold : (s: string) => s;
   const dim = color ? pc.dim : (s: string) => s;
   const L: string[] = [];
+  if (opts.showSecrets) L.push(bold(color ? pc.red(SECRETS_SHOWN) : SECRETS_SHOWN));
   L.push(bold(colorOf(r.verdict, color)(`${r.verdict.toUpperCase()} (${r.reason})`)) + (r.summary ? `: ${r.summary}` : ''));
   const multi = r.inputs.length > 1;
   if (multi) {
@@ -125,6 +134,11 @@ export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: 
       L.push(`  conn ${c.client} -> ${c.server}${via}: ${c.conn_state} ${c.history || '-'}${tls}, frames ${c.first_frame}-${c.last_frame}, ${c.duration.toFixed(3)} s: ${c.verdict}/${c.reason}${c.inferred ? ' (inferred)' : ''}`);
       const d = c.tls?.decrypted;
       if (d) L.push(dim(`    decrypted ${d.decrypted} of ${d.records} TLS records${d.keylog ? ` with ${d.keylog}` : ''}${d.partial ? `, ${d.partial} cut (only their start read)` : ''}${d.failed - d.partial > 0 ? `, ${d.failed - d.partial} failed` : ''}${d.decrypted === 0 && d.problem ? `: ${d.problem}` : ''}`));
+      if (opts.ladder && c.ladder) {
+        const paint = (k: string, t: string) => (!color ? t : k === 'bad' ? pc.red(t) : k === 'tls' ? pc.cyan(t) : k === 'http' ? pc.magenta(t) : k === 'icmp' ? pc.yellow(t) : t);
+        for (const line of ladderAscii(c, { width: (opts.width ?? 80) - 4, paint, clean: opts.showSecrets ? undefined : redact })) L.push(`    ${line}`);
+        L.push('');
+      }
     }
     if (s.connection_count > conns.length) L.push(dim(`  ... and ${s.connection_count - conns.length} more connections (counted in the verdict; --format ndjson lists every one)`));
   }
