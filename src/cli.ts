@@ -215,27 +215,18 @@ async function emitReport(analyses: CaptureAnalysis[], argv: { format: string; o
     if (sink !== process.stdout) await new Promise<void>((res) => (sink as fs.WriteStream).end(res));
     return EXIT_OF[report.verdict];
   }
-  if (argv.format === 'json') {
-    // written in pieces: a large report is never one string in memory (nor its copy for the write)
+  if (argv.format === 'json' || argv.format === 'html') {
+    // written in pieces: a large report is never one string in memory (nor its copy for the write);
+    // --show-secrets never reaches a file (secretsShown refuses it with -o)
+    const write = (out: (t: string) => void) => (argv.format === 'json' ? writeReportJson(report, out, showSecrets) : writeReportHtml(report, out, { showSecrets }));
     if (argv.o) {
       const fd = fs.openSync(argv.o, 'w');
       try {
-        writeReportJson(report, (t) => fs.writeSync(fd, t));
+        write((t) => void fs.writeSync(fd, t));
       } finally {
         fs.closeSync(fd);
       }
-    } else writeReportJson(report, (t) => process.stdout.write(t), showSecrets);
-    return EXIT_OF[report.verdict];
-  }
-  if (argv.format === 'html') {
-    if (argv.o) {
-      const fd = fs.openSync(argv.o, 'w');
-      try {
-        writeReportHtml(report, (t) => fs.writeSync(fd, t));
-      } finally {
-        fs.closeSync(fd);
-      }
-    } else writeReportHtml(report, (t) => process.stdout.write(t), { showSecrets });
+    } else write((t) => void process.stdout.write(t));
     return EXIT_OF[report.verdict];
   }
   const width = (!argv.o && process.stdout.isTTY && process.stdout.columns) || 80;
