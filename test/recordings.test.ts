@@ -58,13 +58,18 @@ describe('a server on the client subnet that never answers address resolution', 
   it.each([
     ['r08-no-host-no-response.pcap', '10.99.0.3', 'arp'],
     ['r23-v6-no-neighbor.pcap', 'fd00:99::3', 'ndp'],
-  ])('%s: the unanswered requests are listed, and with --server they are the transport finding', async (f, addr, protocol) => {
+  ])('%s: the unanswered requests are listed and are the transport finding (inferred without --server)', async (f, addr, protocol) => {
     const plain = await analyzeCapture(path.join(DIR, f));
-    expect(plain.servers).toHaveLength(0);
     expect(plain.input.unanswered_neighbors).toEqual([expect.objectContaining({ address: addr, protocol, requests: 3 })]);
+    expect(plain.servers).toEqual([expect.objectContaining({ address: addr, port: 8443, verdict: 'transport', reason: 'no-response', connection_count: 0 })]);
+    expect(plain.servers[0]!.summary).toMatch(/inferred: nothing in the capture went to port 8443/);
     const named = await analyzeCapture(path.join(DIR, f), { server: { addr } });
     expect(named.servers[0]).toMatchObject({ address: addr, port: 8443, verdict: 'transport', reason: 'no-response', connection_count: 0 });
+    expect(named.servers[0]!.summary).not.toMatch(/inferred/);
     expect(named.servers[0]!.evidence[0]!.frame).toBe(plain.input.unanswered_neighbors[0]!.first_frame);
+    // another server named: these requests are not about it
+    const other = await analyzeCapture(path.join(DIR, f), { server: { addr: '192.0.2.1' } });
+    expect(other.servers).toHaveLength(0);
   });
 
   it('does not list addresses that were answered', async () => {

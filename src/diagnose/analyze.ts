@@ -397,7 +397,14 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   // the server named by --server never got a SYN because its address never resolved: that is the finding
   const srvAddr = opts.server?.addr;
   const silent = srvAddr !== undefined && !servers.some((x) => x.address === srvAddr) ? unanswered.find((n) => n.address === srvAddr) : undefined;
-  if (silent) servers.unshift(unresolvedServer(silent, wantPort, inputName));
+  if (silent) servers.unshift(unresolvedServer(silent, wantPort, inputName, false));
+  else if (srvAddr === undefined && servers.length === 0 && cutTcp.size === 0) {
+    // no TCP to the port at all, and one address asked for again and again (a resolution attempt is three
+    // requests) without an answer: the client's connection to it never got as far as a SYN. Inferred: the
+    // capture does not say that this address is the server's
+    const n = unanswered.find((x) => x.requests >= 3);
+    if (n) servers.push(unresolvedServer(n, wantPort, inputName, true));
+  }
   // a server whose packets are all there but whose TCP headers the snaplen cut: say so, not "no traffic"
   for (const [addr, e] of cutTcp) {
     if (servers.some((x) => x.address === addr && x.port === wantPort)) continue;
@@ -439,15 +446,16 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
 const ETH_ARP = 0x0806;
 
 /** a server whose address never resolved on the client's subnet: the SYN never left */
-function unresolvedServer(n: UnansweredNeighbor, port: number, input: string): ServerResult {
+function unresolvedServer(n: UnansweredNeighbor, port: number, input: string, inferred: boolean): ServerResult {
   const how = n.protocol === 'arp' ? 'ARP requests' : 'IPv6 neighbor solicitations';
+  const guess = inferred ? ` (inferred: nothing in the capture went to port ${port}; run with --server ADDR if the SSM On-Prem server is another address)` : '';
   return {
     input,
     address: n.address,
     port,
     verdict: 'transport',
     reason: 'no-response',
-    summary: `${n.requests} ${how} from ${n.asker} for ${n.address} over ${n.duration.toFixed(1)} s, never answered: the host is down or not on this subnet, so no SYN to port ${port} ever left`,
+    summary: `${n.requests} ${how} from ${n.asker} for ${n.address} over ${n.duration.toFixed(1)} s, never answered: the host is down or not on this subnet, so no SYN to port ${port} ever left${guess}`,
     hint: HINTS['no-response'],
     connections: [],
     connection_count: 0,
