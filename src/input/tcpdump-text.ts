@@ -214,6 +214,9 @@ class Hdr {
   icmpWord = 0; // bytes 4..7 of the ICMP header (echo id/seq, next-hop MTU)
   /** ICMP error printed without its quote: what the text says of the quoted packet (its version) */
   quoteVersion = 0;
+  /** IPv6 neighbor solicitation / advertisement: the address asked for (`who has X`, `tgt is X`) */
+  readonly ndTarget = new Uint8Array(16);
+  hasNdTarget = false;
   /** offsets in `opts` of SACK options, whose edges tcpdump printed relative */
   readonly sackAt: number[] = [];
 
@@ -232,6 +235,7 @@ class Hdr {
     this.optsPartial = this.hasOpts = this.portsOnly = this.cut = false;
     this.udpLen = this.icmpType = -1;
     this.icmpCode = this.icmpWord = this.quoteVersion = 0;
+    this.hasNdTarget = false;
     this.sackAt.length = 0;
   }
 
@@ -850,6 +854,10 @@ export class TcpdumpTextParser {
       b[o + 3] = ck;
       this.outView.setUint32(o + 4, h.icmpWord >>> 0, false);
       o += 8;
+      if (h.hasNdTarget) {
+        b.set(h.ndTarget, o);
+        o += 16;
+      }
       if (!inQuote && isIcmpError(h)) {
         if (this.quoted.hasAddrs) o += this.build(this.quoted, o, true);
         else if (h.quoteVersion) b[o++] = h.quoteVersion === 6 ? 0x60 : 0x45; // only the version of the quote is known
@@ -1112,6 +1120,9 @@ function icmp6Type(h: Hdr, rest: string): void {
   else if (t[1] === 2) {
     const mtu = /mtu (\d+)/.exec(rest);
     if (mtu) h.icmpWord = Number(mtu[1]);
+  } else if (t[1] === 135 || t[1] === 136) {
+    const a = (t[1] === 135 ? /who has ([0-9a-fA-F:.]+)/ : /tgt is ([0-9a-fA-F:.]+)/).exec(rest);
+    if (a && parseIPv6(a[1]!.replace(/,$/, ''), h.ndTarget)) h.hasNdTarget = true;
   } else if (t[1] === 128 || t[1] === 129) {
     const e = /id (\d+), seq (\d+)/.exec(rest);
     if (e) h.icmpWord = ((Number(e[1]) & 0xffff) << 16) | (Number(e[2]) & 0xffff);
