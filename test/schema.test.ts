@@ -250,9 +250,9 @@ describe('key logs: tls.decrypted and the input keylog match the schemas', () =>
 
 describe('unanswered neighbors: a server that never answered ARP', () => {
   const r08 = path.join(ROOT, 'test', 'recordings', 'r08-no-host-no-response.pcap');
-  it('no server traffic, the ARP requests listed; --server names it', async () => {
+  it('no TCP to the port, the ARP requests listed and (inferred) the finding; --server names it', async () => {
     const { doc } = await jsonRun([r08]);
-    expect(doc.servers).toEqual([]);
+    expect(doc.servers).toEqual([expect.objectContaining({ address: '10.99.0.3', reason: 'no-response' })]);
     expect(doc.inputs[0].unanswered_neighbors[0]).toMatchObject({ address: '10.99.0.3', protocol: 'arp' });
     expect((await ndjsonRun([r08])).at(-1).inputs[0].unanswered_neighbors.length).toBeGreaterThan(0);
     const named = await jsonRun([r08, '--server', '10.99.0.3']);
