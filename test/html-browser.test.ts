@@ -29,6 +29,7 @@ interface Seen {
   banner: string;
   bannerColour: string;
   arrows: number[];
+  notes: number;
   outside: number;
   scrollWidth: number;
   scripts: number;
@@ -43,8 +44,9 @@ const SEEN = `(() => {
     banner: document.getElementById('verdict').innerText.replace(/\\s+/g, ' '),
     bannerColour: getComputedStyle(document.getElementById('verdict')).backgroundColor,
     arrows: ladders.map((l) => [...l.querySelectorAll('g.arrow')].filter(vis).length),
-    // an arrow drawn outside the screen would be no use on a phone
-    outside: [...document.querySelectorAll('g.arrow')].filter((a) => { const r = a.getBoundingClientRect(); return r.left < 0 || r.right > window.innerWidth; }).length,
+    notes: [...document.querySelectorAll('g.lognote')].filter(vis).length,
+    // an arrow (or a log note) drawn outside the screen would be no use on a phone
+    outside: [...document.querySelectorAll('g.arrow, g.lognote')].filter((a) => { const r = a.getBoundingClientRect(); return r.left < 0 || r.right > window.innerWidth; }).length,
     scrollWidth: document.documentElement.scrollWidth,
     scripts: document.scripts.length,
     text: document.body.innerText,
@@ -99,5 +101,39 @@ describe.skipIf(!CHROMIUM)('the HTML report in chromium', () => {
     expect(requests).toEqual([]);
     expect(seen.text).toMatch(/Next step:/);
     expect(seen.text).toMatch(/checksum offload/);
+  }, 60_000);
+
+  it('a20 with --log: log notes on the ladders and the logs section still fit 400 px, no secret shown', async () => {
+    const cap = path.join(ROOT, 'captures', 'a20-retries-403-with-background.pcap');
+    const json = JSON.parse((await runCli(['analyze', cap, '--format', 'json'])).stdout) as { servers: { connections: number[] }[]; connections: { id: number; start: string; duration: number; ladder: unknown[] }[] };
+    // vManage's lines of each refused sync, stamped (UTC) as the answer arrives; the long token URI has no space to wrap at
+    const uri = 'backend/oauth/token?grant_type=password&client_id=AbCdEfGhIjKlMnOp&client_secret=S3cr3tS3cr3tValue_abcdef&username=admin&password=Pa55word%21';
+    const stamp = (t: number) => new Date(Math.round(t * 1000)).toISOString().replace(/^(\d+)-(\d+)-(\d+)T([\d:]+)\.(\d+)Z$/, (_m, y, mo, d, hms, ms) => `${d}-${['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][Number(mo) - 1]}-${y} ${hms},${ms} UTC`);
+    const lines = json.connections.flatMap((c) => {
+      const t = Number(c.start) + c.duration;
+      return [
+        `${stamp(t - 0.02)} INFO  [vm1] [SmartLicensingUtil] (default task-7) |default| URL ${uri}`,
+        `${stamp(t)} ERROR [vm1] [RestAPIClient] (default task-7) |default| Failed to process POST request uri: ${uri} . Code: 403 Message: {"error":"invalid_client","error_message":"Grant not found."}`,
+      ];
+    });
+    const log = path.join(OUT, 'browser-vmanage-server.log');
+    fs.writeFileSync(log, lines.join('\n') + '\n');
+    const html = path.join(OUT, 'a20-with-logs.html');
+    const seed = path.join(ROOT, 'test', 'fixtures', 'logs', 'seed-pt-ssm-messages.log');
+    await runCli(['analyze', cap, '--log', log, '--log', seed, '--format', 'html', '-o', html]);
+    const expected = json.servers.flatMap((s) => json.connections.filter((c) => s.connections.includes(c.id)).map((c) => c.ladder.length));
+    const page = await browser.newPage();
+    await page.setViewport({ width: 400, height: 800, deviceScaleFactor: 1 });
+    await page.goto(`file://${html}`, { waitUntil: 'load' });
+    const seen = (await page.evaluate(SEEN)) as Seen;
+    await page.screenshot({ path: path.join(OUT, 'html-a20-with-logs.png'), fullPage: true });
+    await page.close();
+    expect(seen.arrows).toEqual(expected);
+    expect(seen.notes).toBe(lines.length);
+    expect(seen.outside).toBe(0);
+    expect(seen.scrollWidth).toBeLessThanOrEqual(400);
+    expect(seen.scripts).toBe(0);
+    expect(seen.text).toMatch(/Logs[\s\S]*Timeline/);
+    for (const x of ['S3cr3tS3cr3tValue', 'Pa55word', 'AbCdEfGhIjKlMnOp', 'd1b_ZV4QWs4UzB00', 'CiscoLab%21']) expect(seen.text).not.toContain(x);
   }, 60_000);
 });

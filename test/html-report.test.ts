@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeCapture } from '../src/diagnose/analyze.js';
+import { applyLogs } from '../src/diagnose/logs.js';
+import { readLogFile } from '../src/input/logs.js';
 import { buildReport, reportText } from '../src/report/analysis.js';
 import { reportHtml } from '../src/report/html.js';
 import { CLI, ROOT, runCli } from './helpers/cli.js';
@@ -168,5 +170,111 @@ describe('--show-secrets', () => {
     expect(plain.stdout).toContain('client_secret=***');
     const json = onTerminal(['analyze', file, '--format', 'json', '--show-secrets']);
     expect(JSON.parse(json.stdout).secrets_shown).toMatch(/not redacted/);
+  });
+});
+
+// ---- --log: log lines as side notes on the ladders and a logs section (a vManage log built to align with a20)
+const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const p2 = (n: number) => String(n).padStart(2, '0');
+/** vManage's stamp in IST: 13-Jan-2023 17:29:03,490 IST */
+function vmStamp(t: number): string {
+  const d = new Date(Math.round((t + 330 * 60) * 1000));
+  return `${p2(d.getUTCDate())}-${MON[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())},${String(d.getUTCMilliseconds()).padStart(3, '0')} IST`;
+}
+const LOG_SECRETS = ['S3cr3tS3cr3tValue_abcdef', 'Pa55word%21', 'AbCdEfGhIjKlMnOp', 'd1b_ZV4QWs4UzB00_YYHz0Ek', 'jF6qntGFm429n2B7tlgJPNHu', 'CiscoLab%21234567', 'Carnation%2321'];
+/** one refused sync as vManage logs it, at capture time t; `user` tells the syncs apart */
+function vmanageSync(t: number, user: string): string[] {
+  const uri = 'backend/oauth/token?grant_type=password&client_id=AbCdEfGhIjKlMnOp&client_secret=S3cr3tS3cr3tValue_abcdef&username=admin&password=Pa55word%21';
+  const L = (dt: number, lvl: string, cls: string, msg: string) => `${vmStamp(t + dt)} ${lvl.padEnd(5)} [vm1] [${cls}] (default task-7) |default| ${msg}`;
+  return [
+    L(-0.005, 'INFO', 'SmartLicensingUtil', `URL ${uri}`),
+    L(0.02, 'ERROR', 'RestAPIClient', `Failed to process POST request uri: ${uri} . Code: 403 Message: {"error":"invalid_client","error_message":"Grant not found."}`),
+    L(0.021, 'ERROR', 'SmartLicensingUtil', `Failed to authenticate user - '${user}'.`),
+  ];
+}
+
+describe('analyze --log --format html', () => {
+  const logDir = fs.mkdtempSync(path.join(OUT, 'logs-'));
+  async function withLogs() {
+    const a = await analyzeCapture(cap('a20-retries-403-with-background.pcap'), { keylogBeside: false });
+    const ends = a.connections.map((c) => Number(c.start) + c.duration);
+    const file = path.join(logDir, 'vmanage-server.log');
+    fs.writeFileSync(file, ends.flatMap((t, i) => vmanageSync(t - 0.0205, `u<${i}>&"x`)).join('\n') + '\n');
+    const files = [await readLogFile(file), await readLogFile(path.join(ROOT, 'test', 'fixtures', 'logs', 'seed-pt-ssm-messages.log'))];
+    return { a, file, rep: buildReport([a], '0.0.0-test', applyLogs([a], files)) };
+  }
+
+  it("draws each connection's log lines as notes among its arrows, and a logs section; redacted and escaped", async () => {
+    const { a, rep } = await withLogs();
+    const html = reportHtml(rep);
+    // arrows unchanged: a note is no arrow
+    const listed = rep.servers.flatMap((s) => rep.connections.filter((c) => s.connections.includes(c.id)));
+    expect(listed.length).toBe(a.connections.length);
+    expect(arrowsPerLadder(html)).toEqual(listed.map((c) => c.ladder!.length));
+    // each ladder carries its own sync's three lines (the user's name tells which), after the steps before them
+    for (const [i, c] of listed.entries()) {
+      const m = new RegExp(`<div class="conn" id="conn-${c.id}">[\\s\\S]*?</svg>`).exec(html)![0];
+      const notes = [...m.matchAll(/<g class="lognote"><title>([^<]*)<\/title>/g)].map((x) => x[1]!);
+      expect(notes).toHaveLength(3);
+      expect(notes.filter((t) => t.includes(`u&lt;${i}&gt;&amp;&quot;x`))).toHaveLength(1);
+      expect(notes.some((t) => /^vmanage-server\.log:\d+, /.test(t))).toBe(true);
+      for (const other of listed.keys()) if (other !== i) expect(m).not.toContain(`u&lt;${other}&gt;`);
+      // the 403 line is written as the answer arrives: after the ladder's first steps, not before them
+      const firstArrow = m.indexOf('<g class="arrow');
+      const failed = m.indexOf('vmanage-server.log:' + c.log_events!.find((e) => e.kind === 'vmanage-request-failed')!.line + ' ');
+      expect(firstArrow).toBeGreaterThan(0);
+      expect(failed).toBeGreaterThan(firstArrow);
+    }
+    // the logs section: each log with its counts and offset, the findings from the seed, the timeline
+    expect(html).toMatch(/<h2>Logs<\/h2>/);
+    expect(html).toMatch(/vmanage-server\.log<\/td><td>vmanage-server<\/td><td>9<\/td><td>9<\/td><td>0<\/td>/);
+    expect(html).toMatch(/seed-pt-ssm-messages\.log<\/td><td>ssm-syslog<\/td><td>16<\/td><td>6<\/td><td>10<\/td>/);
+    expect(html).toMatch(/agrees \(\d+ request lines\)/);
+    expect(html).toMatch(/class="log-finding"/);
+    expect(html).toMatch(/<table class="timeline">[\s\S]*frame \d+ <a href="#conn-\d+">conn<\/a>[\s\S]*<tr class="lognote"><td class="mono">[\d:. -]+<\/td><td class="mono any">vmanage-server\.log:2/);
+    // nothing raw: no secret of the built log or the seed, no markup from a log line
+    for (const x of LOG_SECRETS) expect(html).not.toContain(x);
+    expect(html).toContain('client_secret=***');
+    expect(html).not.toMatch(/<script|u<\d>/);
+    expect(html).not.toMatch(/\son[a-z]+\s*=/i);
+  });
+
+  it('bounds the timeline and the notes per ladder', async () => {
+    const { rep } = await withLogs();
+    const c = rep.connections[0]!;
+    const e = c.log_events![0]!;
+    c.log_events = Array.from({ length: 45 }, (_, k) => ({ ...e, line: 1000 + k, what: `<i>note ${k}</i>` }));
+    rep.timeline = Array.from({ length: 450 }, (_, k) => ({ time: e.time, source: 'log' as const, kind: e.kind, text: `t${k}`, file: e.file, line: k }));
+    const html = reportHtml(rep);
+    const m = new RegExp(`<div class="conn" id="conn-${c.id}">[\\s\\S]*?</details>`).exec(html)![0];
+    expect((m.match(/<g class="lognote">/g) ?? []).length).toBe(30);
+    expect(m).toContain('... and 15 more log lines of this connection');
+    expect(m).toContain('&lt;i&gt;note 0&lt;/i&gt;');
+    expect((html.match(/<td class="any">t\d+<\/td>/g) ?? []).length).toBe(200);
+    expect(html).toContain('... and 250 more');
+  });
+
+  it('--format html from the CLI with the seed logs; --ladder shows the log lines as side lines at their time', async () => {
+    const { file, rep } = await withLogs();
+    const out = path.join(OUT, 'a20-logs.html');
+    const seeds = ['seed-pt-vmanage-server.log', 'seed-pt-ssm-messages.log', 'seed-zh-ssm-messages.log', 'seed-zh-vmanage-server-cut.log'].flatMap((n) => ['--log', path.join(ROOT, 'test', 'fixtures', 'logs', n)]);
+    const r = await runCli(['analyze', cap('a20-retries-403-with-background.pcap'), '--log', file, ...seeds, '--format', 'html', '-o', out]);
+    expect(r.stderr).toBe('');
+    const html = fs.readFileSync(out, 'utf8');
+    expect(html).toMatch(/<g class="lognote">/);
+    expect(html).not.toMatch(/<script/i);
+    for (const x of LOG_SECRETS) expect(html).not.toContain(x);
+    const cli = await runCli(['analyze', cap('a20-retries-403-with-background.pcap'), '--log', file, '--ladder']);
+    for (const [width, text] of [[80, cli.stdout], [60, reportText(rep, { ladder: true, width: 60 })], [120, reportText(rep, { ladder: true, width: 120 })]] as const) {
+      const lines = text.split('\n');
+      const notes = lines.filter((l) => /^\s+log +-?\d+\.\d{6}  [|*]/.test(l));
+      expect(notes.length, text).toBe(9);
+      expect(notes.filter((l) => /^\s+log +-?\d+\.\d{6}  \*/.test(l)).length).toBe(9); // vManage: the client's lifeline
+      // the ladders' lines, their notes among them, fit the width (the CLI indents them by 4 columns)
+      for (const l of lines.filter((x) => /^\s+(log +-?|\d+ +)\d+\.\d{6}  /.test(x))) expect(l.length, l).toBeLessThanOrEqual(width);
+      expect(lines.some((l) => /\* vmanage-server\.log:\d+ vManage: /.test(l))).toBe(true);
+      if (width >= 120) expect(lines.some((l) => /\* vmanage-server\.log:\d+ vManage: POST oauth\/token failed, answered 403/.test(l))).toBe(true);
+      for (const x of LOG_SECRETS) expect(text).not.toContain(x);
+    }
   });
 });

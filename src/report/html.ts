@@ -9,7 +9,7 @@ import type { ConnectionResult, ServerResult } from '../diagnose/analyze.js';
 import type { Verdict } from '../diagnose/hints.js';
 import type { RunReport } from './analysis.js';
 import { SECRETS_SHOWN } from './analysis.js';
-import { ladderLayout } from './ladder.js';
+import { ladderLayout, type LadderNote } from './ladder.js';
 import { redact } from './redact.js';
 
 export interface HtmlOptions {
@@ -18,7 +18,7 @@ export interface HtmlOptions {
 }
 
 const CSS = `
-:root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#fff;--transport:#cf222e;--tls:#bc4c00;--application:#8250df;--inconclusive:#9a6700;--healthy:#1a7f37}
+:root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#fff;--transport:#cf222e;--tls:#bc4c00;--application:#8250df;--inconclusive:#9a6700;--healthy:#1a7f37;--log:#1b7c83}
 *{box-sizing:border-box}
 body{margin:0 auto;max-width:980px;padding:12px;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:var(--bg);overflow-wrap:anywhere}
 h1{font-size:1.35em;margin:.2em 0 .6em}h2{font-size:1.15em;margin:1.6em 0 .4em}h3{font-size:1em;margin:1.2em 0 .3em}
@@ -37,10 +37,13 @@ td.any{overflow-wrap:anywhere}details.steps{font-size:.9em;margin:.2em 0 .8em}de
 svg.ladder{width:100%;height:auto;display:block;margin:.4em 0;max-width:min(100%,720px)}
 svg.ladder text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
 .conn{border-top:1px solid var(--line);margin-top:1em}
+tr.lognote td{color:var(--log)}.log-finding{border-left:4px solid var(--line);padding:2px 10px;margin:.6em 0}ul.log-events{margin:.2em 0;padding-left:1.2em;font-size:.9em}
 @media print{body{max-width:none;font-size:10pt}.conn,.server-head{break-inside:avoid}.banner{print-color-adjust:exact;-webkit-print-color-adjust:exact}}
 `;
 
 const VERDICT_COLOR: Record<Verdict, string> = { transport: '#cf222e', tls: '#bc4c00', application: '#8250df', inconclusive: '#9a6700', healthy: '#1a7f37' };
+/** log notes: neither a packet kind nor a verdict colour */
+const LOG_COLOR = '#1b7c83';
 const KIND_COLOR = { tcp: '#59636e', tls: '#0969da', http: '#8250df', icmp: '#bf8700', bad: '#cf222e' } as const;
 
 /** the HTML document in pieces (one per server and connection), as the JSON writer does */
@@ -58,6 +61,7 @@ export function writeReportHtml(r: RunReport, write: (text: string) => void, opt
   for (const s of r.servers) {
     write(serverHtml(s, r.connections.filter((c) => c.input === s.input && s.connections.includes(c.id)), multi, esc, clean));
   }
+  if (r.logs) write(logsHtml(r, esc, clean));
   write(inputsHtml(r, esc));
   write(checksumHtml(r, multi, esc));
   write(`</body>\n</html>\n`);
@@ -81,7 +85,7 @@ function serverHtml(s: ServerResult, conns: ConnectionResult[], multi: boolean, 
   L.push(`<p class="hint"><strong>Next step:</strong> ${esc(s.hint)}</p>`);
   if (s.evidence.length) {
     L.push(`<h3>Evidence</h3>\n<ol class="evidence">`);
-    for (const e of s.evidence) L.push(`<li><span class="fr">frame ${e.frame}</span> ${esc(e.text)}</li>`);
+    for (const e of s.evidence) L.push(`<li><span class="fr">${e.log ? 'log' : `frame ${e.frame}`}</span> ${esc(e.text)}</li>`);
     L.push(`</ol>`);
   }
   for (const c of conns) L.push(connHtml(c, esc, clean));
@@ -104,23 +108,29 @@ function connHtml(c: ConnectionResult, esc: (s: string) => string, clean: (s: st
   return L.join('\n');
 }
 
-/** the ladder diagram: columns as lifelines, one arrow (g.arrow) per ladder step, times on the left */
+/**
+ * the ladder diagram: columns as lifelines, one arrow (g.arrow) per ladder step, times on the left; the
+ * connection's log lines (--log) as side notes (g.lognote: a diamond on the lifeline of the party that
+ * wrote the log, file:line and what it says) at their time among the steps
+ */
 export function ladderSvg(c: ConnectionResult, esc: (s: string) => string, clean: (s: string) => string = redact): string {
-  const { columns, rows } = ladderLayout(c, clean);
+  const { columns, rows, notes, notes_omitted } = ladderLayout(c, clean);
   const W = 520;
   const left = 84;
   const right = 20;
   const top = 46;
   const rowH = 30;
+  const noteH = 22;
   const n = columns.length;
   const span = (W - left - right) / Math.max(1, n - 1);
   const xs = columns.map((_, i) => left + i * span);
-  const H = top + rows.length * rowH + 12;
+  const H = top + rows.length * rowH + notes.length * noteH + 12;
   const charW = 6.1; // 11px sans-serif, roughly
   const fit = (s: string, px: number) => {
     const max = Math.max(4, Math.floor(px / charW));
     return s.length <= max ? s : s.slice(0, max - 1) + '\u2026';
   };
+  const mono = 'font-family="ui-monospace,Menlo,Consolas,monospace"';
   const L: string[] = [];
   L.push(`<svg class="ladder" viewBox="0 0 ${W} ${H}" width="100%" preserveAspectRatio="xMinYMin meet" role="img" aria-label="ladder diagram of connection ${esc(c.client)} to ${esc(c.server)}">`);
   L.push(`<text x="4" y="14" font-size="10" fill="#1f2328">frame</text><text x="4" y="28" font-size="10" fill="#59636e">time (s)</text>`);
@@ -133,8 +143,25 @@ export function ladderSvg(c: ConnectionResult, esc: (s: string) => string, clean
     L.push(`<text x="${tx.toFixed(1)}" y="28" font-size="10" text-anchor="${anchor}" fill="#59636e">${esc(fit(k.title, room * 1.1))}</text>`);
     L.push(`<line x1="${x.toFixed(1)}" y1="${top - 10}" x2="${x.toFixed(1)}" y2="${H - 4}" stroke="#d1d9e0" stroke-width="2"/></g>`);
   });
+  let y0 = top;
+  const note = (x: LadderNote) => {
+    const y = y0 + 14;
+    y0 += noteH;
+    const cx = xs[x.col]!;
+    const onRight = x.col === n - 1 && n > 1;
+    L.push(`<g class="lognote"><title>${esc(x.where)}, ${esc(x.time)} s: ${esc(x.line)}</title>`);
+    L.push(`<text x="4" y="${y + 4}" font-size="10" fill="${LOG_COLOR}" ${mono}>log ${esc(x.time)}</text>`);
+    L.push(`<polygon points="${cx.toFixed(1)},${y - 5} ${(cx + 5).toFixed(1)},${y} ${cx.toFixed(1)},${y + 5} ${(cx - 5).toFixed(1)},${y}" fill="${LOG_COLOR}"/>`);
+    // the note beside the writer's lifeline, towards the middle of the picture, cut to the room it has
+    const tx = onRight ? cx - 9 : cx + 9;
+    const room = onRight ? tx - xs[0]! - 4 : W - tx - 4;
+    L.push(`<text x="${tx.toFixed(1)}" y="${y + 4}" font-size="10.5" font-style="italic" text-anchor="${onRight ? 'end' : 'start'}" fill="${LOG_COLOR}">${esc(fit(`${x.where} ${x.text}`, room))}</text></g>`);
+  };
+  let ni = 0;
+  while (ni < notes.length && notes[ni]!.after < 0) note(notes[ni++]!);
   rows.forEach((r, j) => {
-    const y = top + j * rowH + 18;
+    const y = y0 + 18;
+    y0 += rowH;
     const x1 = xs[r.from]!;
     const x2 = xs[r.to]!;
     const dirn = x2 >= x1 ? 1 : -1;
@@ -144,19 +171,80 @@ export function ladderSvg(c: ConnectionResult, esc: (s: string) => string, clean
     const cls = ['arrow', `k-${r.step.kind}`, r.step.retransmission ? 'retransmission' : '', r.step.cut ? 'cut' : ''].filter(Boolean).join(' ');
     const tipX = x2 - dirn * 1;
     L.push(`<g class="${cls}" data-frame="${r.step.frame}"><title>frame ${esc(r.frames)}, ${esc(r.time)} s: ${esc(String(r.step.from))} to ${esc(String(r.step.to))}: ${esc(r.text)}</title>`);
-    L.push(`<text x="4" y="${y - 3}" font-size="10" fill="#1f2328" font-family="ui-monospace,Menlo,Consolas,monospace">#${esc(r.frames)}</text>`);
-    L.push(`<text x="4" y="${y + 9}" font-size="10" fill="#59636e" font-family="ui-monospace,Menlo,Consolas,monospace">${esc(r.time)}</text>`);
+    L.push(`<text x="4" y="${y - 3}" font-size="10" fill="#1f2328" ${mono}>#${esc(r.frames)}</text>`);
+    L.push(`<text x="4" y="${y + 9}" font-size="10" fill="#59636e" ${mono}>${esc(r.time)}</text>`);
     L.push(`<line x1="${x1.toFixed(1)}" y1="${y}" x2="${(tipX - dirn * 7).toFixed(1)}" y2="${y}" stroke="${color}" stroke-width="1.6"${dash}/>`);
     L.push(`<polygon points="${tipX.toFixed(1)},${y} ${(tipX - dirn * 8).toFixed(1)},${y - 4} ${(tipX - dirn * 8).toFixed(1)},${y + 4}" fill="${color}"/>`);
     // the label above its arrow, from its left end; it may run over further columns, never out of the picture
     const lx = Math.min(x1, x2) + 6;
     L.push(`<text x="${lx.toFixed(1)}" y="${y - 5}" font-size="11" fill="${color}">${esc(fit(r.text, W - lx - 4))}</text></g>`);
+    while (ni < notes.length && notes[ni]!.after <= j) note(notes[ni++]!);
   });
+  while (ni < notes.length) note(notes[ni++]!);
   L.push(`</svg>`);
+  if (notes_omitted) L.push(`<p class="meta">... and ${notes_omitted} more log lines of this connection (--format json lists them)</p>`);
   // the same steps as a table, for the full labels (the picture cuts long ones) and for copying frame numbers
-  L.push(`<details class="steps"><summary>steps as a table</summary><div class="scroll"><table><thead><tr><th>frame</th><th>time (s)</th><th>from &rarr; to</th><th>what</th></tr></thead><tbody>`);
-  for (const r of rows) L.push(`<tr><td class="mono">${esc(r.frames)}</td><td class="mono">${esc(r.time)}</td><td>${esc(String(r.step.from))} &rarr; ${esc(String(r.step.to))}</td><td class="any">${esc(r.text)}</td></tr>`);
+  L.push(`<details class="steps"><summary>steps as a table${notes.length ? ', with the log lines' : ''}</summary><div class="scroll"><table><thead><tr><th>frame</th><th>time (s)</th><th>from &rarr; to</th><th>what</th></tr></thead><tbody>`);
+  const noteRow = (x: LadderNote) => L.push(`<tr class="lognote"><td class="mono any">${esc(x.where)}</td><td class="mono">${esc(x.time)}</td><td>${x.col === 0 ? 'vManage log' : 'SSM On-Prem log'}</td><td class="any">${esc(x.text)}<br><span class="mono">${esc(x.line)}</span></td></tr>`);
+  ni = 0;
+  while (ni < notes.length && notes[ni]!.after < 0) noteRow(notes[ni++]!);
+  rows.forEach((r, j) => {
+    L.push(`<tr><td class="mono">${esc(r.frames)}</td><td class="mono">${esc(r.time)}</td><td>${esc(String(r.step.from))} &rarr; ${esc(String(r.step.to))}</td><td class="any">${esc(r.text)}</td></tr>`);
+    while (ni < notes.length && notes[ni]!.after <= j) noteRow(notes[ni++]!);
+  });
+  while (ni < notes.length) noteRow(notes[ni++]!);
   L.push(`</tbody></table></div></details>`);
+  return L.join('\n');
+}
+
+/** timeline rows shown at most (JSON carries up to 5000) */
+const MAX_TIMELINE_ROWS = 200;
+
+/** --log: each log read and its clock offset, the log errors no connection explains, vManage's settings, the timeline */
+function logsHtml(r: RunReport, esc: (s: string) => string, clean: (s: string) => string): string {
+  const L: string[] = [];
+  // redacted whole, then cut: a cut never leaves a secret's tail past the pattern that finds it
+  const escCut = (s: string, n: number) => escapeHtml(cutTo(clean(s), n));
+  const base = (p: string) => p.split(/[\\/]/).pop() || p;
+  L.push(`<section class="logs" id="logs">\n<h2>Logs</h2>`);
+  L.push(`<div class="scroll"><table class="logs"><thead><tr><th>log</th><th>kind</th><th>lines</th><th>events</th><th>skipped</th><th>time zone</th><th>clock against the capture</th><th>matched</th></tr></thead><tbody>`);
+  for (const l of r.logs ?? []) {
+    const off = l.offset_seconds === null ? 'unknown (no line matched a connection)' : l.offset_seconds === 0 ? `agrees (${l.offset_pairs} request lines)` : `${Math.abs(l.offset_seconds).toFixed(1)} s ${l.offset_seconds > 0 ? 'ahead' : 'behind'} (${l.offset_pairs} request lines)`;
+    const err = l.error ? `<br><span class="meta">${esc(l.error)}</span>` : '';
+    L.push(`<tr><td class="mono any">${esc(l.path)}${err}</td><td>${esc(l.kind)}${l.compression ? ' (gzip)' : ''}</td><td>${l.lines}</td><td>${l.parsed}</td><td>${l.skipped}${l.unrecognized ? ` (${l.unrecognized} unknown)` : ''}</td><td>${esc(l.tz.join(', ') || '-')}</td><td>${esc(off)}</td><td>${l.matched}</td></tr>`);
+  }
+  L.push(`</tbody></table></div>`);
+  for (const f of r.log_findings ?? []) {
+    L.push(`<div class="log-finding" style="border-left-color:${VERDICT_COLOR[f.verdict]}"><strong style="color:${VERDICT_COLOR[f.verdict]}">${esc(f.verdict)} / ${esc(f.reason)}</strong> ${esc(f.summary)}<ul class="log-events">`);
+    for (const e of f.events.slice(0, 6)) L.push(`<li><span class="mono">${esc(base(e.file))}:${e.line}</span> ${esc(e.what)}<br><span class="mono meta">${escCut(e.text, 400)}</span></li>`);
+    const more = Math.max(0, f.events.length - 6) + (f.events_omitted ?? 0);
+    if (more) L.push(`<li class="meta">... and ${more} more lines</li>`);
+    L.push(`</ul><p class="hint"><strong>Next step:</strong> ${esc(f.hint)}</p></div>`);
+  }
+  if (r.log_findings_omitted) L.push(`<p class="meta">... and ${r.log_findings_omitted} more bursts of log errors with no connection (--format json lists the first 100)</p>`);
+  if (r.log_notes?.length) {
+    L.push(`<ul class="log-notes">`);
+    for (const n of r.log_notes) L.push(`<li>${esc(n)}</li>`);
+    L.push(`</ul>`);
+  }
+  const tl = r.timeline ?? [];
+  if (tl.length) {
+    const listed = new Set(r.inputs.length === 1 ? r.connections.map((c) => c.id) : []);
+    L.push(`<h3>Timeline</h3>\n<p class="meta">UTC on the capture's clock; log times corrected by their clock offset.</p>`);
+    L.push(`<div class="scroll"><table class="timeline"><thead><tr><th>time</th><th>where</th><th>what</th></tr></thead><tbody>`);
+    const days = new Set(tl.map((t) => t.time.slice(0, 10)));
+    for (const t of tl.slice(0, MAX_TIMELINE_ROWS)) {
+      const when = days.size === 1 ? t.time.slice(11, 23) : `${t.time.slice(0, 10)} ${t.time.slice(11, 23)}`;
+      const where = t.source === 'capture' ? `frame ${t.frame}` : `${base(t.file ?? '')}:${t.line}`;
+      const conn = t.connection !== undefined && listed.has(t.connection) ? ` <a href="#conn-${t.connection}">conn</a>` : '';
+      L.push(`<tr${t.source === 'log' ? ' class="lognote"' : ''}><td class="mono">${esc(when)}</td><td class="mono any">${esc(where)}${conn}</td><td class="any">${escCut(t.text, 400)}</td></tr>`);
+    }
+    L.push(`</tbody></table></div>`);
+    if (days.size === 1) L.push(`<p class="meta">all on ${esc([...days][0]!)}</p>`);
+    const more = Math.max(0, tl.length - MAX_TIMELINE_ROWS) + (r.timeline_omitted ?? 0);
+    if (more) L.push(`<p class="meta">... and ${more} more (--format json lists up to 5000)</p>`);
+  }
+  L.push(`</section>\n`);
   return L.join('\n');
 }
 
@@ -191,6 +279,10 @@ function checksumHtml(r: RunReport, multi: boolean, esc: (s: string) => string):
     L.push(`</ul>`);
   }
   return L.join('\n') + '\n';
+}
+
+function cutTo(s: string, n: number): string {
+  return s.length <= n ? s : s.slice(0, n - 1) + '\u2026';
 }
 
 export function escapeHtml(s: string): string {

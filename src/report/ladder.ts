@@ -26,10 +26,33 @@ export interface LadderRow {
   text: string;
 }
 
+/** a log line matched to the connection (--log), placed among the steps by its time on the capture's clock */
+export interface LadderNote {
+  /** the index of the row it follows (-1: before the first row) */
+  after: number;
+  /** seconds since the connection's first packet (negative: written before it), 6 digits */
+  time: string;
+  /** the column of the party that wrote it: the client for vManage's logs, the server for SSM On-Prem's */
+  col: number;
+  /** the log file's base name and the line number */
+  where: string;
+  /** what the line says, in a few words (redacted) */
+  text: string;
+  /** the line as written (redacted) */
+  line: string;
+}
+
 export interface LadderLayout {
   columns: LadderColumn[];
   rows: LadderRow[];
+  /** log lines as side notes, in time order: never arrows */
+  notes: LadderNote[];
+  /** log lines of the connection past MAX_LADDER_NOTES */
+  notes_omitted: number;
 }
+
+/** log notes drawn per ladder at most (the first ones in time) */
+export const MAX_LADDER_NOTES = 30;
 
 /**
  * `clean` is the redaction step (or nothing, with --show-secrets): applied to each whole label before
@@ -52,7 +75,32 @@ export function ladderLayout(c: ConnectionResult, clean: (s: string) => string =
     time: step.time.toFixed(6),
     text: clean(stepText(step)),
   }));
-  return { columns, rows };
+  // log lines at their time among the steps: after every step at or before it (the log's stamps are
+  // often to the millisecond or the second, so a line written with a packet comes after it)
+  const start = Number(c.start);
+  const events = c.log_events ?? [];
+  const notes: LadderNote[] = [];
+  for (const e of events.slice(0, MAX_LADDER_NOTES)) {
+    const t = Date.parse(e.time) / 1000 - start;
+    if (!Number.isFinite(t)) continue;
+    let after = -1;
+    while (after + 1 < steps.length && steps[after + 1]!.time <= t + 1e-6) after++;
+    notes.push({
+      after,
+      time: (Math.abs(t) < 5e-7 ? 0 : t).toFixed(6),
+      col: e.source === 'ssm' ? columns.length - 1 : 0,
+      where: `${baseName(e.file)}:${e.line}`,
+      text: clean(e.what),
+      line: clean(e.text),
+    });
+  }
+  notes.sort((a, b) => a.after - b.after);
+  return { columns, rows, notes, notes_omitted: Math.max(0, events.length - MAX_LADDER_NOTES) };
+}
+
+function baseName(p: string): string {
+  const parts = p.split(/[\\/]/);
+  return parts[parts.length - 1] || p;
 }
 
 export function stepText(s: LadderStep): string {
@@ -77,11 +125,11 @@ export interface AsciiOptions {
  * column, an arrow per step with its label inside when it fits, else on the line below it.
  */
 export function ladderAscii(c: ConnectionResult, opts: AsciiOptions = {}): string[] {
-  const { columns, rows } = ladderLayout(c, opts.clean);
+  const { columns, rows, notes, notes_omitted } = ladderLayout(c, opts.clean);
   const width = Math.max(40, opts.width ?? 80);
   const paint = opts.paint ?? ((_k, s) => s);
   const fw = Math.max(5, ...rows.map((r) => r.frames.length));
-  const tw = Math.max(8, ...rows.map((r) => r.time.length));
+  const tw = Math.max(8, ...rows.map((r) => r.time.length), ...notes.map((x) => x.time.length));
   const gutter = fw + tw + 3;
   const area = width - gutter - 1;
   const n = columns.length;
@@ -105,7 +153,21 @@ export function ladderAscii(c: ConnectionResult, opts: AsciiOptions = {}): strin
     });
     out.push(' '.repeat(gutter) + a.join('').trimEnd());
   }
-  for (const r of rows) {
+  // a log line: 'log' and its time in the gutter, a * on the writer's lifeline, file:line and what it
+  // says from the client's lifeline on, cut before the server's (never an arrow)
+  const noteLine = (x: LadderNote) => {
+    const a = blank();
+    const last = xs[n - 1]!;
+    const room = Math.max(8, (n > 1 ? last - 1 : width - gutter) - 2);
+    const t = cut(`${x.where} ${x.text}`, room);
+    for (let j = 0; j < t.length && 2 + j < a.length; j++) a[2 + j] = t[j]!;
+    a[xs[x.col]!] = '*';
+    const line = n > 1 ? a.join('') : a.slice(0, 2).join('') + t;
+    out.push(`${'log'.padStart(fw)} ${x.time.padStart(tw)}  ${line}`.trimEnd());
+  };
+  let ni = 0;
+  while (ni < notes.length && notes[ni]!.after < 0) noteLine(notes[ni++]!);
+  for (const [ri, r] of rows.entries()) {
     const a = blank();
     const lo = Math.min(xs[r.from]!, xs[r.to]!);
     const hi = Math.max(xs[r.from]!, xs[r.to]!);
@@ -133,7 +195,10 @@ export function ladderAscii(c: ConnectionResult, opts: AsciiOptions = {}): strin
         out.push(' '.repeat(gutter) + line);
       }
     }
+    while (ni < notes.length && notes[ni]!.after <= ri) noteLine(notes[ni++]!);
   }
+  while (ni < notes.length) noteLine(notes[ni++]!);
+  if (notes_omitted) out.push(`${' '.repeat(gutter)}... and ${notes_omitted} more log lines of this connection (--format json lists them)`);
   return out;
 }
 
