@@ -103,7 +103,8 @@ export interface ConnectionResult {
     decrypted?: { records: number; decrypted: number; partial: number; failed: number; keylog: string | null; problem: string | null; failures: DecryptFailure[] };
   } | null;
   http: ConnFinding['http'];
-  exchanges: ConnFinding['exchanges'];
+  /** one exchange per request on an encrypted connection: its frame and bytes, the answer's frame and bytes (0: none) */
+  exchanges: { request_frame: number; request_bytes: number; response_frame: number; response_bytes: number }[];
   payload_cut: boolean;
   /** log lines matched to this connection (--log), on the capture's clock */
   log_events?: LogNote[];
@@ -517,7 +518,7 @@ function toResult(c: Connection, s: Session | null, f: ConnFinding, input: strin
         }
       : null,
     http: f.http,
-    exchanges: f.exchanges,
+    exchanges: f.exchanges.map((e) => ({ request_frame: e.requestFrame, request_bytes: e.requestBytes, response_frame: e.responseFrame, response_bytes: e.responseBytes })),
     payload_cut: f.payloadCut,
     ladder: lean ? undefined : buildLadder(c, s),
   };

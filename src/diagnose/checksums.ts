@@ -30,7 +30,18 @@ export interface ChecksumCounts {
 
 export type ChecksumFinding = 'offload' | 'corrupt' | 'ok' | 'unverified';
 
-export interface ChecksumSummaryLine extends ChecksumCounts {
+/** one line of the report: a direction's counts (snake_case, as every other report field) and what they mean */
+export interface ChecksumSummaryLine {
+  src: string;
+  dst: string;
+  packets: number;
+  good: number;
+  bad: number;
+  partial: number;
+  unverified: number;
+  unverified_offload: number;
+  /** directions folded into this line (absent: one direction) */
+  folded?: number;
   finding: ChecksumFinding;
   text: string;
 }
@@ -165,7 +176,19 @@ export class ChecksumLedger {
     }
     for (const [finding, c] of this.folded) kept.push({ c, finding });
     kept.sort((a, b) => rank[a.finding] - rank[b.finding] || (a.c.folded ?? 0) - (b.c.folded ?? 0) || b.c.packets - a.c.packets);
-    return kept.map(({ c, finding }) => ({ ...c, finding, text: describe(c, finding) }));
+    return kept.map(({ c, finding }) => ({
+      src: c.src,
+      dst: c.dst,
+      packets: c.packets,
+      good: c.good,
+      bad: c.bad,
+      partial: c.partial,
+      unverified: c.unverified,
+      unverified_offload: c.unverifiedOffload,
+      ...(c.folded ? { folded: c.folded } : {}),
+      finding,
+      text: describe(c, finding),
+    }));
   }
 }
 

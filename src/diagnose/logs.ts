@@ -348,7 +348,7 @@ export function applyLogs(analyses: CaptureAnalysis[], files: LogFile[], opts: A
   for (const x of conns) {
     if (x.notes.length === 0) continue;
     x.c.log_events = x.notes.sort((p, q) => p.time.localeCompare(q.time));
-    const frame = x.c.exchanges[0]?.responseFrame || x.c.last_frame;
+    const frame = x.c.exchanges[0]?.response_frame || x.c.last_frame;
     const r = refine(x.c, x.events);
     if (r) {
       x.c.reason = r.reason;
@@ -366,7 +366,7 @@ export function applyLogs(analyses: CaptureAnalysis[], files: LogFile[], opts: A
       if (mine.length === 0) continue;
       s.log_events = mine.flatMap((x) => x.notes).sort((p, q) => p.time.localeCompare(q.time));
       const evs = mine.flatMap((x) => x.events);
-      const frame = mine[0]!.c.exchanges[0]?.responseFrame || mine[0]!.c.last_frame;
+      const frame = mine[0]!.c.exchanges[0]?.response_frame || mine[0]!.c.last_frame;
       const r = refine(s, evs);
       if (r) {
         s.reason = r.reason;
