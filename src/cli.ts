@@ -211,7 +211,7 @@ async function emitReport(analyses: CaptureAnalysis[], argv: { format: string; o
   const report = buildReport(analyses, VERSION, logs);
   if (skipped) report.skipped = skipped;
   if (sink) {
-    sink.write(ndjsonLine({ type: 'summary', tool: report.tool, verdict: report.verdict, reason: report.reason, summary: report.summary, inputs: report.inputs, checksums: report.checksums, skipped: report.skipped, ...(logs ? { logs: report.logs } : {}) }, showSecrets));
+    sink.write(ndjsonLine({ type: 'summary', tool: report.tool, verdict: report.verdict, reason: report.reason, summary: report.summary, inputs: report.inputs, checksums: report.checksums, skipped: report.skipped, ...(logs ? { logs: report.logs, log_notes: report.log_notes } : {}) }, showSecrets));
     if (sink !== process.stdout) await new Promise<void>((res) => (sink as fs.WriteStream).end(res));
     return EXIT_OF[report.verdict];
   }

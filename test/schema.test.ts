@@ -201,6 +201,8 @@ describe('--log: logs, timeline, log findings and the log lines of connections a
     expect(final.reason).toBe('invalid-client');
     expect(final.log_events.length).toBeGreaterThan(0);
     expect(lines.at(-1).logs).toHaveLength(3);
+    // vManage's logged settings against the capture reach the stream too, in its summary
+    expect(lines.at(-1).log_notes.length).toBeGreaterThan(0);
   });
 
   it("SSM's nginx failing its backend: ssm-backend-failed in json and ndjson", async () => {
