@@ -242,6 +242,29 @@ describe('the text forms tcpdump prints', () => {
     return { recs, s };
   }
 
+  it('ARP requests and replies become Ethernet ARP frames with the addresses printed; neighbor solicitations carry their target', async () => {
+    const text = [
+      '03:03:06.706252 ARP, Ethernet (len 6), IPv4 (len 4), Request who-has 10.99.0.3 tell 10.99.0.1, length 28',
+      '03:03:06.806252 ARP, Request who-has 10.99.0.2 tell 10.99.0.1, length 28',
+      '03:03:06.906252 ARP, Ethernet (len 6), IPv4 (len 4), Reply 10.99.0.2 is-at c6:5a:ba:be:10:5a, length 28',
+      '03:18:17.514310 IP6 (hlim 255, next-header ICMPv6 (58) payload length: 32) fd00:99::1 > ff02::1:ff00:3: [icmp6 sum ok] ICMP6, neighbor solicitation, length 32, who has fd00:99::3',
+    ].join('\n');
+    const raw: { linkType: number; bytes: Uint8Array }[] = [];
+    const s = await readCapture(Readable.from([Buffer.from(text)]), (f) => raw.push({ linkType: f.linkType, bytes: f.bytes() }));
+    expect(s.textLines!.unrecognizedCount).toBe(0);
+    expect(s.linkTypes.map((l) => [l.linkType, l.frames]).sort((a, b) => a[0]! - b[0]!)).toEqual([[1, 3], [101, 1]]);
+    const arp = raw.filter((r) => r.linkType === 1).map((r) => ({ type: (r.bytes[12]! << 8) | r.bytes[13]!, op: r.bytes[21], spa: r.bytes.subarray(28, 32).join('.'), tpa: r.bytes.subarray(38, 42).join('.') }));
+    expect(arp).toEqual([
+      { type: 0x0806, op: 1, spa: '10.99.0.1', tpa: '10.99.0.3' },
+      { type: 0x0806, op: 1, spa: '10.99.0.1', tpa: '10.99.0.2' },
+      { type: 0x0806, op: 2, spa: '10.99.0.2', tpa: '0.0.0.0' },
+    ]);
+    const ns = raw.find((r) => r.linkType === 101)!.bytes;
+    // ICMPv6 header (8 bytes) after the 40-byte IPv6 header, then the 16-byte target
+    expect(ns[40]).toBe(135);
+    expect(Array.from(ns.subarray(48, 64))).toEqual([0xfd, 0, 0, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3]);
+  });
+
   it('without -v, -S absolute numbers, -tttt and epoch timestamps, -i any, -e, a hex dump', async () => {
     const text = [
       '2023-01-13 11:17:01.123456 eth0  Out IP 10.0.0.1.40000 > 10.0.0.2.8443: Flags [S], seq 3000000000, win 64240, options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 0',

@@ -27,6 +27,8 @@ import { linkTypeName } from './linktypes.js';
 import type { CaptureInput, CaptureSummary, ReadOptions, TextLineStats } from './reader.js';
 
 export const TEXT_LINKTYPE = 101;
+/** ARP lines become Ethernet frames */
+const LINKTYPE_ETHERNET = 1;
 const MAX_UNRECOGNIZED = 20;
 /** bytes of the start of an input looked at to decide whether it is tcpdump text */
 export const TEXT_SNIFF_BYTES = 32 * 1024;
@@ -86,9 +88,12 @@ export async function readTcpdumpText(input: CaptureInput, onFrame: (f: Frame) =
   else if (isNodeStream(input)) stream = input;
   else stream = Readable.from(input as AsyncIterable<Uint8Array>, { objectMode: false });
   let frames = 0;
+  /** ARP lines, emitted as Ethernet frames */
+  let arp = 0;
   try {
     await readTextLines(stream, summary, (f) => {
       frames++;
+      if (f.linkType !== TEXT_LINKTYPE) arp++;
       onFrame(f);
     }, opts);
   } catch (e) {
@@ -98,7 +103,10 @@ export async function readTcpdumpText(input: CaptureInput, onFrame: (f: Frame) =
     if (typeof input === 'string' && input !== '-') (stream as fs.ReadStream).destroy();
   }
   summary.frames = frames;
-  summary.linkTypes = frames > 0 ? [{ linkType: TEXT_LINKTYPE, name: linkTypeName(TEXT_LINKTYPE), frames }] : [];
+  summary.linkTypes = [
+    ...(frames - arp > 0 ? [{ linkType: TEXT_LINKTYPE, name: linkTypeName(TEXT_LINKTYPE), frames: frames - arp }] : []),
+    ...(arp > 0 ? [{ linkType: LINKTYPE_ETHERNET, name: linkTypeName(LINKTYPE_ETHERNET), frames: arp }] : []),
+  ];
   if (!summary.readable && !summary.error) {
     summary.error = new CaptureError({ code: 'bad-magic', file, offset: 0, detail: 'not a capture: no tcpdump banner or packet line found in the text' });
   }
@@ -318,6 +326,9 @@ export class TcpdumpTextParser {
   private expect: 'body' | 'quote-ip' | 'quote-body' | 'after' = 'after';
   /** the open packet is not IP (or its IP header is not understood): a frame without bytes, unless a hex dump follows */
   private nonIp = false;
+  /** an ARP line: 1 request, 2 reply (0: none); its addresses are in arpAddrs (sender, target) */
+  private arpOp = 0;
+  private readonly arpAddrs = new Uint8Array(8);
   private lineNo = 0;
   private tsSec = 0;
   private tsNsec = 0;
@@ -455,6 +466,7 @@ export class TcpdumpTextParser {
     this.hexNext = 0;
     this.open = true;
     this.nonIp = false;
+    this.arpOp = 0;
     this.expect = 'after';
     this.frame.fileOffset = fileOffset;
     let rest = restIn;
@@ -481,6 +493,13 @@ export class TcpdumpTextParser {
     if (!/^IP6? /.test(rest) || !this.ipHeader(h, rest, false)) {
       // a protocol other than IP (ARP, STP...) or an IP line tcpdump could not dissect
       this.nonIp = true;
+      // ARP over Ethernet for IPv4: who asked for which address, and who answered (unanswered resolution is a finding)
+      const arp = /^ARP, (?:Ethernet \(len 6\), IPv4 \(len 4\), )?(?:Request who-has (\S+?)(?: \([0-9a-f:]+\))? tell (\S+?),|Reply (\S+?) is-at )/.exec(rest);
+      if (arp) {
+        this.arpAddrs.fill(0);
+        const ok = arp[1] !== undefined ? parseIPv4(arp[2]!, this.arpAddrs, 0) && parseIPv4(arp[1], this.arpAddrs, 4) : parseIPv4(arp[3]!, this.arpAddrs, 0);
+        if (ok) this.arpOp = arp[1] !== undefined ? 1 : 2;
+      }
       const len = /, length (\d+)/.exec(rest);
       h.totalLen = len ? Number(len[1]) : 0;
       this.skip();
@@ -790,8 +809,30 @@ export class TcpdumpTextParser {
     }
     f.capLen = len;
     f.origLen = Math.max(this.nonIp ? h.totalLen : wire, len);
+    if (this.arpOp && this.hexLen === 0) {
+      // an ARP frame on Ethernet (the only frames of the text that are not raw IP): broadcast header, then
+      // the 28-byte ARP body with the addresses tcpdump printed (hardware addresses unknown: zero)
+      const b = this.out;
+      b.fill(0, 0, 42);
+      b.fill(0xff, 0, 6);
+      b[12] = 0x08;
+      b[13] = 0x06;
+      b[15] = 1; // htype Ethernet
+      b[16] = 0x08; // ptype IPv4
+      b[18] = 6;
+      b[19] = 4;
+      b[21] = this.arpOp;
+      b.set(this.arpAddrs.subarray(0, 4), 28);
+      b.set(this.arpAddrs.subarray(4, 8), 38);
+      f.linkType = LINKTYPE_ETHERNET;
+      f.capLen = f.origLen = 42;
+      this.sink(f);
+      f.linkType = TEXT_LINKTYPE;
+      return;
+    }
     this.sink(f);
   }
+
 
   end(): void {
     this.flush();
