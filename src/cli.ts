@@ -25,13 +25,31 @@ import { resolveFields, UnknownFieldError, writePackets, type PacketsFormat } fr
 import { logsDay, parseTimeZone, readLogs, type LogFile } from './input/logs.js';
 import { applyLogs, type LogAnalysis } from './diagnose/logs.js';
 
-export const EXIT = { ok: 0, usage: 2, unreadable: 65, liveUnavailable: 69 } as const;
+export const EXIT = { ok: 0, usage: 2, unreadable: 65, liveUnavailable: 69, cannotWrite: 73 } as const;
 const VERSION = '0.1.0';
 
 class UsageError extends Error {}
+/** the report's file (-o) cannot be written: one line, exit 73 (sysexits' EX_CANTCREAT) */
+class CannotWrite extends Error {}
 
+/** open -o before any work (a bad path fails at once, with one line), or stdout */
+function openSink(o: string | undefined): NodeJS.WritableStream {
+  if (!o) return process.stdout;
+  return fs.createWriteStream('', { fd: openOut(o) });
+}
+
+function openOut(o: string): number {
+  try {
+    return fs.openSync(o, 'w');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CannotWrite(`cannot write ${o}: ${code === 'ENOENT' ? 'no such directory' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : ((e as Error).message ?? String(e))}`);
+  }
+}
+
+/** one line on stderr, redacted like every other output (messages may quote a file's words) */
 function errLine(msg: string): void {
-  process.stderr.write(`ssmcap: ${msg}\n`);
+  process.stderr.write(redact(`ssmcap: ${msg}\n`));
 }
 
 async function cmdPackets(argv: { input: string[]; format: string; e?: string[]; header: boolean; date?: string }): Promise<number> {
@@ -124,7 +142,7 @@ function secretsShown(argv: { showSecrets?: boolean; o?: string }): boolean {
 async function cmdAnalyze(argv: { input?: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; date?: string; maxConnections?: number; follow?: boolean; idle: number; jobs?: number; quiet?: boolean; log?: string[]; logTz?: string; keylog?: string[]; ladder?: boolean; showSecrets?: boolean }): Promise<number> {
   if (!argv.input?.length && !argv.log?.length) throw new UsageError('analyze needs a capture, or --log FILE');
   const showSecrets = secretsShown(argv);
-  if (argv.follow) return cmdFollow(argv as Parameters<typeof cmdFollow>[0]);
+  if (argv.follow) return cmdFollow({ ...argv, showSecrets } as Parameters<typeof cmdFollow>[0]);
   // logs first: tcpdump text without dates takes its day from them (unless --date)
   let logFiles: LogFile[] | null = null;
   if (argv.log?.length) {
@@ -137,7 +155,7 @@ async function cmdAnalyze(argv: { input?: string[]; format: string; port: number
   const { paths, entries, skipped, beside } = await captureInputs(argv.input ?? []);
   const server = parseServer(argv.server);
   const ndjson = argv.format === 'ndjson';
-  const sink = ndjson ? (argv.o ? fs.createWriteStream(argv.o) : process.stdout) : null;
+  const sink = ndjson ? openSink(argv.o) : null;
   if (sink && showSecrets) sink.write(ndjsonLine({ type: 'notice', secrets_shown: true, text: SECRETS_SHOWN }, true));
   const progress = createProgress(
     paths.map((p) => (p === '-' ? 0 : fileSize(p))),
@@ -220,7 +238,7 @@ async function emitReport(analyses: CaptureAnalysis[], argv: { format: string; o
     // --show-secrets never reaches a file (secretsShown refuses it with -o)
     const write = (out: (t: string) => void) => (argv.format === 'json' ? writeReportJson(report, out, showSecrets) : writeReportHtml(report, out, { showSecrets }));
     if (argv.o) {
-      const fd = fs.openSync(argv.o, 'w');
+      const fd = openOut(argv.o);
       try {
         write((t) => void fs.writeSync(fd, t));
       } finally {
@@ -231,8 +249,14 @@ async function emitReport(analyses: CaptureAnalysis[], argv: { format: string; o
   }
   const width = (!argv.o && process.stdout.isTTY && process.stdout.columns) || 80;
   const out = reportText(report, { color: argv.o ? false : (argv.color ?? (process.stdout.isTTY && !process.env.NO_COLOR)), ladder: argv.ladder, width, showSecrets });
-  if (argv.o) fs.writeFileSync(argv.o, out);
-  else process.stdout.write(out);
+  if (argv.o) {
+    const fd = openOut(argv.o);
+    try {
+      fs.writeSync(fd, out);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } else process.stdout.write(out);
   return EXIT_OF[report.verdict];
 }
 
@@ -257,23 +281,28 @@ function onInterrupt(stop: () => void): () => void {
   };
 }
 
-async function cmdFollow(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; maxConnections?: number; idle: number }): Promise<number> {
+async function cmdFollow(argv: { input: string[]; format: string; port: number; server?: string; o?: string; color?: boolean; maxConnections?: number; idle: number; keylog?: string[]; log?: string[]; ladder?: boolean; showSecrets?: boolean }): Promise<number> {
   if (argv.input.length !== 1 || argv.input[0] === '-') throw new UsageError('--follow takes one capture file');
+  if (argv.log?.length) throw new UsageError('--log is not read with --follow: analyze the file with --log once it is written');
+  const showSecrets = argv.showSecrets ?? false;
   const path = argv.input[0]!;
   if (fs.existsSync(path) && fs.statSync(path).isDirectory()) throw new UsageError(`--follow takes one capture file, and ${path} is a directory`);
   const ndjson = argv.format === 'ndjson';
-  const sink = ndjson ? (argv.o ? fs.createWriteStream(argv.o) : process.stdout) : null;
+  const sink = ndjson ? openSink(argv.o) : null;
   const f = followFile(path, { idleSec: argv.idle });
   const off = onInterrupt(() => f.stop());
+  // the file is read as a stream: its key log beside it is named explicitly
+  const keylog = [...(argv.keylog ?? []), ...(fs.existsSync(`${path}.keys`) && !(argv.keylog ?? []).includes(`${path}.keys`) ? [`${path}.keys`] : [])];
   const a = await analyzeCapture(f.stream, {
     name: path,
+    keylog,
     port: argv.port,
     server: parseServer(argv.server),
     maxConnections: argv.maxConnections,
     judgeWhileIdle: true,
     onConnection: (r) => {
       process.stderr.write(connectionLine(r));
-      if (sink) sink.write(ndjsonLine({ type: 'connection', provisional: true, ...r }));
+      if (sink) sink.write(ndjsonLine({ type: 'connection', provisional: true, ...r }, showSecrets));
     },
   }).finally(off);
   if (a.error) errLine(a.error.message);
@@ -281,7 +310,7 @@ async function cmdFollow(argv: { input: string[]; format: string; port: number; 
     if (sink && sink !== process.stdout) (sink as fs.WriteStream).end();
     return EXIT.unreadable;
   }
-  if (sink) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }));
+  if (sink) for (const sv of a.servers) sink.write(ndjsonLine({ type: 'server', ...sv }, showSecrets));
   return emitReport([a], argv, sink);
 }
 
@@ -299,6 +328,8 @@ async function cmdLive(argv: { i?: string; port: number; server?: string; durati
       return EXIT.liveUnavailable;
     }
   }
+  // the report's file too (a failure once the capture ran would lose it)
+  if (argv.o) fs.closeSync(openOut(argv.o));
   let cap;
   try {
     cap = await startLive({ iface: argv.i, port, proxyPorts: argv.proxyPort, count: argv.count, writeFile: argv.w, engine: argv.engine });
@@ -315,7 +346,7 @@ async function cmdLive(argv: { i?: string; port: number; server?: string; durati
   const timer = argv.duration ? setTimeout(() => live.stop(), argv.duration * 1000) : null;
   const off = onInterrupt(() => live.stop());
   const ndjson = argv.format === 'ndjson';
-  const sink = ndjson ? (argv.o ? fs.createWriteStream(argv.o) : process.stdout) : null;
+  const sink = ndjson ? openSink(argv.o) : null;
   const name = `live:${argv.i ?? 'default'}`;
   let a: CaptureAnalysis;
   try {
@@ -462,6 +493,10 @@ export async function main(args: string[]): Promise<number> {
     if (isCaptureError(e)) {
       errLine(e.message);
       return EXIT.unreadable;
+    }
+    if (e instanceof CannotWrite) {
+      errLine(e.message);
+      return EXIT.cannotWrite;
     }
     if ((e as NodeJS.ErrnoException)?.code === 'EPIPE') return code;
     errLine(`internal error: ${(e as Error)?.message ?? String(e)}`);

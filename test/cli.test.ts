@@ -89,3 +89,11 @@ describe('ssmcap info', () => {
     expect(r.stdout).toMatch(/13 of 14 packets sent by 127\.10\.1\.2 to 127\.20\.1\.55 carry offload checksums .*not an error/);
   });
 });
+
+describe('an -o that cannot be written', () => {
+  it.each(['json', 'ndjson', 'text', 'html'])('%s: one line naming the file, exit 73, no stack trace', async (format) => {
+    const r = await runCli(['analyze', path.join(ROOT, 'captures', 'a05-port-closed-rst.pcap'), '--format', format, '-o', '/nonexistent-dir/report.out']);
+    expect(r.code).toBe(73);
+    expect(r.stderr.trim()).toBe('ssmcap: cannot write /nonexistent-dir/report.out: no such directory');
+  });
+});

@@ -76,4 +76,17 @@ describe('analyze --follow', () => {
     const r = await runCli(['analyze', '--follow', path.join(ROOT, 'captures')]);
     expect(r.code).toBe(2);
   });
+
+  it('keeps redaction when --show-secrets is refused (output not a terminal), reads the key log beside the file, refuses --log', async () => {
+    const a12 = path.join(ROOT, 'captures', 'a12-plain-http-to-tls-port.pcap');
+    const r = await runCli(['analyze', '--follow', '--idle', '1', '--show-secrets', '--format', 'json', a12]);
+    expect(r.stderr).toMatch(/--show-secrets refused/);
+    expect(r.stdout).toContain('client_secret=***');
+    expect(r.stdout).not.toMatch(/client_secret=[^*&"]/);
+    const a03 = path.join(ROOT, 'captures', 'a03-auth-403-invalid-client-tls12.pcap');
+    const k = await runCli(['analyze', '--follow', '--idle', '1', '--format', 'json', a03]);
+    expect(JSON.parse(k.stdout).reason).toBe('invalid-client');
+    const l = await runCli(['analyze', '--follow', a03, '--log', a03]);
+    expect(l.code).toBe(2);
+  }, 30_000);
 });

@@ -114,3 +114,14 @@ describe('NSS key log parser', () => {
     expect(k.size).toBeGreaterThan(0);
   });
 });
+
+describe('key log problems never quote secret material', () => {
+  it('a line wrapped in two: the second half (secret hex) is reported without its text', () => {
+    const k = new KeyLog();
+    k.addText(`CLIENT_RANDOM ${R1}\n${MS}\nclient_secret=TOPSECRETVALUE&x=1\nNOT_A_LABEL_BUT_CAPS 1 2`, 'k.txt');
+    const all = JSON.stringify(k.problems);
+    expect(all).not.toContain(MS.slice(0, 16));
+    expect(all).not.toContain('TOPSECRET');
+    expect(k.problems.map((p) => p.line)).toEqual([1, 2, 3]);
+  });
+});

@@ -67,7 +67,8 @@ export class KeyLog {
       const field = LABELS[label];
       if (!field) {
         if (KNOWN_UNUSED.has(label) || /^[A-Z][A-Z0-9_]*$/.test(label)) this.skipped++;
-        else this.problem(source, i + 1, line, `not a key log line (label "${label.slice(0, 40)}")`);
+        // a label is quoted only when it looks like one: a wrapped line's first word may be secret hex
+        else this.problem(source, i + 1, line, /^[A-Za-z][A-Za-z0-9_]{0,39}$/.test(label) && !/[0-9a-f]{16}/i.test(label) ? `not a key log line (label "${label}")` : 'not a key log line');
         continue;
       }
       if (parts.length !== 3) {
@@ -108,7 +109,8 @@ export class KeyLog {
 
   private problem(source: string, line: number, text: string, message: string): void {
     // the secret itself is never repeated in a message
-    if (this.problems.length < 100) this.problems.push({ source, line, text: (text.split(/\s/)[0] ?? '').slice(0, 40), message });
+    const first = text.split(/\s/)[0] ?? '';
+    if (this.problems.length < 100) this.problems.push({ source, line, text: /^[A-Z][A-Z0-9_]{0,39}$/.test(first) ? first : '', message });
   }
 }
 

@@ -236,7 +236,7 @@ function logsText(r: RunReport, L: string[], dim: (s: string) => string): void {
   for (const f of r.log_findings ?? []) {
     L.push('');
     L.push(`log: ${f.verdict} / ${f.reason}: ${f.summary}`);
-    for (const e of f.events.slice(0, 6)) L.push(dim(`  ${shortPath(e.file)}:${e.line}  `) + e.text.slice(0, 240));
+    for (const e of f.events.slice(0, 6)) L.push(dim(`  ${shortPath(e.file)}:${e.line}  `) + redact(e.text).slice(0, 240));
     L.push(`  next step: ${f.hint}`);
   }
   for (const n of r.log_notes ?? []) L.push(`log: ${n}`);

@@ -4,6 +4,7 @@
  * and the user did not ask for quiet; otherwise every call is a no-op.
  */
 import cliProgress from 'cli-progress';
+import { redact } from './redact.js';
 
 /** below this many bytes in all the run is over too soon for a bar to help */
 export const PROGRESS_MIN_BYTES = 32 << 20;
@@ -22,7 +23,7 @@ const NONE: Progress = {
   update() {},
   done() {},
   log(line) {
-    process.stderr.write(line);
+    process.stderr.write(redact(line));
   },
   stop() {},
 };
@@ -70,7 +71,7 @@ export function createProgress(sizes: number[], opts: { quiet?: boolean; stream?
     },
     log(line) {
       // clear the bar's line, print, and let the next redraw put the bar back
-      stream.write('\r\x1b[K' + line);
+      stream.write('\r\x1b[K' + redact(line));
     },
     stop() {
       bar.stop();

@@ -11,8 +11,13 @@ const keyAlt = SECRET_KEYS.join('|');
 const FORM_SECRET = new RegExp(`(^|[?&;\\s"'])(${keyAlt})=([^&\\s"'#]*)`, 'gi');
 const FORM_CLIENT_ID = /(^|[?&;\s"'])(client_id)=([^&\s"'#]{0,6})([^&\s"'#]*)/gi;
 // "key": "value" in JSON (escaped quotes too, as inside a JSON string), and "key"=>"value" (Ruby, in Rails logs)
-const JSON_SECRET = new RegExp(`(\\\\?"(?:${keyAlt})\\\\?"\\s*(?::|=>)\\s*\\\\?")((?:[^"\\\\]|\\\\[^"])*)(\\\\?")`, 'gi');
-const JSON_CLIENT_ID = /(\\?"client_id\\?"\s*(?::|=>)\s*\\?")((?:[^"\\]|\\[^"]){0,6})((?:[^"\\]|\\[^"])*)(\\?")/gi;
+// (a value the text cuts before its closing quote runs to the end: a cut line never leaks the rest)
+// In plain JSON a value ends at an unescaped quote (\" is part of it); inside a JSON string (escaped
+// JSON) the key's quotes are \" and so is the value's end.
+const JSON_SECRET = new RegExp(`("(?:${keyAlt})"\\s*(?::|=>)\\s*")((?:[^"\\\\]|\\\\.|\\\\$)*)("|$)`, 'gi');
+const JSON_SECRET_ESC = new RegExp(`(\\\\"(?:${keyAlt})\\\\"\\s*(?::|=>)\\s*\\\\")((?:[^"\\\\]|\\\\[^"]|\\\\$)*)(\\\\"|$)`, 'gi');
+const JSON_CLIENT_ID = /("client_id"\s*(?::|=>)\s*")((?:[^"\\]|\\.){0,6})((?:[^"\\]|\\.|\\$)*)("|$)/gi;
+const JSON_CLIENT_ID_ESC = /(\\"client_id\\"\s*(?::|=>)\s*\\")((?:[^"\\]|\\[^"]){0,6})((?:[^"\\]|\\[^"]|\\$)*)(\\"|$)/gi;
 const AUTH_HEADER = /\b((?:Proxy-)?Authorization)(\s*:\s*)([^\r\n"\\]+)/gi;
 
 // every pattern below needs one of these words: a text without any is returned as it is, in one scan
@@ -24,7 +29,9 @@ export function redact(text: string): string {
     .replace(FORM_SECRET, (_m, pre: string, key: string, v: string) => `${pre}${key}=${v ? '***' : ''}`)
     .replace(FORM_CLIENT_ID, (_m, pre: string, key: string, keep: string, rest: string) => `${pre}${key}=${keep}${rest ? '***' : ''}`)
     .replace(JSON_SECRET, (_m, pre: string, v: string, post: string) => `${pre}${v ? '***' : ''}${post}`)
+    .replace(JSON_SECRET_ESC, (_m, pre: string, v: string, post: string) => `${pre}${v ? '***' : ''}${post}`)
     .replace(JSON_CLIENT_ID, (_m, pre: string, keep: string, rest: string, post: string) => `${pre}${keep}${rest ? '***' : ''}${post}`)
+    .replace(JSON_CLIENT_ID_ESC, (_m, pre: string, keep: string, rest: string, post: string) => `${pre}${keep}${rest ? '***' : ''}${post}`)
     .replace(AUTH_HEADER, (_m, key: string, sep: string, v: string) => {
       const scheme = /^(Basic|Bearer|Digest|Negotiate|NTLM)\s/i.exec(v);
       return `${key}${sep}${scheme ? scheme[1] + ' ' : ''}***`;
