@@ -249,9 +249,15 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   const idleTimer = opts.judgeWhileIdle
     ? setInterval(() => {
         const now = lastTime + (Date.now() - lastWall) / 1000;
-        while (closedQueue.length > 0 && now - closedQueue[0]!.closedAt > LINGER_SEC) finalize(closedQueue.shift()!);
+        try {
+          while (closedQueue.length > 0 && now - closedQueue[0]!.closedAt > LINGER_SEC) finalize(closedQueue.shift()!);
+        } catch (e) {
+          // thrown in a timer it would end the process with a stack trace: it ends the analysis instead
+          timerError ??= e;
+        }
       }, 500)
     : null;
+  let timerError: unknown = null;
   const summary = await readCapture(
     input,
     (frame) => {
@@ -285,6 +291,7 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   ).finally(() => {
     if (idleTimer) clearInterval(idleTimer);
   });
+  if (timerError) throw timerError;
 
   function noteCutTcp(p: Packet): void {
     const addr = p.dstPort === wantPort ? p.dst() : p.src();
