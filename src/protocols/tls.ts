@@ -233,7 +233,7 @@ export class TlsStream implements StreamConsumer {
   /** the body of the current record, kept only for handshake, alert and CCS records (bodyLen -1: not kept) */
   private bodyBuf = NO_BYTES;
   private bodyLen = -1;
-  private hsBuf = new Uint8Array(0);
+  private hsBuf = NO_BYTES;
   private hsLen = 0;
   private hsBroken = false;
   private encrypted = false;
@@ -247,7 +247,11 @@ export class TlsStream implements StreamConsumer {
       nb.set(this.bodyBuf.subarray(0, this.bodyLen));
       this.bodyBuf = nb;
     }
-    this.bodyBuf.set(bytes.subarray(from, from + n), this.bodyLen);
+    // short pieces (most record bodies kept are a few bytes: alerts, CCS, small handshake messages) are
+    // copied by hand; a view for set() would be an allocation per piece
+    const buf = this.bodyBuf;
+    if (n <= 64) for (let k = 0; k < n; k++) buf[this.bodyLen + k] = bytes[from + k]!;
+    else buf.set(from === 0 && n === bytes.length ? bytes : bytes.subarray(from, from + n), this.bodyLen);
     this.bodyLen += n;
   }
 
