@@ -566,6 +566,22 @@ function stalledDirection(c: Connection): { frame: number; text: string; summary
       };
     }
   }
+  // seen from the receiver: the sender's sequence numbers moved past bytes that never arrived, the
+  // receiver never acknowledged them and gave up (or waited long): they were lost on the path, not by the
+  // capture (a capture drop would still be acknowledged). Small packets got through, large ones did not
+  for (const [d, peer, who] of [
+    [c.resp, c.orig, 'server'],
+    [c.orig, c.resp, 'client'],
+  ] as const) {
+    const other = who === 'server' ? 'client' : 'server';
+    if (d.unseenBytes > 0 && peer.ackedOff < d.stream.next + d.unseenBytes && (peer.finFrame || peer.rstFrame || c.duration > 3)) {
+      return {
+        frame: d.unseenFrame,
+        text: `the ${who}'s sequence number has moved ${d.unseenBytes} bytes past all it was seen sending: data sent that never reached the ${other}, which never acknowledges it${peer.finFrame || peer.rstFrame ? ' and gives up' : ''}`,
+        summary: `${d.unseenBytes} bytes the ${who} sent (its sequence numbers say so) never reach the ${other} while its small packets do: the path drops the ${who}'s larger segments (PMTU black hole)`,
+      };
+    }
+  }
   // seen from the receiver: bytes of the peer never arrive (a hole), while it repeats its ACK
   for (const [d, peer, who] of [
     [c.orig, c.resp, 'client'],

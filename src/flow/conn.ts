@@ -54,6 +54,13 @@ export class DirStats {
   readonly stream: StreamReassembler = new StreamReassembler(null);
   firstDataFrame = 0;
   lastDataFrame = 0;
+  /**
+   * Bytes this side sent that never reached the capture point: a later segment without data carries a
+   * sequence number past everything captured from it (seen from a receiver whose path drops the sender's
+   * large segments, only their absence and the small packets that follow are captured)
+   */
+  unseenBytes = 0;
+  unseenFrame = 0;
 }
 
 export type ConnState = 'S0' | 'S1' | 'SF' | 'REJ' | 'S2' | 'S3' | 'RSTO' | 'RSTR' | 'RSTOS0' | 'RSTRH' | 'SH' | 'SHR' | 'OTH';
@@ -239,7 +246,15 @@ export class Connection {
       } else if (this.segments.length < 128) this.segments.push({ dir, frame, time, len, fin: fin || rst, cut: p.tcpPayloadCapLen < len });
       if (off + len > d.sentOff && off < 0x80000000) d.sentOff = off + len;
       if (d.stream.stats.lostBytes > 0) this.addHistory(fromClient ? 'G' : 'g');
-    } else if (ack && !syn && !fin && !rst) this.addHistory(fromClient ? 'A' : 'a');
+    } else {
+      if (ack && !syn && !fin && !rst) this.addHistory(fromClient ? 'A' : 'a');
+      // a segment without data whose sequence number is past every byte captured from this side: bytes
+      // sent that the capture never saw (bounded, so a stray RST's arbitrary sequence number is not taken)
+      if (!syn && !rst && d.isn >= 0 && off > d.stream.next && off - d.stream.next < 1 << 24 && off - d.stream.next > d.unseenBytes) {
+        d.unseenBytes = off - d.stream.next;
+        d.unseenFrame = frame;
+      }
+    }
     if (fin) {
       this.addHistory(fromClient ? 'F' : 'f');
       if (d.finFrame === 0) {

@@ -49,3 +49,6 @@ const get=(p,m)=>new Promise(r=>{const q=https.request('https://10.99.0.2:8443'+
 for f in "${OUT_DIR:-.}"/r2*.pcap; do tcpdump -nn -vv -r "$f" > "$f.tcpdump.txt" 2>/dev/null; done
 ./rec.sh r23-v6-no-neighbor tcpdump 262144 none "curl -sk --max-time 4 -X POST 'https://[fd00:99::3]:8443/backend/oauth/token' -o /dev/null; echo \$?"
 tcpdump -nn -vv -r "${OUT_DIR:-.}/r23-v6-no-neighbor.pcap" > "${OUT_DIR:-.}/r23-v6-no-neighbor.pcap.tcpdump.txt" 2>/dev/null
+# a PMTU black hole through a router namespace (client side and SSM side captured at once)
+./pmtu.sh
+for f in "${OUT_DIR:-.}"/r24-*.pcap "${OUT_DIR:-.}"/r25-*.pcap; do tcpdump -nn -vv -r "$f" > "$f.tcpdump.txt" 2>/dev/null; done
