@@ -155,12 +155,14 @@ describe('TLS 1.3 encrypted alerts and certificates become facts', () => {
     expect(view.connections[0]!.decryptor.summary()).toMatchObject({ failed: 0 });
   });
 
-  it("the server's encrypted certificate_required alert is read, where without keys the exchange looked like a reset", async () => {
+  it("the server's encrypted certificate_required alert is read, where without keys it is only inferred", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssmcap-alert-'));
     const bare = path.join(dir, 'x.pcap');
     fs.copyFileSync(path.join(FIXTURES, 'tls13-certificate-required.pcap'), bare);
     const without = await analyzeCapture(bare, { port: 28444 });
-    expect(without.servers[0]!.verdict).not.toBe('tls');
+    // without keys: an alert-sized record and a close right after the client's Finished, inferred
+    expect(without.servers[0]).toMatchObject({ verdict: 'tls', reason: 'handshake-failure' });
+    expect(without.connections[0]!.inferred).toBe(true);
     const a = await analyzeCapture(path.join(FIXTURES, 'tls13-certificate-required.pcap'), { port: 28444 });
     expect(a.servers[0]).toMatchObject({ verdict: 'tls', reason: 'handshake-failure' });
     const c = a.connections[0]!;

@@ -304,6 +304,11 @@ function judgeInner(c: Connection, s: Session): ConnFinding {
   f.exchanges = exchanges(s, complete.frame);
   const dec = fromDecrypted(s, set, ev);
   if (dec) return dec;
+  const refused = tls13RefusedAtFinished(c, s, f, complete.frame);
+  if (refused) {
+    ev(refused.frame, `the server answers the client's Finished with ${refused.records} short encrypted record${refused.records > 1 ? 's' : ''} (${TLS13_ALERT_MAX} bytes: an alert) and no session ticket, then closes`);
+    return set('handshake-failure', `${srv} ends the TLS 1.3 handshake with an encrypted alert right after the client's Finished, before answering anything (inferred: it refused the client, e.g. a client certificate it requires or rejects)`, true);
+  }
   return decideExchanges(c, f, set, ev, srv, (frame) => closerAfter(c, s, frame));
 }
 
@@ -352,6 +357,8 @@ function decideExchanges(c: Connection, f: ConnFinding, set: Setter, ev: Evid, s
 
 /** a TLS alert record in clear: 5-byte header and 2 bytes */
 const ALERT_RECORD = 7;
+/** a TLS 1.3 alert on the wire: record header, then 2 bytes, the inner type and the 16-byte AEAD tag */
+const TLS13_ALERT_RECORD = 5 + TLS13_ALERT_MAX;
 /**
  * An encrypted close_notify: TLS 1.3 5 + 19, TLS 1.2 AES-GCM 5 + 26, TLS 1.2 CBC with SHA-1 5 + 16 IV +
  * 2 + 20 MAC + padding = 48, with SHA-384 64. No HTTP request or answer is that short.
@@ -375,14 +382,14 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
   // an encrypted close_notify, not data
   const segs = c.segments;
   const finOf = (d: 'c' | 's') => (d === 'c' ? o.finFrame || o.rstFrame : r.finFrame || r.rstFrame);
-  const closes: { dir: 'c' | 's'; frame: number }[] = [];
+  const closes: { dir: 'c' | 's'; frame: number; len: number }[] = [];
   const data = segs.filter((g, i) => {
     const peer = finOf(g.dir === 'c' ? 's' : 'c');
     const last = !segs.slice(i + 1).some((x) => x.dir === g.dir);
     // (never a side's first flight: a close_notify follows a handshake, a 7-byte alert may not)
     const earlier = segs.slice(0, i).some((x) => x.dir === g.dir);
     const isClose = g.len <= CLOSE_NOTIFY_MAX && last && earlier && (g.fin || (peer > 0 && peer < g.frame) || finOf(g.dir) > 0 || i === segs.length - 1);
-    if (isClose) closes.push({ dir: g.dir, frame: g.frame });
+    if (isClose) closes.push({ dir: g.dir, frame: g.frame, len: g.len });
     return !isClose;
   });
   for (const g of data) {
@@ -430,6 +437,13 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
   if (c2.bytes === ALERT_RECORD) {
     ev(c2.frame, "the client answers the server's flight with one 7-byte record, a TLS alert");
     return set('untrusted-certificate', `the client answers ${srv}'s certificate flight with an alert and leaves (inferred: it does not trust the certificate)`, true);
+  }
+  // the server's only answer to the client's second flight is one alert-sized record, then it closes: a
+  // server that accepts sends CCS and Finished (TLS 1.2) or its session tickets (TLS 1.3) first
+  const alertClose = s3 ? undefined : closes.find((x) => x.dir === 's' && x.frame > c2.frame && (x.len === ALERT_RECORD || x.len === TLS13_ALERT_RECORD));
+  if (alertClose && (r.finFrame || r.rstFrame)) {
+    ev(alertClose.frame, `the server answers the client's second flight with one ${alertClose.len}-byte record, a TLS alert (${alertClose.len === ALERT_RECORD ? 'plaintext, TLS 1.2' : 'encrypted, TLS 1.3'}), and closes`);
+    return set('handshake-failure', `${srv} ends the handshake with an alert after the client's second flight (inferred: the payload is not in the capture; typically a client certificate it requires or rejects)`, true);
   }
   const c4 = turns[4];
   // TLS 1.2's second client flight: key exchange (ECDHE about 40-140 bytes, RSA-2048 267), CCS 6 and
@@ -540,6 +554,20 @@ function exchanges(s: Session, from: number): Exchange[] {
     out.push(x);
   }
   return out;
+}
+
+/**
+ * TLS 1.3: a server that accepts the client's Finished sends its session tickets (or the answer); one
+ * that refuses it (a client certificate missing or rejected, a Finished that does not verify) sends an
+ * encrypted alert, a record of exactly 19 bytes, and closes. Only alert-sized records from the server
+ * after the client's Finished, a request left unanswered and a close: the handshake failed at its end.
+ */
+function tls13RefusedAtFinished(c: Connection, s: Session, f: ConnFinding, finishedFrame: number): { frame: number; records: number } | null {
+  if (!s.tls13 || !f.exchanges.some((x) => x.responseFrame === 0)) return null;
+  const after = s.serverTls.records.filter((r) => isProtected(r) && r.frame >= finishedFrame);
+  if (after.length === 0 || after.length > 2 || !after.every((r) => r.type !== CT_OPAQUE && r.length === TLS13_ALERT_MAX)) return null;
+  if (!(c.resp.rstFrame || c.resp.finFrame)) return null;
+  return { frame: after[0]!.frame, records: after.length };
 }
 
 function closerAfter(c: Connection, s: Session, frame: number): { frame: number; text: string; who: string } | null {

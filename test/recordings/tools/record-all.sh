@@ -52,3 +52,7 @@ tcpdump -nn -vv -r "${OUT_DIR:-.}/r23-v6-no-neighbor.pcap" > "${OUT_DIR:-.}/r23-
 # a PMTU black hole through a router namespace (client side and SSM side captured at once)
 ./pmtu.sh
 for f in "${OUT_DIR:-.}"/r24-*.pcap "${OUT_DIR:-.}"/r25-*.pcap; do tcpdump -nn -vv -r "$f" > "$f.tcpdump.txt" 2>/dev/null; done
+# a server that requires a client certificate (server.mjs with CLIENT_CERT=1), TLS 1.3 and TLS 1.2
+CLIENT_CERT=1 ./rec.sh r26-server-requires-client-cert-tls13 tcpdump 262144 "10.99.0.2 8443 200" "curl -sk -X POST '$T' -o /dev/null; echo \$?"
+CLIENT_CERT=1 ./rec.sh r27-server-requires-client-cert-tls12 tcpdump 262144 "10.99.0.2 8443 200 TLSv1.2" "curl -sk -X POST '$T' -o /dev/null; echo \$?"
+for f in "${OUT_DIR:-.}"/r26-*.pcap "${OUT_DIR:-.}"/r27-*.pcap; do tcpdump -nn -vv -r "$f" > "$f.tcpdump.txt" 2>/dev/null; done

@@ -5,6 +5,8 @@ const [host, port, mode, maxv] = process.argv.slice(2);
 const opts = { key: fs.readFileSync(new URL('key.pem', import.meta.url)), cert: fs.readFileSync(new URL('cert.pem', import.meta.url)) };
 if (maxv) opts.maxVersion = maxv;
 if (process.env.MINV) opts.minVersion = process.env.MINV;
+// CLIENT_CERT=1: the server asks for a client certificate and refuses a client without one
+if (process.env.CLIENT_CERT) Object.assign(opts, { requestCert: true, rejectUnauthorized: true, ca: [opts.cert] });
 const srv = https.createServer(opts, (req, res) => {
   let body = '';
   req.on('data', (d) => (body += d));
