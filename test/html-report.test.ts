@@ -13,6 +13,7 @@ import { readLogFile } from '../src/input/logs.js';
 import { buildReport, reportText } from '../src/report/analysis.js';
 import { reportHtml } from '../src/report/html.js';
 import { CLI, ROOT, runCli } from './helpers/cli.js';
+import { vmStamp } from './helpers/log-stamps.js';
 
 const cap = (n: string) => path.join(ROOT, 'captures', n);
 const OUT = path.join(ROOT, 'test', 'output');
@@ -174,13 +175,6 @@ describe('--show-secrets', () => {
 });
 
 // ---- --log: log lines as side notes on the ladders and a logs section (a vManage log built to align with a20)
-const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const p2 = (n: number) => String(n).padStart(2, '0');
-/** vManage's stamp in IST: 13-Jan-2023 17:29:03,490 IST */
-function vmStamp(t: number): string {
-  const d = new Date(Math.round((t + 330 * 60) * 1000));
-  return `${p2(d.getUTCDate())}-${MON[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())},${String(d.getUTCMilliseconds()).padStart(3, '0')} IST`;
-}
 const LOG_SECRETS = ['S3cr3tS3cr3tValue_abcdef', 'Pa55word%21', 'AbCdEfGhIjKlMnOp', 'd1b_ZV4QWs4UzB00_YYHz0Ek', 'jF6qntGFm429n2B7tlgJPNHu', 'CiscoLab%21234567', 'Carnation%2321'];
 /** one refused sync as vManage logs it, at capture time t; `user` tells the syncs apart */
 function vmanageSync(t: number, user: string): string[] {

@@ -14,6 +14,7 @@ import { applyLogs } from '../src/diagnose/logs.js';
 import { logsDay, parseTimeZone, readLogFile, readLogs, resolveLogYears } from '../src/input/logs.js';
 import { buildReport, reportJson, reportText } from '../src/report/analysis.js';
 import { ROOT, runCli } from './helpers/cli.js';
+import { ngxStamp, sysStamp, TOKEN_URI, vmStamp } from './helpers/log-stamps.js';
 
 const FIX = path.join(ROOT, 'test', 'fixtures', 'logs');
 const fix = (n: string) => path.join(FIX, n);
@@ -40,24 +41,6 @@ const SECRETS = [
 const leaks = (s: string) => SECRETS.filter((x) => s.includes(x) || s.includes(x.slice(0, 12)));
 
 // ---- stamps in the documented formats
-const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const p2 = (n: number) => String(n).padStart(2, '0');
-/** vManage: 13-Jan-2023 17:29:03,490 IST (the wall time in +05:30) */
-function vmStamp(t: number, offMin = 330, abbr = 'IST'): string {
-  const d = new Date(Math.round((t + offMin * 60) * 1000));
-  return `${p2(d.getUTCDate())}-${MON[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())},${String(d.getUTCMilliseconds()).padStart(3, '0')} ${abbr}`;
-}
-/** syslog: Jan 13 11:17:01 (UTC, no year) */
-function sysStamp(t: number): string {
-  const d = new Date(Math.floor(t) * 1000);
-  return `${MON[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
-}
-/** nginx: 13/Jan/2023:11:17:01 +0000 */
-function ngxStamp(t: number): string {
-  const d = new Date(Math.floor(t) * 1000);
-  return `${p2(d.getUTCDate())}/${MON[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000`;
-}
-const TOKEN_URI = 'backend/oauth/token?grant_type=password&client_id=AbCdEfGhIjKlMnOp&client_secret=S3cr3tS3cr3tValue_abcdef&username=admin&password=Pa55word%21';
 
 /** the vManage lines of one refused sync, at capture time t (epoch seconds), in IST */
 function vmanageSync(t: number, error = 'invalid_client', status = 403): string[] {

@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli } from './helpers/cli.js';
+import { ngxStamp, sysStamp, TOKEN_URI, vmStamp } from './helpers/log-stamps.js';
 
 const dir = path.join(ROOT, 'captures');
 const captures = fs.readdirSync(dir).filter((f) => f.endsWith('.pcap'));
@@ -118,26 +119,8 @@ async function ndjsonRun(args: string[]): Promise<any[]> {
 }
 
 // ---- logs whose times align with a capture's one connection (the formats as test/logs.test.ts builds them)
-const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const p2 = (n: number) => String(n).padStart(2, '0');
-/** vManage: 22-Nov-2026 23:13:55,162 IST (the wall time in +05:30) */
-function vmStamp(t: number): string {
-  const d = new Date(Math.round((t + 330 * 60) * 1000));
-  return `${p2(d.getUTCDate())}-${MON[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())},${String(d.getUTCMilliseconds()).padStart(3, '0')} IST`;
-}
-/** syslog: Nov 22 17:43:55 (UTC, no year) */
-function sysStamp(t: number): string {
-  const d = new Date(Math.floor(t) * 1000);
-  return `${MON[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
-}
-/** nginx: 22/Nov/2026:17:43:55 +0000 */
-function ngxStamp(t: number): string {
-  const d = new Date(Math.floor(t) * 1000);
-  return `${p2(d.getUTCDate())}/${MON[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000`;
-}
 const a19 = path.join(dir, 'a19-auth-403-snaplen128.pcap');
 const FIX = path.join(ROOT, 'test', 'fixtures', 'logs');
-const TOKEN_URI = 'backend/oauth/token?grant_type=password&client_id=AbCdEfGhIjKlMnOp&client_secret=S3cr3tS3cr3tValue_abcdef&username=admin&password=Pa55word%21';
 
 let logsMade: Promise<{ vmanage: string; backend: string }> | undefined;
 /** a vManage log (gzip, in a directory) of the refused token call at a19's connection, and an SSM syslog of nginx failing its backend then */
