@@ -41,3 +41,13 @@ export function formatMac(b: Uint8Array, off: number): string {
   for (let i = 0; i < 6; i++) parts.push(b[off + i]!.toString(16).padStart(2, '0'));
   return parts.join(':');
 }
+
+/** an address as written before a port: IPv6 in brackets (RFC 3986), IPv4 as it is */
+export function bracketHost(addr: string): string {
+  return addr.includes(':') ? `[${addr}]` : addr;
+}
+
+/** address:port, IPv6 bracketed */
+export function hostPort(addr: string, port: number): string {
+  return `${bracketHost(addr)}:${port}`;
+}

@@ -7,7 +7,7 @@
  */
 import { Decoder } from '../decode/packet.js';
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, type Packet } from '../decode/view.js';
-import { formatIPv4, formatIPv6 } from '../decode/addr.js';
+import { formatIPv4, formatIPv6, hostPort } from '../decode/addr.js';
 import type { CaptureError } from '../errors.js';
 import { readCapture, type CaptureInput, type ReadOptions } from '../input/reader.js';
 import { linkTypeName } from '../input/linktypes.js';
@@ -232,8 +232,10 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   let judgedCount = 0;
   const serverJudge = new ServerJudge(inputName);
   const maxDetailed = opts.maxConnections ?? 1000;
-  // capture time of the last frame and the wall-clock time it was read (judgeWhileIdle)
+  // capture time of the last frame; the idle timer notes the wall-clock time it first saw it (no clock
+  // read per packet): judgeWhileIdle
   let lastTime = 0;
+  let seenTime = -1;
   let lastWall = 0;
   let packets = 0;
   const onReadProgress = opts.onReadProgress;
@@ -248,7 +250,12 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   };
   const idleTimer = opts.judgeWhileIdle
     ? setInterval(() => {
-        const now = lastTime + (Date.now() - lastWall) / 1000;
+        const wall = Date.now();
+        if (lastTime !== seenTime) {
+          seenTime = lastTime;
+          lastWall = wall;
+        }
+        const now = lastTime + (wall - lastWall) / 1000;
         try {
           while (closedQueue.length > 0 && now - closedQueue[0]!.closedAt > LINGER_SEC) finalize(closedQueue.shift()!);
         } catch (e) {
@@ -268,10 +275,7 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
         return;
       }
       const time = frame.tsSec + frame.tsNsec / 1e9;
-      if (idleTimer) {
-        lastTime = time;
-        lastWall = Date.now();
-      }
+      lastTime = time;
       if (p.isTcp) {
         // connections closed a while ago are judged and summarised now: memory follows open connections
         while (closedQueue.length > 0 && time - closedQueue[0]!.closedAt > LINGER_SEC) finalize(closedQueue.shift()!);
@@ -422,7 +426,7 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
       port: wantPort,
       verdict: 'inconclusive',
       reason: 'capture-incomplete',
-      summary: `${e.packets} packets to or from ${fmtHost(addr)}:${wantPort} whose TCP headers the snaplen cut (${e.capLen} bytes captured per frame): flags and sequence numbers are not in the capture; capture again with -s 128 or more`,
+      summary: `${e.packets} packets to or from ${hostPort(addr, wantPort)} whose TCP headers the snaplen cut (${e.capLen} bytes captured per frame): flags and sequence numbers are not in the capture; capture again with -s 128 or more`,
       hint: HINTS['capture-incomplete'],
       connections: [],
       connection_count: 0,
@@ -491,9 +495,9 @@ function toResult(c: Connection, s: Session | null, f: ConnFinding, input: strin
   return {
     id: c.id,
     input,
-    client: `${fmtHost(c.client.addr)}:${c.client.port}`,
-    server: proxy ? proxy.target : `${fmtHost(c.server.addr)}:${c.server.port}`,
-    proxy: proxy ? `${fmtHost(c.server.addr)}:${c.server.port}` : null,
+    client: hostPort(c.client.addr, c.client.port),
+    server: proxy ? proxy.target : hostPort(c.server.addr, c.server.port),
+    proxy: proxy ? hostPort(c.server.addr, c.server.port) : null,
     target: proxy ? proxy.target : null,
     role: proxy ? 'proxy-tunnel' : 'direct',
     conn_state: c.connState,
@@ -531,6 +535,3 @@ function toResult(c: Connection, s: Session | null, f: ConnFinding, input: strin
   };
 }
 
-function fmtHost(a: string): string {
-  return a.includes(':') ? `[${a}]` : a;
-}

@@ -8,6 +8,7 @@ import { header, type HttpMessage } from '../protocols/http.js';
 import type { Session } from '../protocols/session.js';
 import { CT_ALERT, CT_APPDATA, CT_CCS, CT_HANDSHAKE, CT_OPAQUE, HS, versionName, type AlertInfo, type TlsStream } from '../protocols/tls.js';
 import { icmpName, VERDICT_OF, type Reason, type Verdict } from './hints.js';
+import { hostPort } from '../decode/addr.js';
 
 export interface Evidence {
   frame: number;
@@ -131,11 +132,11 @@ function judgeInner(c: Connection, s: Session): ConnFinding {
   };
   const o = c.orig;
   const r = c.resp;
-  const srv = `${c.server.addr.includes(":") ? `[${c.server.addr}]` : c.server.addr}:${c.server.port}`;
+  const srv = hostPort(c.server.addr, c.server.port);
 
   // ---- TCP: was the SYN answered?
   if (o.syn > 0 && r.syn === 0 && !c.midstream) {
-    ev(o.synFrame, `SYN ${c.client.addr.includes(":") ? `[${c.client.addr}]` : c.client.addr}:${c.client.port} -> ${srv}`);
+    ev(o.synFrame, `SYN ${hostPort(c.client.addr, c.client.port)} -> ${srv}`);
     if (c.icmp.length > 0) {
       const i = c.icmp[0]!;
       const name = icmpName(i.type, i.code, i.v6);

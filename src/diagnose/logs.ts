@@ -6,7 +6,7 @@
  * nginx failing to reach its own backend, and errors at a time the capture does not cover.
  */
 import path from 'node:path';
-import { resolveLogYears, type LogEvent, type LogFile, type LogFileKind } from '../input/logs.js';
+import { resolveLogYears, type LogEvent, type LogFile } from '../input/logs.js';
 import { overallVerdict, type CaptureAnalysis, type ConnectionResult, type ServerResult } from './analyze.js';
 import { HINTS, VERDICT_OF, type Reason, type Verdict } from './hints.js';
 import type { Evidence } from './judge.js';
@@ -27,22 +27,14 @@ export interface LogNote {
   connection?: number;
 }
 
-export interface LogSummary {
-  path: string;
-  kind: LogFileKind;
-  compression: 'gzip' | null;
-  lines: number;
-  parsed: number;
-  skipped: number;
-  unrecognized: number;
-  tz: string[];
+/** a log as the report shows it: what reading it found (its events aside), and how it lines up with the capture */
+export interface LogSummary extends Pick<LogFile, 'path' | 'kind' | 'compression' | 'lines' | 'parsed' | 'skipped' | 'unrecognized' | 'tz' | 'error'> {
   /** the log's clock minus the capture's, seconds (positive: the log is ahead); null when no pair matched */
   offset_seconds: number | null;
   /** log events that agree on that offset */
   offset_pairs: number;
   /** events matched to a connection */
   matched: number;
-  error: string | null;
 }
 
 export interface TimelineEntry {

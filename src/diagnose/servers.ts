@@ -8,6 +8,7 @@
 import { HINTS, VERDICT_OF, type Reason, type Verdict } from './hints.js';
 import type { Evidence } from './judge.js';
 import type { LogNote } from './logs.js';
+import { hostPort } from '../decode/addr.js';
 
 export interface ServerResult {
   input: string;
@@ -193,10 +194,6 @@ function keepEarliest(a: JudgedConn[], b: JudgedConn[], max: number): JudgedConn
   return [...a, ...b].sort((x, y) => (before(x, y) ? -1 : before(y, x) ? 1 : 0)).slice(0, max);
 }
 
-function fmtHost(a: string): string {
-  return a.includes(':') ? `[${a}]` : a;
-}
-
 /**
  * All servers of one input, fed one judged connection at a time. Each server keeps its tunnels (proxy
  * legs whose CONNECT target it is) and its direct connections per client apart, because a direct
@@ -282,7 +279,7 @@ export function overallVerdict(servers: ServerResult[]): { verdict: Verdict; rea
   if (servers.length === 0) return { verdict: 'inconclusive', reason: 'no-server-traffic', summary: 'no connection to the server port in the capture' };
   for (const v of LAYER_ORDER) {
     const s = servers.find((x) => x.verdict === v);
-    if (s) return { verdict: s.verdict, reason: s.reason, summary: `${fmtHost(s.address)}:${s.port}: ${s.summary}` };
+    if (s) return { verdict: s.verdict, reason: s.reason, summary: `${hostPort(s.address, s.port)}: ${s.summary}` };
   }
   return { verdict: 'inconclusive', reason: 'no-server-traffic', summary: '' };
 }

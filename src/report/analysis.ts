@@ -8,6 +8,7 @@ import type { Reason, Verdict } from '../diagnose/hints.js';
 import { redact } from './redact.js';
 import { verdictWithLogs, type LogAnalysis } from '../diagnose/logs.js';
 import { ladderAscii } from './ladder.js';
+import { bracketHost, hostPort } from '../decode/addr.js';
 
 /** colours always on: whether to colour is decided here (--color/--no-color, a TTY, NO_COLOR), not by picocolors' own guess */
 const pc = picocolors.createColors(true);
@@ -121,7 +122,7 @@ export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: 
   }
   for (const s of r.servers) {
     L.push('');
-    const host = s.address.includes(':') ? `[${s.address}]` : s.address;
+    const host = bracketHost(s.address);
     L.push(bold(`server ${host}:${s.port}`) + (multi ? dim(` (${s.input})`) : '') + `: ${colorOf(s.verdict, color)(`${s.verdict} / ${s.reason}`)}`);
     L.push(`  ${s.summary}`);
     for (const e of s.evidence.slice(0, 12)) L.push(dim(e.log ? '  log          ' : `  frame ${String(e.frame).padStart(5)}  `) + e.text);
@@ -192,7 +193,7 @@ export function inputTable(r: RunReport): string[] {
     const name = i.path_in_directory ?? i.path;
     if (!i.readable) return [name, String(i.packets), 'unreadable', String(i.error?.code ?? '-'), String(i.error?.message ?? '')];
     const o = overallVerdict(ss);
-    const servers = ss.length ? ss.map((s) => `${s.address.includes(':') ? `[${s.address}]` : s.address}:${s.port} ${s.verdict}/${s.reason}${s.connection_count > 1 ? ` (${s.connection_count} conns)` : ''}`).join(', ') : 'no connection to the server port';
+    const servers = ss.length ? ss.map((s) => `${hostPort(s.address, s.port)} ${s.verdict}/${s.reason}${s.connection_count > 1 ? ` (${s.connection_count} conns)` : ''}`).join(', ') : 'no connection to the server port';
     return [name, String(i.packets), o.verdict, o.reason, servers + (i.error ? `; reading stopped early (${String(i.error.code)}, byte ${String(i.error.offset)})` : '')];
   });
   const w = head.map((h, c) => Math.max(h.length, ...rows.map((x) => x[c]!.length)));

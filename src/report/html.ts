@@ -11,6 +11,7 @@ import type { RunReport } from './analysis.js';
 import { SECRETS_SHOWN } from './analysis.js';
 import { ladderLayout, type LadderNote } from './ladder.js';
 import { redact } from './redact.js';
+import { hostPort } from '../decode/addr.js';
 
 export interface HtmlOptions {
   /** no redaction (the CLI allows it on the user's own terminal only) */
@@ -71,10 +72,6 @@ export function reportHtml(r: RunReport, opts: HtmlOptions = {}): string {
   let out = '';
   writeReportHtml(r, (t) => (out += t), opts);
   return out;
-}
-
-function hostPort(address: string, port: number): string {
-  return `${address.includes(':') ? `[${address}]` : address}:${port}`;
 }
 
 function serverHtml(s: ServerResult, conns: ConnectionResult[], multi: boolean, esc: (s: string) => string, clean: (s: string) => string): string {
