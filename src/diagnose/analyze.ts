@@ -45,6 +45,11 @@ export interface AnalyzeOptions extends ReadOptions {
   judgeWhileIdle?: boolean;
   /** progress: bytes read and packets seen so far (called where ReadOptions.onProgress is) */
   onReadProgress?: (bytes: number, packets: number) => void;
+  /**
+   * monitoring: called after each inactivity sweep (every 10 s of capture time) with the connections
+   * the tracker still holds, open ones and ones waiting to be judged
+   */
+  onTracked?: (connections: number) => void;
   /** NSS key log files to decrypt TLS with (`--keylog`, repeatable) */
   keylog?: string[];
   /** read `CAPTURE.keys` beside a capture file when it exists (default true) */
@@ -63,6 +68,14 @@ export interface KeylogResult {
 
 /** capture seconds a closed connection waits for stray packets (last ACK, a late RST) before it is judged */
 const LINGER_SEC = 5;
+/**
+ * Inactivity timeouts (capture time): a connection to the port silent this long is judged with what it
+ * showed (Zeek's tcp_inactivity_timeout is 5 min); one nobody wants is forgotten sooner. Checked every
+ * SWEEP_SEC.
+ */
+const IDLE_SEC = 300;
+const DROPPED_IDLE_SEC = 60;
+const SWEEP_SEC = 10;
 
 export interface ConnectionResult {
   id: number;
@@ -201,7 +214,9 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   const tracker = new ConnTracker({
     port: wantPort,
     onOpen: (c) => {
-      // every connection gets a session until its first client bytes show it is not a proxy leg
+      // every connection gets a session until its first client bytes show it is not a proxy leg; one seen
+      // mid-stream on another port never shows its first bytes (a CONNECT line), so it gets none
+      if (c.midstream && !interesting(c)) return;
       sessions.set(c, new Session(c, useKeys()));
     },
     onClose: (c) => {
@@ -209,7 +224,10 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
     },
     unwanted: (c) => {
       if (interesting(c)) return false;
-      const kind = sessions.get(c)?.clientKind ?? '';
+      const session = sessions.get(c);
+      // another port's connection seen mid-stream (a stray ACK after its close, or one older than the capture)
+      if (!session) return true;
+      const kind = session.clientKind;
       // decided once the client spoke (a CONNECT makes it a proxy leg), or once it ended without a word
       const unwanted = kind === 'connect' ? false : kind !== '' || c.closed;
       if (unwanted) sessions.delete(c);
@@ -238,6 +256,7 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   let seenTime = -1;
   let lastWall = 0;
   let packets = 0;
+  let lastSweep = 0;
   const onReadProgress = opts.onReadProgress;
   const readOpts: ReadOptions = {
     ...opts,
@@ -279,6 +298,11 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
       if (p.isTcp) {
         // connections closed a while ago are judged and summarised now: memory follows open connections
         while (closedQueue.length > 0 && time - closedQueue[0]!.closedAt > LINGER_SEC) finalize(closedQueue.shift()!);
+        if (time - lastSweep > SWEEP_SEC || time < lastSweep) {
+          lastSweep = time;
+          tracker.expireIdle(time, IDLE_SEC, DROPPED_IDLE_SEC, finalize);
+          opts.onTracked?.(tracker.tracked);
+        }
         const c = tracker.add(p, time);
         if (interesting(c) || sessions.get(c)?.clientKind === 'connect') {
           // a connection's addresses never change: its counts per direction are looked up once

@@ -300,6 +300,13 @@ export class ConnTracker {
 
   constructor(private readonly opts: TrackerOptions) {}
 
+  /** connections held: in the table or waiting to be judged (dropped ones that ended are not counted) */
+  get tracked(): number {
+    let n = 0;
+    for (const c of this.all) if (!(c.dropped && c.closed)) n++;
+    return n;
+  }
+
   /** the next connection number of this capture */
   nextId(): number {
     return ++this.lastId;
@@ -393,6 +400,27 @@ export class ConnTracker {
     c.entry = null;
     c.events.length = 0;
     c.segments.length = 0;
+  }
+
+  /**
+   * Connections with no packet for a while leave the table, as Zeek's inactivity timeouts: one nobody
+   * wants (dropped) after `droppedIdle` seconds of capture time, the others after `wantedIdle`, handed to
+   * `onIdle` (which judges them as if the capture ended there). A packet of one that comes later starts
+   * a mid-stream connection. Without this, connections whose end is never seen (a FIN lost, a stray ACK
+   * after the close, a host that went away) would pile up for the whole capture.
+   */
+  expireIdle(now: number, wantedIdle: number, droppedIdle: number, onIdle: (c: Connection) => void): void {
+    for (const c of this.all) {
+      if (c.closed) continue;
+      const idle = now - c.end;
+      if (c.dropped) {
+        if (idle <= droppedIdle) continue;
+        c.closed = true;
+        c.closedAt = now;
+        if (c.entry) this.table.delete(c.entry as Parameters<typeof this.table.delete>[0]);
+        c.entry = null;
+      } else if (idle > wantedIdle) onIdle(c);
+    }
   }
 
   /** end of capture: flush every stream */
