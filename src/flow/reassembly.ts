@@ -12,6 +12,8 @@ export type GapKind = 'snaplen' | 'loss';
 export interface StreamConsumer {
   /** captured bytes at stream offset `off`; valid during the call only */
   data(bytes: Uint8Array, off: number, frame: number, time: number): void;
+  /** the same for `src[start..end)`, where the consumer can read them in place (no view per segment) */
+  dataIn?(src: Uint8Array, start: number, end: number, off: number, frame: number, time: number): void;
   /** `len` bytes at stream offset `off` that are not in the capture */
   gap(len: number, off: number, kind: GapKind, frame: number): void;
 }
@@ -109,7 +111,11 @@ export class StreamReassembler {
     const n = Math.min(capLen, wireLen);
     if (n > 0) {
       this.stats.delivered += n;
-      if (this.consumer) this.consumer.data(src.subarray(start, start + n), off, frame, time);
+      const c = this.consumer;
+      if (c !== null) {
+        if (c.dataIn !== undefined) c.dataIn(src, start, start + n, off, frame, time);
+        else c.data(src.subarray(start, start + n), off, frame, time);
+      }
     }
     if (n < wireLen) {
       this.stats.snaplenBytes += wireLen - n;

@@ -8,7 +8,7 @@ import type { Connection } from '../flow/conn.js';
 import { attachConsumers } from '../flow/conn.js';
 import type { GapKind, StreamConsumer } from '../flow/reassembly.js';
 import { HttpStream, looksLikeHttpRequest, type HttpMessage } from './http.js';
-import { TlsStream, tlsPrefix } from './tls.js';
+import { TlsStream, tlsPrefix, type ServerHelloInfo, type TlsOwner } from './tls.js';
 import { TlsDecryptor } from './decrypt.js';
 import type { KeyLog } from './keylog.js';
 
@@ -26,11 +26,9 @@ export interface ProxyInfo {
   authorization: boolean;
 }
 
-export class Session {
+export class Session implements TlsOwner {
   readonly clientTls = new TlsStream();
   readonly serverTls = new TlsStream();
-  readonly clientHttp = new HttpStream('client');
-  readonly serverHttp = new HttpStream('server');
   proxy: ProxyInfo | null = null;
   /** what the client spoke first: 'tls', 'http', 'connect', 'other', or '' before any byte */
   clientKind: '' | 'tls' | 'http' | 'connect' | 'other' | 'sslv2' = '';
@@ -39,6 +37,9 @@ export class Session {
   readonly decryptor: TlsDecryptor | null = null;
   readonly clientApp: HttpStream | null = null;
   readonly serverApp: HttpStream | null = null;
+  /** the HTTP parsers in clear, made when a side turns out to speak HTTP (most connections never do) */
+  private ch: HttpStream | null = null;
+  private sh: HttpStream | null = null;
 
   constructor(
     readonly conn: Connection,
@@ -60,37 +61,57 @@ export class Session {
       this.clientTls.state = 'lost';
       this.serverTls.state = 'lost';
     }
-    this.clientTls.fallback = this.clientHttp;
-    this.serverTls.fallback = this.serverHttp;
-    this.serverTls.onServerHello = (sh) => {
-      if (sh.selectedVersion === 0x0304 && !sh.helloRetryRequest) this.clientTls.startEncryption();
-    };
-    const session = this;
-    const toServer: StreamConsumer = {
-      data(bytes, off, frame, time) {
-        if (session.clientKind === '') session.classifyClient(bytes);
-        if (session.clientKind === 'connect') session.clientHttp.data(bytes, off, frame, time);
-        else session.clientTls.data(bytes, off, frame, time);
-      },
-      gap(len, off, kind: GapKind, frame) {
-        if (session.clientKind === 'connect') session.clientHttp.gap(len, off, kind, frame);
-        else session.clientTls.gap(len, off, kind, frame);
-      },
-    };
-    const toClient: StreamConsumer = {
-      data(bytes, off, frame, time) {
-        if (session.serverKind === '') session.serverKind = looksLikeTls(bytes) ? 'tls' : isHttpResponse(bytes) ? 'http' : 'other';
-        if (session.clientKind === 'connect') session.serverHttp.data(bytes, off, frame, time);
-        else session.serverTls.data(bytes, off, frame, time);
-      },
-      gap(len, off, kind: GapKind, frame) {
-        if (session.clientKind === 'connect') session.serverHttp.gap(len, off, kind, frame);
-        else session.serverTls.gap(len, off, kind, frame);
-      },
-    };
-    attachConsumers(conn, toServer, toClient);
-    this.clientHttp.onHead = (m) => this.onClientHead(m);
-    this.serverHttp.onHead = (m) => this.onServerHead(m);
+    this.clientTls.owner = this;
+    this.serverTls.owner = this;
+    attachConsumers(conn, new SideConsumer(this, true), new SideConsumer(this, false));
+  }
+
+  get clientHttp(): HttpStream {
+    if (this.ch === null) {
+      this.ch = new HttpStream('client');
+      this.ch.onHead = (m) => this.onClientHead(m);
+    }
+    return this.ch;
+  }
+
+  get serverHttp(): HttpStream {
+    if (this.sh === null) {
+      this.sh = new HttpStream('server');
+      this.sh.onHead = (m) => this.onServerHead(m);
+    }
+    return this.sh;
+  }
+
+  fallbackFor(t: TlsStream): StreamConsumer {
+    return t === this.clientTls ? this.clientHttp : this.serverHttp;
+  }
+
+  serverHello(t: TlsStream, sh: ServerHelloInfo): void {
+    if (t === this.serverTls && sh.selectedVersion === 0x0304 && !sh.helloRetryRequest) this.clientTls.startEncryption();
+  }
+
+  /** bytes from the client (`toServer`) or the server, routed by what each side turned out to speak */
+  onData(toServer: boolean, bytes: Uint8Array, off: number, frame: number, time: number): void {
+    if (toServer) {
+      if (this.clientKind === '') this.classifyClient(bytes);
+      if (this.clientKind === 'connect') this.clientHttp.data(bytes, off, frame, time);
+      else this.clientTls.data(bytes, off, frame, time);
+    } else {
+      if (this.serverKind === '') this.serverKind = looksLikeTls(bytes) ? 'tls' : isHttpResponse(bytes) ? 'http' : 'other';
+      if (this.clientKind === 'connect') this.serverHttp.data(bytes, off, frame, time);
+      else this.serverTls.data(bytes, off, frame, time);
+    }
+  }
+
+  onDataIn(toServer: boolean, src: Uint8Array, start: number, end: number, off: number, frame: number, time: number): void {
+    // once both sides are classified and no proxy is in the way, the TLS parser reads the bytes in place
+    if (this.clientKind === '' || this.clientKind === 'connect' || (!toServer && this.serverKind === '')) this.onData(toServer, src.subarray(start, end), off, frame, time);
+    else (toServer ? this.clientTls : this.serverTls).dataIn(src, start, end, off, frame, time);
+  }
+
+  onGap(toServer: boolean, len: number, off: number, kind: GapKind, frame: number): void {
+    if (this.clientKind === 'connect') (toServer ? this.clientHttp : this.serverHttp).gap(len, off, kind, frame);
+    else (toServer ? this.clientTls : this.serverTls).gap(len, off, kind, frame);
   }
 
   private classifyClient(b: Uint8Array): void {
@@ -129,8 +150,8 @@ export class Session {
 
   /** end of capture */
   end(): void {
-    this.clientHttp.end();
-    this.serverHttp.end();
+    this.ch?.end();
+    this.sh?.end();
     this.clientApp?.end();
     this.serverApp?.end();
   }
@@ -175,6 +196,23 @@ export class Session {
     const secondFlight = cr.find((r, i) => i > 0 && r.frame > (cr[0]?.frame ?? 0));
     const serverData = this.serverTls.records.find((r) => r.type === 23);
     return !!serverData && (!secondFlight || serverData.frame < secondFlight.frame) && !!this.clientTls.records.length && this.serverTls.records.some((r) => r.handshakes.includes(2));
+  }
+}
+
+/** one side's byte stream into the session (methods on a prototype: no closures per connection) */
+class SideConsumer implements StreamConsumer {
+  constructor(
+    private readonly s: Session,
+    private readonly toServer: boolean,
+  ) {}
+  data(bytes: Uint8Array, off: number, frame: number, time: number): void {
+    this.s.onData(this.toServer, bytes, off, frame, time);
+  }
+  dataIn(src: Uint8Array, start: number, end: number, off: number, frame: number, time: number): void {
+    this.s.onDataIn(this.toServer, src, start, end, off, frame, time);
+  }
+  gap(len: number, off: number, kind: GapKind, frame: number): void {
+    this.s.onGap(this.toServer, len, off, kind, frame);
   }
 }
 

@@ -185,6 +185,14 @@ export interface AlertInfo {
 
 type State = 'start' | 'header' | 'body' | 'lost' | 'sslv2' | 'not-tls';
 
+/** what a TLS stream tells the session it belongs to */
+export interface TlsOwner {
+  /** the consumer of a stream's bytes once they turned out not to be TLS (asked once, when they do) */
+  fallbackFor(t: TlsStream): StreamConsumer | null;
+  /** a ServerHello was read on stream `t` */
+  serverHello(t: TlsStream, sh: ServerHelloInfo): void;
+}
+
 /** parses one direction of a TLS connection; `peerVersion` tells it when TLS 1.3 encryption starts */
 export class TlsStream implements StreamConsumer {
   state: State = 'start';
@@ -211,6 +219,8 @@ export class TlsStream implements StreamConsumer {
   /** consumer of the bytes once the stream turned out not to be TLS */
   fallback: StreamConsumer | null = null;
   onServerHello: ((sh: ServerHelloInfo) => void) | null = null;
+  /** the session this stream belongs to (one reference instead of a closure per callback) */
+  owner: TlsOwner | null = null;
   /**
    * Set by the decryption stage: called at the end of every protected record with its body (the
    * captured part when `rec.cut`), the frame and time of its last byte, and for bytes whose record
@@ -256,70 +266,87 @@ export class TlsStream implements StreamConsumer {
   }
 
   data(bytes: Uint8Array, off: number, frame: number, time: number): void {
+    this.dataIn(bytes, 0, bytes.length, off, frame, time);
+  }
+
+  /** the captured bytes `src[start..end)` at stream offset `off` (no view made unless one is needed) */
+  dataIn(src: Uint8Array, start: number, end: number, off: number, frame: number, time: number): void {
     this.lastTime = time;
     this.curFrame = frame;
     if (this.state === 'start') {
       this.firstFrame = frame;
-      const b0 = bytes[0]!;
-      if (b0 & 0x80 && bytes.length >= 3 && (bytes[2] === 1 || bytes[2] === 4)) {
+      const b0 = src[start]!;
+      if (b0 & 0x80 && end - start >= 3 && (src[start + 2] === 1 || src[start + 2] === 4)) {
         // SSLv2 record header (2 bytes), then CLIENT-HELLO (1: version follows) or SERVER-HELLO (4: after
         // session-id-hit and certificate type)
         this.sslv2Hello = true;
-        const v = bytes[2] === 1 ? 3 : 5;
-        this.sslv2Version = bytes.length >= v + 2 ? (bytes[v]! << 8) | bytes[v + 1]! : -1;
+        const v = start + (src[start + 2] === 1 ? 3 : 5);
+        this.sslv2Version = end >= v + 2 ? (src[v]! << 8) | src[v + 1]! : -1;
         this.state = 'sslv2';
         return;
       }
-      if (!tlsPrefix(bytes)) {
+      if (!tlsPrefixIn(src, start, end)) {
         // the first bytes are only shown for a stream that is not TLS: copied only then
-        this.firstBytes = copyBytes(bytes, 0, 64);
+        this.firstBytes = copyBytes(src, start, Math.min(end, start + 64));
         this.state = 'not-tls';
-        this.fallback?.data(bytes, off, frame, time);
+        this.fallbackConsumer()?.data(src.subarray(start, end), off, frame, time);
         return;
       }
       this.state = 'header';
     }
     if (this.state === 'not-tls') {
-      this.fallback?.data(bytes, off, frame, time);
+      this.fallbackConsumer()?.data(src.subarray(start, end), off, frame, time);
       return;
     }
     if (this.state === 'sslv2') return;
-    let i = 0;
+    let i = start;
     if (this.state === 'lost') {
       // a segment starting with a plausible record header puts us back in step
-      if (plausibleHeader(bytes, 0)) {
+      if (plausibleHeaderIn(src, start, end)) {
         this.state = 'header';
         this.hdrLen = 0;
       } else {
-        this.opaque(bytes.length, off, frame, time);
+        this.opaque(end - start, off, frame, time);
         return;
       }
     }
-    while (i < bytes.length) {
+    while (i < end) {
       if (this.state === 'header') {
-        if (this.hdrLen === 0 && bytes.length - i >= 5) {
+        if (this.hdrLen === 0 && end - i >= 5) {
           // the whole header is in this segment: read it where it lies
           i += 5;
-          this.startRecord(bytes, i - 5, off + i - 5, frame, time);
+          this.startRecord(src, i - 5, off + i - 5 - start, frame, time);
           if ((this.state as State) !== 'body') return;
           continue;
         }
         if (this.hdr.length === 0) this.hdr = new Uint8Array(5);
-        const take = Math.min(5 - this.hdrLen, bytes.length - i);
-        for (let k = 0; k < take; k++) this.hdr[this.hdrLen + k] = bytes[i + k]!;
+        const take = Math.min(5 - this.hdrLen, end - i);
+        for (let k = 0; k < take; k++) this.hdr[this.hdrLen + k] = src[i + k]!;
         this.hdrLen += take;
         i += take;
         if (this.hdrLen < 5) return;
-        this.startRecord(this.hdr, 0, off + i - 5, frame, time);
+        this.startRecord(this.hdr, 0, off + i - 5 - start, frame, time);
         if ((this.state as State) !== 'body') return;
       } else if (this.state === 'body') {
-        const take = Math.min(this.bodyLeft, bytes.length - i);
-        if (this.bodyLen >= 0 && !this.cur!.cut) this.keep(bytes, i, take);
+        const take = Math.min(this.bodyLeft, end - i);
+        if (this.bodyLen === 0 && take === this.bodyLeft && !this.cur!.cut) {
+          // the whole body lies in this segment (most handshake, alert and CCS records): read it where
+          // it lies instead of copying it into the stream's buffer
+          this.bodyLeft = 0;
+          i += take;
+          this.endRecord(src.subarray(i - take, i));
+          continue;
+        }
+        if (this.bodyLen >= 0 && !this.cur!.cut) this.keep(src, i, take);
         this.bodyLeft -= take;
         i += take;
         if (this.bodyLeft === 0) this.endRecord();
       } else return;
     }
+  }
+
+  private fallbackConsumer(): StreamConsumer | null {
+    return (this.fallback ??= this.owner?.fallbackFor(this) ?? null);
   }
 
   gap(len: number, off: number, _kind: GapKind, frame: number): void {
@@ -393,9 +420,10 @@ export class TlsStream implements StreamConsumer {
     if (length === 0) this.endRecord();
   }
 
-  private endRecord(): void {
+  /** the current record ends; its body is `inPlace` when it was read where it lay, else what was kept */
+  private endRecord(inPlace: Uint8Array | null = null): void {
     const rec = this.cur!;
-    const body = this.bodyLen >= 0 ? this.bodyBuf.subarray(0, this.bodyLen) : null;
+    const body = inPlace ?? (this.bodyLen >= 0 ? this.bodyBuf.subarray(0, this.bodyLen) : null);
     rec.endFrame = this.curFrame;
     this.endRecordPlain(rec, body);
     // the decryption stage reads protected records after their plaintext facts are in place
@@ -519,6 +547,7 @@ export class TlsStream implements StreamConsumer {
           this.serverHello = sh;
           if (!sh.helloRetryRequest && sh.selectedVersion === 0x0304) this.tls13 = true;
           this.onServerHello?.(sh);
+          this.owner?.serverHello(this, sh);
         }
       } else if (t === HS.certificate && !this.tls13) {
         this.certificateFrame = rec.frame;
@@ -564,25 +593,35 @@ function isPlainHello(body: Uint8Array, recordLength: number): boolean {
  * 68 leaves two bytes of payload (0x16 0x03), which must not make a TLS stream "not TLS".
  */
 export function tlsPrefix(b: Uint8Array): boolean {
-  const n = Math.min(b.length, 5);
-  if (n === 0) return false;
-  if (b[0]! < CT_CCS || b[0]! > CT_HEARTBEAT) return false;
-  if (n >= 2 && b[1] !== 3) return false;
-  if (n >= 3 && b[2]! > 4) return false;
-  if (n >= 5 && ((b[3]! << 8) | b[4]!) > MAX_RECORD_LEN) return false;
+  return tlsPrefixIn(b, 0, b.length);
+}
+
+/** tlsPrefix over src[start..end) */
+function tlsPrefixIn(b: Uint8Array, start: number, end: number): boolean {
+  const n = Math.min(end - start, 5);
+  if (n <= 0) return false;
+  if (b[start]! < CT_CCS || b[start]! > CT_HEARTBEAT) return false;
+  if (n >= 2 && b[start + 1] !== 3) return false;
+  if (n >= 3 && b[start + 2]! > 4) return false;
+  if (n >= 5 && ((b[start + 3]! << 8) | b[start + 4]!) > MAX_RECORD_LEN) return false;
   return true;
 }
 
-export function plausibleHeader(b: Uint8Array, i: number): boolean {
-  if (b.length - i < 3) return false;
+/** plausibleHeader at `i` of bytes that end at `end` */
+function plausibleHeaderIn(b: Uint8Array, i: number, end: number): boolean {
+  if (end - i < 3) return false;
   const t = b[i]!;
   if (t < CT_CCS || t > CT_HEARTBEAT) return false;
   if (b[i + 1] !== 3 || b[i + 2]! > 4) return false;
-  if (b.length - i >= 5) {
+  if (end - i >= 5) {
     const len = (b[i + 3]! << 8) | b[i + 4]!;
     if (len > MAX_RECORD_LEN) return false;
   }
   return true;
+}
+
+export function plausibleHeader(b: Uint8Array, i: number): boolean {
+  return plausibleHeaderIn(b, i, b.length);
 }
 
 class Reader {
