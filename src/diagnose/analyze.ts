@@ -8,15 +8,16 @@
 import { Decoder } from '../decode/packet.js';
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, type Packet } from '../decode/view.js';
 import { formatIPv4, formatIPv6, hostPort } from '../decode/addr.js';
-import type { CaptureError } from '../errors.js';
+import { CaptureError, type CaptureErrorInit } from '../errors.js';
 import { readCapture, type CaptureInput, type ReadOptions } from '../input/reader.js';
 import { linkTypeName } from '../input/linktypes.js';
 import { Connection, ConnTracker, type DirStats } from '../flow/conn.js';
+import { hashFlow } from '../flow/table.js';
 import { Session } from '../protocols/session.js';
 import { DSB_TLS_KEYLOG, KeyLog, type KeyLogProblem } from '../protocols/keylog.js';
 import type { DecryptFailure } from '../protocols/decrypt.js';
 import fs from 'node:fs';
-import { ChecksumLedger, type ChecksumCounts, type ChecksumSummaryLine } from './checksums.js';
+import { ChecksumLedger, EMPTY_LEDGER, type ChecksumCounts, type ChecksumSummaryLine, type LedgerExport } from './checksums.js';
 import { HINTS, type Reason, type Verdict } from './hints.js';
 import { judgeConnection, type ConnFinding, type Evidence } from './judge.js';
 import type { LogNote } from './logs.js';
@@ -76,6 +77,12 @@ const LINGER_SEC = 5;
 const IDLE_SEC = 300;
 const DROPPED_IDLE_SEC = 60;
 const SWEEP_SEC = 10;
+/** a shard tells how far it got at least this often (frames) */
+const WATERMARK_FRAMES = 8192;
+
+export function errorInit(e: CaptureError): CaptureErrorInit {
+  return { code: e.code, file: e.file, offset: e.offset, detail: e.detail, need: e.need, have: e.have, decompressed: e.decompressed };
+}
 
 export interface ConnectionResult {
   id: number;
@@ -200,7 +207,112 @@ export interface CaptureAnalysis {
   error: CaptureError | null;
 }
 
+/**
+ * Where a serial run judges a connection, in an order any thread can compute: the frame whose packet
+ * triggered the judging (END_FRAME at the end), the phase (0 closed a while ago, 1 silent too long, 2 and 3
+ * at the end: closed, then still open) and, within one, the frame that closed it (0, 2) or its first
+ * frame (1, 3).
+ */
+export interface JudgeKey {
+  frame: number;
+  phase: number;
+  sub: number;
+}
+
+/** one judged connection on its way to the report */
+export interface Judged extends JudgeKey {
+  r: ConnectionResult;
+  /** what the server verdict reads of it besides the result */
+  j: Pick<JudgedConn, 'reason' | 'verdict' | 'summary' | 'singleExchange' | 'requestBytes' | 'httpError' | 'clientAddr' | 'serverAddr' | 'proxyTarget'>;
+}
+
+/** a key after every packet's */
+export const END_FRAME = Number.MAX_SAFE_INTEGER;
+
+export function keyBefore(a: JudgeKey, b: JudgeKey): boolean {
+  return a.frame < b.frame || (a.frame === b.frame && (a.phase < b.phase || (a.phase === b.phase && a.sub < b.sub)));
+}
+
+/** which of `count` shards a flow belongs to: both directions, and ICMP errors quoting it, alike */
+export function shardOf(count: number, proto: number, b: Uint8Array, alen: number, src: number, dst: number, sport: number, dport: number): number {
+  return (hashFlow(proto, b, alen, src, dst, sport, dport) >>> 0) % count;
+}
+
+/** a part of one capture's analysis: a shard's flows, or all of them */
+export interface Shard {
+  index: number;
+  count: number;
+  /** the judged connections, in key order */
+  onJudged: (x: Judged) => void;
+  /** every packet up to `frame` is processed: no key at or before it will come */
+  onWatermark?: (frame: number) => void;
+  /** an ICMP error whose quote stops before the ports: it cannot be given to its flow's shard */
+  onUnroutable?: () => void;
+}
+
+/** what one part leaves besides its judged connections (plain data: it crosses threads) */
+export interface PartState {
+  input: Omit<InputResult, 'connections_total' | 'connections_omitted' | 'unanswered_neighbors' | 'keylog'>;
+  error: CaptureErrorInit | null;
+  unanswered: UnansweredNeighbor[];
+  cutTcp: [string, CutTcp][];
+  keylog: { sources: KeylogResult['sources']; problems: KeylogResult['problems'] } | null;
+  keyConns: number;
+  keyDecrypted: number;
+  checksums: LedgerExport;
+}
+
+interface CutTcp {
+  packets: number;
+  first: number;
+  last: number;
+  capLen: number;
+}
+
+/**
+ * Receives judged connections in key order and does what depends on that order: numbers them (ids in
+ * the order they are judged), lists the first maxConnections in full, streams them, folds server verdicts.
+ */
+export class Collector {
+  readonly listed: ConnectionResult[] = [];
+  judged = 0;
+  readonly servers: ServerJudge;
+
+  constructor(
+    inputName: string,
+    private readonly maxDetailed: number,
+    private readonly onConnection: ((r: ConnectionResult) => void) | undefined,
+  ) {
+    this.servers = new ServerJudge(inputName);
+  }
+
+  take(x: Judged): void {
+    const r = x.r;
+    r.id = ++this.judged;
+    const detail = this.listed.length < this.maxDetailed;
+    // a connection neither listed nor streamed out is only slimmed (a shard built it in full when it was
+    // among the shard's own first ones)
+    if (!detail && !this.onConnection) slim(r);
+    this.onConnection?.(r);
+    if (detail) this.listed.push(r);
+    this.servers.add({ ...x.j, id: r.id, firstFrame: r.first_frame, evidence: detail ? r.evidence : [], listed: detail, client: r.client, server: r.server, connState: r.conn_state } satisfies JudgedConn);
+  }
+}
+
 export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions = {}): Promise<CaptureAnalysis> {
+  const inputName = opts.name ?? (typeof input === 'string' ? input : '-');
+  const collector = new Collector(inputName, opts.maxConnections ?? 1000, opts.onConnection);
+  const { part, ledger, error } = await analyzePart(input, opts, { index: 0, count: 1, onJudged: (x) => collector.take(x) });
+  return finishAnalysis(collector, [part], opts, ledger.summarize(), error);
+}
+
+/**
+ * One part of a capture: every packet is read and decoded (frame numbers and the clock are the whole
+ * capture's), the flows of `shard` are tracked and judged; count 1 is the whole analysis.
+ */
+export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, shard: Shard): Promise<{ part: PartState; ledger: ChecksumLedger; error: CaptureError | null }> {
+  const sharded = shard.count > 1;
+  const first = shard.index === 0;
   const port = opts.port ?? 8443;
   const decoder = new Decoder();
   const ledger = new ChecksumLedger();
@@ -245,11 +357,13 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   let keyConns = 0;
   let keyDecrypted = 0;
   const closedQueue: Connection[] = [];
-  /** connections listed in full (the first maxConnections judged) */
-  const listed: ConnectionResult[] = [];
+  /** connections this part judged: its first maxConnections are built in full (they may be listed) */
   let judgedCount = 0;
-  const serverJudge = new ServerJudge(inputName);
   const maxDetailed = opts.maxConnections ?? 1000;
+  // the key of the judging under way (see JudgeKey)
+  let kFrame = 0;
+  let kPhase = 0;
+  let lastWatermark = 0;
   // capture time of the last frame; the idle timer notes the wall-clock time it first saw it (no clock
   // read per packet): judgeWhileIdle
   let lastTime = 0;
@@ -289,20 +403,29 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
     (frame) => {
       packets++;
       const p = decoder.decode(frame);
+      if (sharded && frame.number - lastWatermark >= WATERMARK_FRAMES) {
+        lastWatermark = frame.number - 1;
+        shard.onWatermark?.(lastWatermark);
+      }
       if (p.ipVersion === 0) {
-        if (p.netType === ETH_ARP) neighbors.add(p, frame.tsSec + frame.tsNsec / 1e9);
+        if (p.netType === ETH_ARP && first) neighbors.add(p, frame.tsSec + frame.tsNsec / 1e9);
         return;
       }
       const time = frame.tsSec + frame.tsNsec / 1e9;
       lastTime = time;
       if (p.isTcp) {
         // connections closed a while ago are judged and summarised now: memory follows open connections
+        // (every part does this on every TCP packet, its flow's or not: the judging order is the capture's)
+        kFrame = frame.number;
+        kPhase = 0;
         while (closedQueue.length > 0 && time - closedQueue[0]!.closedAt > LINGER_SEC) finalize(closedQueue.shift()!);
         if (time - lastSweep > SWEEP_SEC || time < lastSweep) {
           lastSweep = time;
+          kPhase = 1;
           tracker.expireIdle(time, IDLE_SEC, DROPPED_IDLE_SEC, finalize);
           opts.onTracked?.(tracker.tracked);
         }
+        if (sharded && shardOf(shard.count, PROTO_TCP, p.buf, p.ipVersion === 4 ? 4 : 16, p.srcOff, p.dstOff, p.srcPort, p.dstPort) !== shard.index) return;
         const c = tracker.add(p, time);
         if (interesting(c) || sessions.get(c)?.clientKind === 'connect') {
           // a connection's addresses never change: its counts per direction are looked up once
@@ -310,10 +433,19 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
           c.ledger[i] = ledger.add(p, c.ledger[i] as ChecksumCounts | null);
         }
       } else if ((p.transport === PROTO_ICMP || p.transport === PROTO_ICMPV6) && p.quoted.present) {
-        if (p.quoted.proto === 6 && p.quoted.srcPort >= 0) fileIcmp(p, time);
-        else if (isUnreachable(p)) fileCutIcmp(p, time);
-      } else if (p.transport === PROTO_ICMPV6) neighbors.add(p, time);
-      else if (p.transport === PROTO_TCP && p.srcPort >= 0 && (p.dstPort === wantPort || p.srcPort === wantPort)) noteCutTcp(p);
+        const q = p.quoted;
+        if (q.proto === 6 && q.srcPort >= 0) {
+          if (!sharded || shardOf(shard.count, PROTO_TCP, p.tBuf, q.ipVersion === 4 ? 4 : 16, q.srcOff, q.dstOff, q.srcPort, q.dstPort) === shard.index) fileIcmp(p, time);
+        } else if (isUnreachable(p)) {
+          // filed under a connection by its host and time, whichever flow that is: only a whole capture can
+          if (sharded) shard.onUnroutable?.();
+          else fileCutIcmp(p, time);
+        }
+      } else if (p.transport === PROTO_ICMPV6) {
+        if (first) neighbors.add(p, time);
+      } else if (p.transport === PROTO_TCP && p.srcPort >= 0 && (p.dstPort === wantPort || p.srcPort === wantPort)) {
+        if (!sharded || shardOf(shard.count, PROTO_TCP, p.buf, p.ipVersion === 4 ? 4 : 16, p.srcOff, p.dstOff, p.srcPort, p.dstPort) === shard.index) noteCutTcp(p);
+      }
     },
     readOpts,
   ).finally(() => {
@@ -392,44 +524,102 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
         keyConns++;
         if (s.decryptor.decrypted > 0) keyDecrypted++;
       }
-      const detail = listed.length < maxDetailed;
-      // a connection neither listed nor streamed out is only slimmed: its per-direction facts are not built
-      const r = toResult(c, s, f, inputName, !detail && !opts.onConnection);
-      opts.onConnection?.(r);
-      if (detail) listed.push(r);
+      // the first maxConnections this part judges may be listed: built in full. A connection neither
+      // listed nor streamed out is only slimmed: its per-direction facts are not built
+      const mayList = judgedCount < maxDetailed;
       judgedCount++;
+      const r = toResult(c, s, f, inputName, !mayList && !opts.onConnection);
       const h = f.http.find((x) => x.error);
-      serverJudge.add({
-        id: r.id,
-        firstFrame: r.first_frame,
-        reason: f.reason,
-        verdict: f.verdict,
-        summary: f.summary,
-        evidence: detail ? r.evidence : [],
-        singleExchange: f.singleExchange,
-        requestBytes: f.exchanges[0]?.requestBytes ?? -1,
-        httpError: h ? { status: h.status, error: h.error, description: h.description } : null,
-        listed: detail,
-        client: r.client,
-        clientAddr: c.client.addr,
-        server: r.server,
-        serverAddr: c.server.addr,
-        connState: r.conn_state,
-        proxyTarget: s?.proxy ? { host: normHost(s.proxy.host), port: s.proxy.port } : null,
-      } satisfies JudgedConn);
+      shard.onJudged({
+        frame: kFrame,
+        phase: kPhase,
+        sub: kPhase === 0 || kPhase === 2 ? c.closeFrame : c.firstFrame,
+        r,
+        j: {
+          reason: f.reason,
+          verdict: f.verdict,
+          summary: f.summary,
+          singleExchange: f.singleExchange,
+          requestBytes: f.exchanges[0]?.requestBytes ?? -1,
+          httpError: h ? { status: h.status, error: h.error, description: h.description } : null,
+          clientAddr: c.client.addr,
+          serverAddr: c.server.addr,
+          proxyTarget: s?.proxy ? { host: normHost(s.proxy.host), port: s.proxy.port } : null,
+        },
+      });
     }
     sessions.delete(c);
     tracker.retire(c);
   }
 
+  kFrame = END_FRAME;
+  kPhase = 2;
   for (const c of closedQueue.splice(0)) finalize(c);
+  kPhase = 3;
   for (const c of [...tracker.all]) if (!c.dropped) finalize(c);
+  const part: PartState = {
+    input: {
+      path: inputName,
+      format: summary.format,
+      compression: summary.compression,
+      link_types: summary.linkTypes.map((l) => ({ link_type: l.linkType, name: linkTypeName(l.linkType), frames: l.frames })),
+      packets: summary.frames,
+      bytes: summary.bytes,
+      error: summary.error ? summary.error.toJSON() : null,
+      readable: summary.readable,
+    },
+    error: summary.error ? errorInit(summary.error) : null,
+    unanswered: first ? neighbors.unanswered() : [],
+    cutTcp: [...cutTcp],
+    keylog: keyLog.sources.length > 0 || keyLog.problems.length > 0 ? { sources: keyLog.sources, problems: keyLog.problems } : null,
+    keyConns,
+    keyDecrypted,
+    checksums: sharded ? ledger.export() : EMPTY_LEDGER,
+  };
+  return { part, ledger, error: summary.error };
+}
+
+/** the analysis of a capture from its parts (one, or one per shard) and the collector that took their connections */
+export function finishAnalysis(collector: Collector, parts: PartState[], opts: AnalyzeOptions, checksums: ChecksumSummaryLine[], error: CaptureError | null): CaptureAnalysis {
+  const port = opts.port ?? 8443;
+  const wantPort = opts.server?.port ?? port;
+  const head = parts[0]!;
+  const inputName = head.input.path;
+  const listed = collector.listed;
+  const serverJudge = collector.servers;
+  // packets whose TCP headers the snaplen cut, per server address, over every part (in order of the first)
+  const cutTcp = new Map<string, CutTcp>();
+  for (const part of parts) {
+    for (const [addr, e] of part.cutTcp) {
+      const m = cutTcp.get(addr);
+      if (!m) cutTcp.set(addr, { ...e });
+      else {
+        m.packets += e.packets;
+        if (e.first < m.first) {
+          m.first = e.first;
+          m.capLen = e.capLen;
+        }
+        m.last = Math.max(m.last, e.last);
+      }
+    }
+  }
+  if (parts.length > 1) {
+    const sorted = [...cutTcp].sort((a, b) => a[1].first - b[1].first);
+    cutTcp.clear();
+    for (const [k, v] of sorted) cutTcp.set(k, v);
+  }
+  let keyConns = 0;
+  let keyDecrypted = 0;
+  for (const part of parts) {
+    keyConns += part.keyConns;
+    keyDecrypted += part.keyDecrypted;
+  }
   listed.sort((a, b) => a.first_frame - b.first_frame || a.id - b.id);
   // a direct connection from a proxy's address to a tunnel's target is the proxy's own leg: evidence for the tunnel
   for (const r of listed) if (r.role === 'direct' && serverJudge.isUpstream(r.client.replace(/^\[?(.+?)\]?:\d+$/, '$1'), r.server)) r.role = 'proxy-upstream';
 
   const servers = serverJudge.results();
-  const unanswered = neighbors.unanswered();
+  const unanswered = head.unanswered;
   // the server named by --server never got a SYN because its address never resolved: that is the finding
   const srvAddr = opts.server?.addr;
   const silent = srvAddr !== undefined && !servers.some((x) => x.address === srvAddr) ? unanswered.find((n) => n.address === srvAddr) : undefined;
@@ -459,23 +649,16 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
   }
   return {
     input: {
-      path: inputName,
-      format: summary.format,
-      compression: summary.compression,
-      link_types: summary.linkTypes.map((l) => ({ link_type: l.linkType, name: linkTypeName(l.linkType), frames: l.frames })),
-      packets: summary.frames,
-      bytes: summary.bytes,
-      error: summary.error ? summary.error.toJSON() : null,
-      readable: summary.readable,
-      connections_total: judgedCount,
-      connections_omitted: judgedCount - listed.length,
+      ...head.input,
+      connections_total: collector.judged,
+      connections_omitted: collector.judged - listed.length,
       unanswered_neighbors: unanswered,
-      ...(keyLog.sources.length > 0 || keyLog.problems.length > 0 ? { keylog: { sources: keyLog.sources, problems: keyLog.problems, connections: keyConns, decrypted_connections: keyDecrypted } } : {}),
+      ...(head.keylog ? { keylog: { sources: head.keylog.sources, problems: head.keylog.problems, connections: keyConns, decrypted_connections: keyDecrypted } } : {}),
     },
     servers,
     connections: listed,
-    checksums: ledger.summarize(),
-    error: summary.error,
+    checksums,
+    error,
   };
 }
 
@@ -508,6 +691,14 @@ function isUnreachable(p: Packet): boolean {
 
 function normHost(h: string): string {
   return h.replace(/^\[|\]$/g, '').toLowerCase();
+}
+
+/** what toResult(..., lean) leaves out, taken out of a result built in full */
+function slim(r: ConnectionResult): void {
+  r.tcp = undefined;
+  r.evidence = [];
+  r.tls = null;
+  r.ladder = undefined;
 }
 
 function toResult(c: Connection, s: Session | null, f: ConnFinding, input: string, lean = false): ConnectionResult {

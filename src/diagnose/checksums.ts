@@ -46,6 +46,14 @@ export interface ChecksumSummaryLine {
   text: string;
 }
 
+/** a ledger's counts as plain data (they cross threads), to be merged with other parts' */
+export interface LedgerExport {
+  dirs: { counts: ChecksumCounts; first: number }[];
+  folded: [ChecksumFinding, ChecksumCounts][];
+}
+
+export const EMPTY_LEDGER: LedgerExport = { dirs: [], folded: [] };
+
 interface Slot {
   /** IPv4 addresses as numbers (no typed array per direction), -1 for IPv6 */
   src4: number;
@@ -56,6 +64,8 @@ interface Slot {
   /** the bySlot key it is filed under */
   hash: number;
   counts: ChecksumCounts;
+  /** the frame that filed it */
+  first: number;
 }
 
 export class ChecksumLedger {
@@ -122,7 +132,8 @@ export class ChecksumLedger {
       list = this.bySlot.get(h);
     }
     const counts: ChecksumCounts = { src: p.src(), dst: p.dst(), packets: 0, good: 0, bad: 0, partial: 0, unverified: 0, unverifiedOffload: 0, badPseudoBase: -1, badPseudoCount: 0 };
-    const slot: Slot = v4 ? { src4, dst4, src: null, dst: null, hash: h, counts } : { src4: -1, dst4: -1, src: copyBytes(b, p.srcOff, p.srcOff + n), dst: copyBytes(b, p.dstOff, p.dstOff + n), hash: h, counts };
+    const first = p.frame.number;
+    const slot: Slot = v4 ? { src4, dst4, src: null, dst: null, hash: h, counts, first } : { src4: -1, dst4: -1, src: copyBytes(b, p.srcOff, p.srcOff + n), dst: copyBytes(b, p.dstOff, p.dstOff + n), hash: h, counts, first };
     if (list) list.push(slot);
     else this.bySlot.set(h, [slot]);
     this.byDir.push(slot);
@@ -150,11 +161,49 @@ export class ChecksumLedger {
       f.badPseudoCount += c.badPseudoCount;
       f.folded! += c.folded ?? 1;
       this.stale.add(c);
-      const list = this.bySlot.get(slot.hash)!;
-      list.splice(list.indexOf(slot), 1);
-      if (list.length === 0) this.bySlot.delete(slot.hash);
+      const list = this.bySlot.get(slot.hash);
+      if (list) {
+        list.splice(list.indexOf(slot), 1);
+        if (list.length === 0) this.bySlot.delete(slot.hash);
+      }
     }
     this.byDir = slots.slice(0, keep);
+  }
+
+  export(): LedgerExport {
+    return { dirs: this.byDir.map((s) => ({ counts: s.counts, first: s.first })), folded: [...this.folded] };
+  }
+
+  /**
+   * The ledger of a whole capture from its parts' (shards'): a direction's counts summed over the parts,
+   * directions in the order a serial run files them (their first frame). A serial run folds its quieter
+   * half whenever it passes MAX_DIRECTIONS; merged parts fold once at the end, so on captures of that many
+   * hosts the folded lines may differ from a serial run's.
+   */
+  static merged(parts: LedgerExport[]): ChecksumLedger {
+    const l = new ChecksumLedger();
+    const byKey = new Map<string, { counts: ChecksumCounts; first: number }>();
+    for (const part of parts) {
+      for (const d of part.dirs) {
+        const key = `${d.counts.src}>${d.counts.dst}`;
+        const m = byKey.get(key);
+        if (!m) {
+          byKey.set(key, { counts: { ...d.counts }, first: d.first });
+          continue;
+        }
+        addCounts(m.counts, d.counts);
+        m.first = Math.min(m.first, d.first);
+      }
+      for (const [finding, c] of part.folded) {
+        const f = l.folded.get(finding);
+        if (!f) l.folded.set(finding, { ...c });
+        else addCounts(f, c);
+      }
+    }
+    const dirs = [...byKey.values()].sort((a, b) => a.first - b.first);
+    l.byDir = dirs.map((d) => ({ src4: -1, dst4: -1, src: null, dst: null, hash: 0, counts: d.counts, first: d.first }));
+    if (l.byDir.length > MAX_DIRECTIONS) l.fold();
+    return l;
   }
 
   counts(): ChecksumCounts[] {
@@ -190,6 +239,20 @@ export class ChecksumLedger {
       text: describe(c, finding),
     }));
   }
+}
+
+/** add one part's counts of a direction (or of folded directions) to another's */
+function addCounts(into: ChecksumCounts, c: ChecksumCounts): void {
+  into.packets += c.packets;
+  into.good += c.good;
+  into.bad += c.bad;
+  into.partial += c.partial;
+  into.unverified += c.unverified;
+  into.unverifiedOffload += c.unverifiedOffload;
+  into.badPseudoCount += c.badPseudoCount;
+  // one shared "field minus length" value in every part, or none where a part had no wrong field
+  into.badPseudoBase = into.badPseudoBase === -1 ? c.badPseudoBase : c.badPseudoBase === -1 || c.badPseudoBase === into.badPseudoBase ? into.badPseudoBase : -2;
+  if (c.folded !== undefined || into.folded !== undefined) into.folded = (into.folded ?? 0) + (c.folded ?? 0);
 }
 
 /** what one direction's counts say */

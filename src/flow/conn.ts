@@ -104,6 +104,8 @@ export class Connection {
   dropped = false;
   /** capture time when it closed (-1 open) */
   closedAt = -1;
+  /** the frame whose packet closed it (0 open): closes happen one per packet, so this orders them */
+  closeFrame = 0;
   /** its table entry (for retiring it) */
   entry: unknown = null;
   /** something attached by later stages (protocol session) */
@@ -266,6 +268,20 @@ export class Connection {
     if (!syn && ack && this.synAckTime >= 0 && this.ackRtt < 0 && fromClient) this.ackRtt = time - this.synAckTime;
   }
 
+  /** a packet of a connection nobody wants: when it was seen and whether it ended, nothing else */
+  lightPacket(p: Packet, fromClient: boolean, time: number): void {
+    this.lastFromClient = fromClient;
+    this.lastFrame = p.frame.number;
+    this.end = time;
+    const flags = p.tcpFlags;
+    if (flags & TCP_RST) this.closed = true;
+    else if (flags & TCP_FIN) {
+      const d = fromClient ? this.orig : this.resp;
+      if (d.finFrame === 0) d.finFrame = p.frame.number;
+      if (this.orig.finFrame && this.resp.finFrame) this.closed = true;
+    }
+  }
+
   private hasData(d: DirStats): boolean {
     return d.payloadBytes > 0;
   }
@@ -322,7 +338,7 @@ export class ConnTracker {
       const fromClient = t.forward === e.value.aIsClient;
       // a SYN after the connection closed, or a SYN with another ISN, or a SYN from the former server: a new connection
       if (c.closed || !fromClient || (c.orig.isn >= 0 && c.orig.isn !== p.tcpSeq && c.orig.payloadBytes + c.resp.payloadBytes > 0) || c.resp.syn > 0 && c.orig.isn !== p.tcpSeq) {
-        this.close(e.value.conn);
+        this.close(e.value.conn, p.frame.number);
         t.delete(e);
         e = null;
       }
@@ -354,10 +370,17 @@ export class ConnTracker {
     }
     const fromClient = t.forward === e.value.aIsClient;
     const c = e.value.conn;
+    if (c.dropped) {
+      // nobody wants it: only its end matters, to let it go
+      c.lightPacket(p, fromClient, time);
+      if (c.closed) this.table.delete(e);
+      return c;
+    }
     const wasClosed = c.closed;
     c.onPacket(p, fromClient, time);
     if (c.closed && !wasClosed) {
       c.closedAt = time;
+      c.closeFrame = p.frame.number;
       this.opts.onClose?.(c);
     }
     if (!c.dropped && this.opts.unwanted?.(c)) this.drop(c);
@@ -383,10 +406,11 @@ export class ConnTracker {
     return null;
   }
 
-  private close(c: Connection): void {
+  private close(c: Connection, frame: number): void {
     if (c.closed) return;
     c.closed = true;
     c.closedAt = c.end;
+    c.closeFrame = frame;
     this.opts.onClose?.(c);
   }
 

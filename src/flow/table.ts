@@ -271,7 +271,7 @@ export class FlowTable<T> {
 }
 
 /** direction-independent hash of the flow's endpoints */
-function hashFlow(proto: number, b: Uint8Array, alen: number, src: number, dst: number, sport: number, dport: number): number {
+export function hashFlow(proto: number, b: Uint8Array, alen: number, src: number, dst: number, sport: number, dport: number): number {
   let hs = 0;
   let hd = 0;
   for (let i = 0; i < alen; i++) {
