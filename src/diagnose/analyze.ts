@@ -221,7 +221,10 @@ export interface JudgeKey {
 
 /** one judged connection on its way to the report */
 export interface Judged extends JudgeKey {
-  r: ConnectionResult;
+  /** the result; null from a shard for one that can be neither listed nor streamed (only `brief` then) */
+  r: ConnectionResult | null;
+  /** what the server verdict reads of a result (`r` null) */
+  brief?: Pick<ConnectionResult, 'first_frame' | 'client' | 'server' | 'conn_state'>;
   /** what the server verdict reads of it besides the result */
   j: Pick<JudgedConn, 'reason' | 'verdict' | 'summary' | 'singleExchange' | 'requestBytes' | 'httpError' | 'clientAddr' | 'serverAddr' | 'proxyTarget'>;
 }
@@ -287,15 +290,37 @@ export class Collector {
   }
 
   take(x: Judged): void {
+    const id = ++this.judged;
     const r = x.r;
-    r.id = ++this.judged;
-    const detail = this.listed.length < this.maxDetailed;
-    // a connection neither listed nor streamed out is only slimmed (a shard built it in full when it was
-    // among the shard's own first ones)
-    if (!detail && !this.onConnection) slim(r);
-    this.onConnection?.(r);
-    if (detail) this.listed.push(r);
-    this.servers.add({ ...x.j, id: r.id, firstFrame: r.first_frame, evidence: detail ? r.evidence : [], listed: detail, client: r.client, server: r.server, connState: r.conn_state } satisfies JudgedConn);
+    const j = x.j;
+    const detail = r !== null && this.listed.length < this.maxDetailed;
+    if (r !== null) {
+      r.id = id;
+      // a connection neither listed nor streamed out is only slimmed (a shard built it in full when it was
+      // among the shard's own first ones)
+      if (!detail && !this.onConnection) slim(r);
+      this.onConnection?.(r);
+      if (detail) this.listed.push(r);
+    }
+    const b = r ?? x.brief!;
+    this.servers.add({
+      id,
+      firstFrame: b.first_frame,
+      reason: j.reason,
+      verdict: j.verdict,
+      summary: j.summary,
+      evidence: detail ? r.evidence : [],
+      singleExchange: j.singleExchange,
+      requestBytes: j.requestBytes,
+      httpError: j.httpError,
+      listed: detail,
+      client: b.client,
+      clientAddr: j.clientAddr,
+      server: b.server,
+      serverAddr: j.serverAddr,
+      connState: b.conn_state,
+      proxyTarget: j.proxyTarget,
+    });
   }
 }
 

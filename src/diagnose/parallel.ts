@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CaptureError, type CaptureErrorInit } from '../errors.js';
-import { analyzeCapture, type AnalyzeOptions, type CaptureAnalysis, type ConnectionResult } from './analyze.js';
+import { analyzeCapture, analyzePart, Collector, finishAnalysis, keyBefore, type AnalyzeOptions, type CaptureAnalysis, type ConnectionResult, type Judged, type PartState } from './analyze.js';
+import { ChecksumLedger } from './checksums.js';
 
 /** what a worker needs to analyse one file: plain data only (it is structured-cloned) */
 export interface JobOptions {
@@ -32,6 +33,10 @@ export interface ManyOptions extends JobOptions {
   onConnection?: (r: ConnectionResult, index: number) => void;
   /** bytes read and packets seen so far in the input at `index` */
   onProgress?: (index: number, bytes: number, packets: number) => void;
+  /** share one capture's flows among the workers from this size on (default SHARD_MIN_BYTES) */
+  shardMinBytes?: number;
+  /** told when one capture was shared among `shards` workers, and whether it had to be read serially after all */
+  onSharded?: (shards: number, serial: boolean) => void;
   /** an input's analysis, once it and every input before it are done (so calls come in input order) */
   onInput?: (a: CaptureAnalysis, index: number) => void;
 }
@@ -41,7 +46,21 @@ export type WorkerMessage =
   | { type: 'connection'; index: number; r: ConnectionResult }
   | { type: 'progress'; index: number; bytes: number; packets: number }
   | { type: 'done'; index: number; analysis: Omit<CaptureAnalysis, 'error'>; error: CaptureErrorInit | null }
-  | { type: 'failed'; index: number; message: string };
+  | { type: 'failed'; index: number; message: string }
+  // a shard of one capture (analyseSharded): its judged connections so far, and how far it got
+  | { type: 'shard-batch'; shard: number; items: Judged[]; watermark: number }
+  | { type: 'shard-done'; shard: number; items: Judged[]; part: PartState }
+  | { type: 'shard-unroutable'; shard: number };
+
+/** what a shard worker is started with */
+export interface ShardJob extends JobOptions {
+  shard: { index: number; count: number; path: string };
+}
+
+/** a capture at least this big is shared among the cores (smaller ones are done before the workers start) */
+export const SHARD_MIN_BYTES = 32 * 1024 * 1024;
+/** every shard reads and decodes the whole file: past a few, that cost outweighs the flows shared */
+const MAX_SHARDS = 8;
 
 /** the worker script beside this module (dist/diagnose/parallel-worker.js); absent when run from sources */
 const WORKER_URL = new URL('./parallel-worker.js', import.meta.url);
@@ -89,6 +108,162 @@ export async function analyzeOne(path: string, job: JobOptions, post: (m: Worker
   }
 }
 
+/** a shard of one capture, in a worker: its flows' connections go to the main thread in batches, in key order */
+export async function analyzeShardJob(job: ShardJob, post: (m: WorkerMessage) => void): Promise<void> {
+  const { index, count, path } = job.shard;
+  const opts: AnalyzeOptions = { port: job.port, server: job.server, date: job.date, maxConnections: job.maxConnections, keylog: job.keylog };
+  // streamed connections are built in full whether listed or not (the main thread streams them)
+  if (job.connections) opts.onConnection = () => {};
+  if (job.progress && index === 0) {
+    let last = 0;
+    opts.onReadProgress = (bytes, packets) => {
+      const now = Date.now();
+      if (now - last >= 100) {
+        last = now;
+        post({ type: 'progress', index: 0, bytes, packets });
+      }
+    };
+  }
+  let items: Judged[] = [];
+  let watermark = -1;
+  let unroutable = false;
+  try {
+    const { part } = await analyzePart(path, opts, {
+      index,
+      count,
+      onJudged: (x) => {
+        // past the shard's own first maxConnections a connection is never listed: without streaming, the
+        // main thread needs only what the server verdict reads of it
+        if (!job.connections && x.r && x.r.tcp === undefined) {
+          const r = x.r;
+          x.brief = { first_frame: r.first_frame, client: r.client, server: r.server, conn_state: r.conn_state };
+          x.r = null;
+        }
+        items.push(x);
+        if (items.length >= 512) {
+          post({ type: 'shard-batch', shard: index, items, watermark });
+          items = [];
+        }
+      },
+      onWatermark: (frame) => {
+        watermark = frame;
+        post({ type: 'shard-batch', shard: index, items, watermark });
+        items = [];
+      },
+      onUnroutable: () => {
+        if (!unroutable) post({ type: 'shard-unroutable', shard: index });
+        unroutable = true;
+      },
+    });
+    post({ type: 'shard-done', shard: index, items, part });
+  } catch (e) {
+    post({ type: 'failed', index: 0, message: (e as Error)?.message ?? String(e) });
+  }
+}
+
+/** a file that starts like a pcap or pcapng capture (tcpdump text and compressed files are read whole by one thread) */
+function shardable(path: string, minBytes: number): boolean {
+  try {
+    const st = fs.statSync(path);
+    if (!st.isFile() || st.size < minBytes) return false;
+    const fd = fs.openSync(path, 'r');
+    const b = Buffer.alloc(4);
+    try {
+      fs.readSync(fd, b, 0, 4, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const m = b.readUInt32LE(0);
+    return m === 0xa1b2c3d4 || m === 0xd4c3b2a1 || m === 0xa1b23c4d || m === 0x4d3cb2a1 || m === 0x0a0d0d0a;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One capture, its flows shared among `count` worker threads by a hash of their endpoints (as a NIC's
+ * receive-side scaling does): each worker reads and decodes the whole file (frame numbers and the clock
+ * stay the capture's) and tracks and judges only its flows; this thread merges their judged connections
+ * in the order a serial run judges them, so the analysis is the serial one. Null when it cannot be done
+ * that way (an ICMP error whose quote stops before the ports names no flow; a worker failed): the caller
+ * analyses the capture in one thread.
+ */
+export async function analyzeSharded(path: string, opts: ManyOptions, count: number): Promise<{ analysis: CaptureAnalysis | null; streamed: number }> {
+  const job = jobOptions(opts);
+  const onConnection = opts.onConnection;
+  const collector = new Collector(path, opts.maxConnections ?? 1000, onConnection ? (r) => onConnection(r, 0) : undefined);
+  const queues: Judged[][] = Array.from({ length: count }, () => []);
+  const heads = new Array<number>(count).fill(0);
+  const marks = new Array<number>(count).fill(-1);
+  const parts: (PartState | undefined)[] = new Array(count);
+  const workers: Worker[] = [];
+  /** hand over every connection no shard can still precede */
+  const pump = () => {
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < count; i++) if (heads[i]! < queues[i]!.length && (best < 0 || keyBefore(queues[i]![heads[i]!]!, queues[best]![heads[best]!]!))) best = i;
+      if (best < 0) return;
+      const x = queues[best]![heads[best]!]!;
+      for (let i = 0; i < count; i++) if (i !== best && heads[i]! >= queues[i]!.length && marks[i]! < x.frame) return;
+      heads[best]!++;
+      if (heads[best]! > 4096) {
+        queues[best]!.splice(0, heads[best]!);
+        heads[best] = 0;
+      }
+      collector.take(x);
+    }
+  };
+  const ok = await new Promise<boolean>((resolve) => {
+    let finished = 0;
+    let settled = false;
+    const fail = () => {
+      if (settled) return;
+      settled = true;
+      for (const w of workers) void w.terminate();
+      resolve(false);
+    };
+    for (let index = 0; index < count; index++) {
+      const w = new Worker(WORKER_URL, { workerData: { ...job, shard: { index, count, path } } satisfies ShardJob });
+      workers.push(w);
+      w.on('message', (m: WorkerMessage) => {
+        if (settled) return;
+        try {
+          if (m.type === 'shard-batch' || m.type === 'shard-done') {
+            for (const x of m.items) queues[m.shard]!.push(x);
+            if (m.type === 'shard-batch') marks[m.shard] = m.watermark;
+            else {
+              marks[m.shard] = Infinity;
+              parts[m.shard] = m.part;
+              finished++;
+            }
+            pump();
+            if (finished === count) {
+              settled = true;
+              for (const x of workers) void x.terminate();
+              resolve(true);
+            }
+          } else if (m.type === 'progress') opts.onProgress?.(0, m.bytes, m.packets);
+          else if (m.type === 'shard-unroutable' || m.type === 'failed') fail();
+        } catch {
+          fail();
+        }
+      });
+      w.on('error', fail);
+      // a shard's worker ends by itself once it posted its part; before that, an exit is a failure
+      w.on('exit', () => {
+        if (!settled && parts[index] === undefined) fail();
+      });
+    }
+  });
+  // the connections handed over so far are the first ones a serial run judges (a shard stops at the
+  // packet it cannot route, and nothing at or past it was handed over): a serial run goes on from there
+  if (!ok) return { analysis: null, streamed: collector.judged };
+  const all = parts as PartState[];
+  const head = all[0]!;
+  const analysis = finishAnalysis(collector, all, { port: opts.port, server: opts.server }, ChecksumLedger.merged(all.map((p) => p.checksums)).summarize(), head.error ? new CaptureError(head.error) : null);
+  return { analysis, streamed: collector.judged };
+}
+
 export async function analyzeMany(inputs: string[], opts: ManyOptions = {}): Promise<CaptureAnalysis[]> {
   const results: (CaptureAnalysis | undefined)[] = new Array(inputs.length);
   let nextOut = 0;
@@ -103,10 +278,25 @@ export async function analyzeMany(inputs: string[], opts: ManyOptions = {}): Pro
     if (m.type === 'connection') opts.onConnection?.(m.r, m.index);
     else if (m.type === 'progress') opts.onProgress?.(m.index, m.bytes, m.packets);
     else if (m.type === 'done') settle(m.index, { ...m.analysis, error: m.error ? new CaptureError(m.error) : null });
-    else settle(m.index, failedAnalysis(inputs[m.index]!, m.message));
+    else if (m.type === 'failed') settle(m.index, failedAnalysis(inputs[m.index]!, m.message));
   };
   const size = Math.max(1, Math.min(opts.workers ?? os.availableParallelism(), inputs.length));
   const job = jobOptions(opts);
+  const cores = opts.workers ?? os.availableParallelism();
+  // one big capture: its flows shared among the cores (the same analysis as one thread's)
+  if (inputs.length === 1 && cores > 1 && fs.existsSync(WORKER_URL) && shardable(inputs[0]!, opts.shardMinBytes ?? SHARD_MIN_BYTES)) {
+    const shards = Math.min(cores, MAX_SHARDS);
+    const { analysis, streamed } = await analyzeSharded(inputs[0]!, opts, shards);
+    opts.onSharded?.(shards, !analysis);
+    if (analysis) {
+      opts.onInput?.(analysis, 0);
+      return [analysis];
+    }
+    // not possible after all: one thread, from the start; the connections already streamed are its first ones
+    let skip = streamed;
+    const onConnection = opts.onConnection;
+    if (onConnection && skip > 0) opts = { ...opts, onConnection: (r, i) => (skip > 0 ? skip-- : onConnection(r, i)) };
+  }
   // stdin cannot be read by a worker; and from the sources (tests) there is no compiled worker script
   if (size === 1 || inputs.includes('-') || !fs.existsSync(WORKER_URL)) {
     for (let i = 0; i < inputs.length; i++) await analyzeOne(inputs[i]!, job, handle, i);
