@@ -140,8 +140,26 @@ describe('the checksum ledger on a capture of very many hosts', () => {
     new DataView(buf.buffer).setUint32(0, src);
     new DataView(buf.buffer).setUint32(4, dst);
     const ip = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-    return { isTcp: true, tcpHdrLen: 20, tcpChecksumStatus: status, tcpChecksum: 0x1234, tLen: 40, tcpChecksumOffload: status === 'partial', buf, ipVersion: 4, srcOff: 0, dstOff: 4, src: () => ip(src), dst: () => ip(dst) } as unknown as Parameters<ChecksumLedger['add']>[0];
+    return { isTcp: true, tcpHdrLen: 20, tcpChecksumStatus: status, tcpChecksum: 0x1234, tLen: 40, tcpChecksumOffload: status === 'partial', buf, ipVersion: 4, srcOff: 0, dstOff: 4, src: () => ip(src), dst: () => ip(dst), frame: { number: ++frameNo } } as unknown as Parameters<ChecksumLedger['add']>[0];
   }
+  let frameNo = 0;
+
+  it('the ledgers of the parts (shards) of a capture merge into the ledger of the whole', () => {
+    const whole = new ChecksumLedger();
+    const parts = [new ChecksumLedger(), new ChecksumLedger()];
+    const statuses = ['good', 'partial', 'bad'] as const;
+    // 40 directions, their packets spread over two parts in an arbitrary but fixed way
+    for (let i = 0; i < 2000; i++) {
+      const d = (i * 7) % 40;
+      const st = statuses[(i * 13) % 3 === 0 && d % 5 === 0 ? 2 : d % 3 === 0 ? 1 : 0]!;
+      const p = packet(0x0a000000 + d, 0xc0000201 + (d % 3), st);
+      whole.add(p);
+      parts[(i * 31) % 2]!.add(p);
+    }
+    const merged = ChecksumLedger.merged(parts.map((l) => structuredClone(l.export())));
+    expect(merged.summarize()).toEqual(whole.summarize());
+    expect(merged.summarize().length).toBe(40);
+  });
 
   it('folds the quiet directions into one line per finding and keeps every packet counted', () => {
     const ledger = new ChecksumLedger();
