@@ -142,6 +142,11 @@ export class Packet {
   tcpPayloadCapLen = 0;
   tcpPayloadOff = 0;
   tcpChecksumStatus: ChecksumStatus = 'unverified';
+  /**
+   * asked, once the ports are read, whether the TCP checksum is wanted (null: always); unwanted ones stay
+   * 'unverified'. Set by a reader that tracks only some flows; kept across frames
+   */
+  tcpChecksumWanted: ((p: Packet) => boolean) | null = null;
   /** the checksum field shows the offload pattern (pseudo-header sum only) */
   tcpChecksumOffload = false;
   // TCP options

@@ -340,6 +340,7 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
   const first = shard.index === 0;
   const port = opts.port ?? 8443;
   const decoder = new Decoder();
+  if (sharded) decoder.packet.tcpChecksumWanted = (p) => shardOf(shard.count, PROTO_TCP, p.buf, p.ipVersion === 4 ? 4 : 16, p.srcOff, p.dstOff, p.srcPort, p.dstPort) === shard.index;
   const ledger = new ChecksumLedger();
   const neighbors = new NeighborLedger();
   /** packets to or from the port whose TCP header the snaplen cut (ports seen, flags not): per server address */
