@@ -387,34 +387,40 @@ export async function analyzeCapture(input: CaptureInput, opts: AnalyzeOptions =
     // stray packets of a connection already judged (a late ACK or RST) are not a connection of their own
     const stray = c.midstream && c.orig.payloadBytes + c.resp.payloadBytes === 0 && c.icmp.length === 0;
     if (wanted && !stray) {
-      const f = judgeConnection(c, s ?? new Session(c));
+      const detail = listed.length < maxDetailed;
+      // a connection neither listed nor streamed out only counts in its server's verdict: no result, no
+      // evidence text, no per-direction facts are built for it (the server quotes listed ones' evidence)
+      const lean = !detail && !opts.onConnection;
+      const f = judgeConnection(c, s ?? new Session(c), !lean);
       if (s?.decryptor && s.decryptor.records > 0) {
         keyConns++;
         if (s.decryptor.decrypted > 0) keyDecrypted++;
       }
-      const detail = listed.length < maxDetailed;
-      // a connection neither listed nor streamed out is only slimmed: its per-direction facts are not built
-      const r = toResult(c, s, f, inputName, !detail && !opts.onConnection);
-      opts.onConnection?.(r);
-      if (detail) listed.push(r);
+      if (!lean) {
+        const r = toResult(c, s, f, inputName);
+        opts.onConnection?.(r);
+        if (detail) listed.push(r);
+      }
       judgedCount++;
       const h = f.http.find((x) => x.error);
       serverJudge.add({
-        id: r.id,
-        firstFrame: r.first_frame,
+        id: c.id,
+        firstFrame: c.firstFrame,
         reason: f.reason,
         verdict: f.verdict,
         summary: f.summary,
-        evidence: detail ? r.evidence : [],
+        // (toResult sorted them in place)
+        evidence: detail ? f.evidence : [],
         singleExchange: f.singleExchange,
         requestBytes: f.exchanges[0]?.requestBytes ?? -1,
         httpError: h ? { status: h.status, error: h.error, description: h.description } : null,
         listed: detail,
-        client: r.client,
         clientAddr: c.client.addr,
-        server: r.server,
+        clientPort: c.client.port,
         serverAddr: c.server.addr,
-        connState: r.conn_state,
+        serverPort: c.server.port,
+        target: s?.proxy ? s.proxy.target : null,
+        connState: c.connState,
         proxyTarget: s?.proxy ? { host: normHost(s.proxy.host), port: s.proxy.port } : null,
       } satisfies JudgedConn);
     }
@@ -510,7 +516,7 @@ function normHost(h: string): string {
   return h.replace(/^\[|\]$/g, '').toLowerCase();
 }
 
-function toResult(c: Connection, s: Session | null, f: ConnFinding, input: string, lean = false): ConnectionResult {
+function toResult(c: Connection, s: Session | null, f: ConnFinding, input: string): ConnectionResult {
   const proxy = s?.proxy ?? null;
   const ct = s?.clientTls;
   const st = s?.serverTls;
@@ -533,7 +539,7 @@ function toResult(c: Connection, s: Session | null, f: ConnFinding, input: strin
     packets: { orig: c.orig.packets, resp: c.resp.packets },
     bytes: { orig: c.orig.payloadBytes, resp: c.resp.payloadBytes },
     retransmissions: { orig: c.orig.stream.stats.retransmissions, resp: c.resp.stream.stats.retransmissions },
-    tcp: lean ? undefined : { orig: dirFacts(c.orig), resp: dirFacts(c.resp) },
+    tcp: { orig: dirFacts(c.orig), resp: dirFacts(c.resp) },
     syn_ack_rtt: c.synAckRtt >= 0 ? Number(c.synAckRtt.toFixed(6)) : null,
     ack_rtt: c.ackRtt >= 0 ? Number(c.ackRtt.toFixed(6)) : null,
     midstream: c.midstream,
@@ -541,8 +547,8 @@ function toResult(c: Connection, s: Session | null, f: ConnFinding, input: strin
     reason: f.reason,
     summary: f.summary,
     inferred: f.inferred,
-    evidence: lean ? [] : f.evidence.sort((a, b) => a.frame - b.frame),
-    tls: hasTls && !lean
+    evidence: f.evidence.sort((a, b) => a.frame - b.frame),
+    tls: hasTls
       ? {
           version: f.tlsVersion,
           sni: ct?.clientHello?.sni ?? null,
@@ -555,7 +561,7 @@ function toResult(c: Connection, s: Session | null, f: ConnFinding, input: strin
     http: f.http,
     exchanges: f.exchanges.map((e) => ({ request_frame: e.requestFrame, request_bytes: e.requestBytes, response_frame: e.responseFrame, response_bytes: e.responseBytes })),
     payload_cut: f.payloadCut,
-    ladder: lean ? undefined : buildLadder(c, s),
+    ladder: buildLadder(c, s),
   };
 }
 
