@@ -271,7 +271,7 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
     return set('handshake-failure', `${who} ends the handshake with fatal alert ${alert.name}`);
   }
 
-  const complete = handshakeComplete(s);
+  const complete = handshakeComplete(s, tls13);
   f.handshakeComplete = complete.done;
   if (complete.done) {
     ev(complete.frame, complete.text);
@@ -312,15 +312,15 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
 
   // ---- application: HTTP in clear inside the tunnel is not possible; encrypted exchanges
   addHttp(f, s);
-  f.exchanges = exchanges(s, complete.frame);
+  f.exchanges = exchanges(s, complete.frame, tls13);
   const dec = fromDecrypted(s, set, ev);
   if (dec) return dec;
-  const refused = tls13RefusedAtFinished(c, s, f, complete.frame);
+  const refused = tls13RefusedAtFinished(c, s, f, complete.frame, tls13);
   if (refused) {
     if (loud) ev(refused.frame, `the server answers the client's Finished with ${refused.records} short encrypted record${refused.records > 1 ? 's' : ''} (${TLS13_ALERT_MAX} bytes: an alert) and no session ticket, then closes`);
     return set('handshake-failure', `${srv} ends the TLS 1.3 handshake with an encrypted alert right after the client's Finished, before answering anything (inferred: it refused the client, e.g. a client certificate it requires or rejects)`, true);
   }
-  return decideExchanges(c, f, set, ev, srv, (frame) => closerAfter(c, s, frame));
+  return decideExchanges(c, f, set, ev, srv, (frame) => closerAfter(c, s, frame, tls13));
 }
 
 type Setter = (reason: Reason, summary: string, inferred?: boolean) => ConnFinding;
@@ -513,10 +513,11 @@ function firstFatal(t: TlsStream): AlertInfo | undefined {
 const isProtected = (r: { type: number }) => r.type === CT_APPDATA || r.type === CT_OPAQUE;
 
 /** the handshake completed: TLS 1.2 both ChangeCipherSpecs (Finished follows), TLS 1.3 the client's Finished */
-function handshakeComplete(s: Session): { done: boolean; frame: number; text: string } {
+/** (`tls13`: s.tls13, read once per connection: the getter infers it from the records when no ServerHello says) */
+function handshakeComplete(s: Session, tls13: boolean): { done: boolean; frame: number; text: string } {
   const ct = s.clientTls;
   const st = s.serverTls;
-  if (s.tls13) {
+  if (tls13) {
     const firstServerEnc = st.records.find(isProtected);
     if (!firstServerEnc) return { done: false, frame: 0, text: '' };
     const fin = ct.records.find((r) => isProtected(r) && r.frame >= firstServerEnc.frame && r.length > TLS13_ALERT_MAX);
@@ -536,10 +537,9 @@ function handshakeComplete(s: Session): { done: boolean; frame: number; text: st
  * (TLS 1.3: after the first, which is the Finished) grouped until the server answers; server records
  * grouped until the next request. Short records (alerts) are not requests.
  */
-function exchanges(s: Session, from: number): Exchange[] {
+function exchanges(s: Session, from: number, tls13: boolean): Exchange[] {
   const cr = s.clientTls.records;
   const sr = s.serverTls.records;
-  const tls13 = s.tls13;
   // data records are walked in place (no filtered copies): isData below, and for the client not its Finished
   let fin: TlsRecordInfo | undefined;
   let finOnly = false;
@@ -605,16 +605,15 @@ function isData(r: TlsRecordInfo, from: number, tls13: boolean): boolean {
  * encrypted alert, a record of exactly 19 bytes, and closes. Only alert-sized records from the server
  * after the client's Finished, a request left unanswered and a close: the handshake failed at its end.
  */
-function tls13RefusedAtFinished(c: Connection, s: Session, f: ConnFinding, finishedFrame: number): { frame: number; records: number } | null {
-  if (!s.tls13 || !f.exchanges.some((x) => x.responseFrame === 0)) return null;
+function tls13RefusedAtFinished(c: Connection, s: Session, f: ConnFinding, finishedFrame: number, tls13: boolean): { frame: number; records: number } | null {
+  if (!tls13 || !f.exchanges.some((x) => x.responseFrame === 0)) return null;
   const after = s.serverTls.records.filter((r) => isProtected(r) && r.frame >= finishedFrame);
   if (after.length === 0 || after.length > 2 || !after.every((r) => r.type !== CT_OPAQUE && r.length === TLS13_ALERT_MAX)) return null;
   if (!(c.resp.rstFrame || c.resp.finFrame)) return null;
   return { frame: after[0]!.frame, records: after.length };
 }
 
-function closerAfter(c: Connection, s: Session, frame: number): { frame: number; text: string; who: string } | null {
-  const tls13 = s.tls13;
+function closerAfter(c: Connection, s: Session, frame: number, tls13: boolean): { frame: number; text: string; who: string } | null {
   const sa = s.serverTls.records.find((r) => r.frame >= frame && r.encrypted && (r.type === CT_ALERT || (tls13 && r.type === CT_APPDATA && r.length <= TLS13_ALERT_MAX)));
   if (sa) return { frame: sa.frame, text: 'the server closes the TLS session (encrypted alert, close_notify) right after the answer', who: 'the server closes' };
   if (c.resp.finFrame >= frame) return { frame: c.resp.finFrame, text: 'the server closes the connection (FIN) after the answer', who: 'the server closes' };
