@@ -4,7 +4,7 @@
  * the capture was taken on (its NIC fills checksums after the capture point): not an error. Checksums
  * that are wrong without that pattern are corruption (or a middlebox rewriting without fixing them).
  */
-import { copyBytes } from '../bytes.js';
+import { formatIPv6 } from '../decode/addr.js';
 import type { Packet } from '../decode/view.js';
 
 export interface ChecksumCounts {
@@ -46,26 +46,60 @@ export interface ChecksumSummaryLine {
   text: string;
 }
 
+/**
+ * One direction's counts. Its address text is written only when a report line asks for it: a capture of
+ * very many hosts files a direction per connection, and most are folded away unread.
+ */
+class Counts implements ChecksumCounts {
+  packets = 0;
+  good = 0;
+  bad = 0;
+  partial = 0;
+  unverified = 0;
+  unverifiedOffload = 0;
+  badPseudoBase = -1;
+  badPseudoCount = 0;
+  /** folded since it was handed out: the caller's cached reference is stale */
+  stale = false;
+  private srcText: string | null = null;
+  private dstText: string | null = null;
+
+  constructor(private readonly slot: Slot) {}
+
+  get src(): string {
+    return (this.srcText ??= addrText(this.slot, false));
+  }
+
+  get dst(): string {
+    return (this.dstText ??= addrText(this.slot, true));
+  }
+}
+
 interface Slot {
   /** IPv4 addresses as numbers (no typed array per direction), -1 for IPv6 */
   src4: number;
   dst4: number;
-  /** IPv6 address bytes (null for IPv4) */
-  src: Uint8Array | null;
-  dst: Uint8Array | null;
+  /** IPv6: the source then the destination address bytes (null for IPv4) */
+  addr6: Uint8Array | null;
   /** the bySlot key it is filed under */
   hash: number;
-  counts: ChecksumCounts;
+  /** the next slot filed under the same key */
+  next: Slot | null;
+  counts: Counts;
+}
+
+function addrText(s: Slot, dst: boolean): string {
+  if (s.addr6) return formatIPv6(s.addr6, dst ? 16 : 0);
+  const a = dst ? s.dst4 : s.src4;
+  return `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff}`;
 }
 
 export class ChecksumLedger {
-  /** by a hash of the source and destination address bytes (no string per packet) */
-  private readonly bySlot = new Map<number, Slot[]>();
+  /** by a hash of the source and destination address bytes (no string per packet); slots of one hash are chained */
+  private readonly bySlot = new Map<number, Slot>();
   private byDir: Slot[] = [];
   /** counts of directions folded away (see fold), by finding */
   private readonly folded = new Map<ChecksumFinding, ChecksumCounts>();
-  /** counts objects handed out that were folded since: the caller's cached reference is stale */
-  private readonly stale = new WeakSet<ChecksumCounts>();
 
   /**
    * count a decoded TCP packet; `known` is the counts this packet's addresses were filed under before
@@ -73,7 +107,7 @@ export class ChecksumLedger {
    */
   add(p: Packet, known: ChecksumCounts | null = null): ChecksumCounts | null {
     if (!p.isTcp || p.tcpHdrLen < 20) return known;
-    const c = known !== null && !this.stale.has(known) ? known : this.countsOf(p);
+    const c = known !== null && !(known as Counts).stale ? known : this.countsOf(p);
     c.packets++;
     switch (p.tcpChecksumStatus) {
       case 'good':
@@ -110,23 +144,29 @@ export class ChecksumLedger {
     for (let i = 0; i < n; i++) h = Math.imul(h ^ (b[p.dstOff + i]! + 0x100), 0x01000193);
     // a small integer key (Smi): a full int32 would be a heap number per lookup
     h = (h ^ (h >>> 15)) & 0x3fffffff;
-    let list = this.bySlot.get(h);
-    if (list) {
-      for (const s of list) {
-        if (v4 ? s.src4 === src4 && s.dst4 === dst4 : s.src !== null && s.dst !== null && same(s.src, b, p.srcOff) && same(s.dst, b, p.dstOff)) return s.counts;
-      }
+    for (let s: Slot | null | undefined = this.bySlot.get(h); s; s = s.next) {
+      if (v4 ? s.src4 === src4 && s.dst4 === dst4 : s.addr6 !== null && same(s.addr6, 0, b, p.srcOff) && same(s.addr6, 16, b, p.dstOff)) return s.counts;
     }
     // fold before filing the new direction, so the new one (with no packets yet) is never folded at once
-    if (this.byDir.length >= MAX_DIRECTIONS) {
-      this.fold();
-      list = this.bySlot.get(h);
+    if (this.byDir.length >= MAX_DIRECTIONS) this.fold();
+    let addr6: Uint8Array | null = null;
+    if (!v4) {
+      addr6 = new Uint8Array(32);
+      addr6.set(b.subarray(p.srcOff, p.srcOff + 16), 0);
+      addr6.set(b.subarray(p.dstOff, p.dstOff + 16), 16);
     }
-    const counts: ChecksumCounts = { src: p.src(), dst: p.dst(), packets: 0, good: 0, bad: 0, partial: 0, unverified: 0, unverifiedOffload: 0, badPseudoBase: -1, badPseudoCount: 0 };
-    const slot: Slot = v4 ? { src4, dst4, src: null, dst: null, hash: h, counts } : { src4: -1, dst4: -1, src: copyBytes(b, p.srcOff, p.srcOff + n), dst: copyBytes(b, p.dstOff, p.dstOff + n), hash: h, counts };
-    if (list) list.push(slot);
-    else this.bySlot.set(h, [slot]);
+    // filed at the end of its chain, as the lists were
+    const slot: Slot = { src4, dst4, addr6, hash: h, next: null, counts: null! };
+    slot.counts = new Counts(slot);
+    const head = this.bySlot.get(h);
+    if (head === undefined) this.bySlot.set(h, slot);
+    else {
+      let t = head;
+      while (t.next !== null) t = t.next;
+      t.next = slot;
+    }
     this.byDir.push(slot);
-    return counts;
+    return slot.counts;
   }
 
   /**
@@ -136,7 +176,8 @@ export class ChecksumLedger {
   private fold(): void {
     const slots = this.byDir.sort((a, b) => b.counts.packets - a.counts.packets);
     const keep = MAX_DIRECTIONS >> 1;
-    for (const slot of slots.slice(keep)) {
+    for (let i = keep; i < slots.length; i++) {
+      const slot = slots[i]!;
       const c = slot.counts;
       const finding = classify(c);
       let f = this.folded.get(finding);
@@ -148,13 +189,20 @@ export class ChecksumLedger {
       f.unverified += c.unverified;
       f.unverifiedOffload += c.unverifiedOffload;
       f.badPseudoCount += c.badPseudoCount;
-      f.folded! += c.folded ?? 1;
-      this.stale.add(c);
-      const list = this.bySlot.get(slot.hash)!;
-      list.splice(list.indexOf(slot), 1);
-      if (list.length === 0) this.bySlot.delete(slot.hash);
+      f.folded! += 1;
+      c.stale = true;
+      // unchain it
+      const head = this.bySlot.get(slot.hash)!;
+      if (head === slot) {
+        if (slot.next === null) this.bySlot.delete(slot.hash);
+        else this.bySlot.set(slot.hash, slot.next);
+      } else {
+        let t = head;
+        while (t.next !== slot) t = t.next!;
+        t.next = slot.next;
+      }
     }
-    this.byDir = slots.slice(0, keep);
+    slots.length = keep;
   }
 
   counts(): ChecksumCounts[] {
@@ -237,7 +285,8 @@ function u32(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
-function same(a: Uint8Array, b: Uint8Array, off: number): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[off + i]) return false;
+/** the 16 bytes of `a` at `aOff` equal those of `b` at `off` */
+function same(a: Uint8Array, aOff: number, b: Uint8Array, off: number): boolean {
+  for (let i = 0; i < 16; i++) if (a[aOff + i] !== b[off + i]) return false;
   return true;
 }
