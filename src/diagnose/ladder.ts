@@ -145,8 +145,6 @@ export function buildLadder(c: Connection, s: Session | null): LadderStep[] {
   for (const d of order) {
     const prev = merged[merged.length - 1];
     const same = prev && prev.dir === d.dir && prev.end === d.end && prev.kind === d.kind;
-    // only bulk, or nothing (plain data continues whatever its side sent before)
-    const bulk = (x: Draft) => x.cats === BULK || x.cats === 0;
     if (same && ((bulk(prev) && bulk(d) && prev.retransmission === d.retransmission) || (prev.cats === HS && (d.cats === HS || d.cats === 0)))) {
       prev.lastFrame = d.frame;
       prev.packets += d.packets;
@@ -166,8 +164,7 @@ export function buildLadder(c: Connection, s: Session | null): LadderStep[] {
     const from = d.dir === 'c' ? 'client' : d.end;
     const to = d.dir === 'c' ? d.end : 'client';
     // what the packet carries first, then how TCP closed (a FIN riding on the last data)
-    const closing = (p: string) => p === 'FIN' || p.startsWith('RST');
-    d.parts.sort((a, b) => Number(closing(a)) - Number(closing(b)));
+    if (d.parts.length > 1) d.parts.sort(closingLast);
     let label = d.parts.length ? d.parts.join(', ') : `${d.bytes} bytes${d.cut ? ' (not captured)' : ''}`;
     if (d.retransmission) label = d.packets > 1 ? `retransmission x${d.packets}` : 'retransmission';
     else if (d.packets > 1 && (d.cats & (HS | OTHER)) === 0) label += ` x${d.packets}`;
@@ -187,8 +184,22 @@ export function buildLadder(c: Connection, s: Session | null): LadderStep[] {
     if (i.cut) step.cut = true;
     steps.push(step);
   }
-  steps.sort((a, b) => a.frame - b.frame);
+  // (the arrows are in frame order already; ICMP errors go in between)
+  if (c.icmp.length > 0) steps.sort((a, b) => a.frame - b.frame);
   return steps.length > MAX_LADDER_STEPS ? steps.slice(0, MAX_LADDER_STEPS) : steps;
+}
+
+/** only bulk, or nothing (plain data continues whatever its side sent before) */
+function bulk(x: Draft): boolean {
+  return x.cats === BULK || x.cats === 0;
+}
+
+function closing(p: string): boolean {
+  return p === 'FIN' || p.startsWith('RST');
+}
+
+function closingLast(a: string, b: string): number {
+  return Number(closing(a)) - Number(closing(b));
 }
 
 type Get = (dir: 'c' | 's', end: 'server' | 'proxy', frame: number, time: number) => Draft;
