@@ -201,7 +201,6 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
   // ---- TLS
   const ct = s.clientTls;
   const st = s.serverTls;
-  const typed = (t: TlsStream) => t.records.some((x) => x.type !== CT_OPAQUE) || t.state === 'not-tls' || t.sslv2Hello;
   if (c.segments.length > 0 && !typed(ct) && !typed(st) && s.clientKind !== 'http') return judgeBlind(c, f, set, ev, srv);
   if (c.midstream) ev(c.firstFrame, 'the capture starts inside this connection (no SYN seen): its handshakes are not in the capture');
   if (ct.sslv2Hello || st.sslv2Hello) {
@@ -506,7 +505,10 @@ function stripQuery(t: string | undefined): string {
 
 function firstFatal(t: TlsStream): AlertInfo | undefined {
   // a plaintext alert whose level the snaplen cut is taken as fatal: in a handshake, warnings are rare
-  return t.alerts.find((a) => !a.encrypted && (a.level === 2 || a.level === -1)) ?? t.alerts.find((a) => !a.encrypted && a.description !== 0 && a.description !== 90);
+  // (loops: judged for every connection, most of which have no alert at all)
+  for (const a of t.alerts) if (!a.encrypted && (a.level === 2 || a.level === -1)) return a;
+  for (const a of t.alerts) if (!a.encrypted && a.description !== 0 && a.description !== 90) return a;
+  return undefined;
 }
 
 /** a protected record of TLS 1.3 (application data), or bytes whose records the snaplen hid */
@@ -514,22 +516,35 @@ const isProtected = (r: { type: number }) => r.type === CT_APPDATA || r.type ===
 
 /** the handshake completed: TLS 1.2 both ChangeCipherSpecs (Finished follows), TLS 1.3 the client's Finished */
 /** (`tls13`: s.tls13, read once per connection: the getter infers it from the records when no ServerHello says) */
-function handshakeComplete(s: Session, tls13: boolean): { done: boolean; frame: number; text: string } {
+function handshakeComplete(s: Session, tls13: boolean): Readonly<{ done: boolean; frame: number; text: string }> {
   const ct = s.clientTls;
   const st = s.serverTls;
   if (tls13) {
     const firstServerEnc = st.records.find(isProtected);
-    if (!firstServerEnc) return { done: false, frame: 0, text: '' };
-    const fin = ct.records.find((r) => isProtected(r) && r.frame >= firstServerEnc.frame && r.length > TLS13_ALERT_MAX);
-    return fin ? { done: true, frame: fin.frame, text: 'client Finished (encrypted): TLS 1.3 handshake complete' } : { done: false, frame: 0, text: '' };
+    if (!firstServerEnc) return NOT_COMPLETE;
+    for (const r of ct.records) {
+      if (isProtected(r) && r.frame >= firstServerEnc.frame && r.length > TLS13_ALERT_MAX) return { done: true, frame: r.frame, text: 'client Finished (encrypted): TLS 1.3 handshake complete' };
+    }
+    return NOT_COMPLETE;
   }
   if (ct.ccsFrame && st.ccsFrame) return { done: true, frame: Math.max(ct.ccsFrame, st.ccsFrame), text: 'ChangeCipherSpec and Finished both ways: TLS handshake complete' };
   // a small snaplen may hide the CCS of a record run; application data both ways also proves it
-  if (ct.records.some((r) => r.type === CT_APPDATA) && st.records.some((r) => r.type === CT_APPDATA)) {
-    const fr = ct.records.find((r) => r.type === CT_APPDATA)!.frame;
-    return { done: true, frame: fr, text: 'application data both ways: TLS handshake complete' };
-  }
-  return { done: false, frame: 0, text: '' };
+  const fr = firstAppData(ct);
+  if (fr !== undefined && firstAppData(st) !== undefined) return { done: true, frame: fr.frame, text: 'application data both ways: TLS handshake complete' };
+  return NOT_COMPLETE;
+}
+
+const NOT_COMPLETE = Object.freeze({ done: false, frame: 0, text: '' });
+
+function firstAppData(t: TlsStream): TlsRecordInfo | undefined {
+  for (const r of t.records) if (r.type === CT_APPDATA) return r;
+  return undefined;
+}
+
+/** the stream shows TLS records by type (not only bytes whose records the snaplen hid), or is recognised as not TLS */
+function typed(t: TlsStream): boolean {
+  for (const x of t.records) if (x.type !== CT_OPAQUE) return true;
+  return t.state === 'not-tls' || t.sslv2Hello;
 }
 
 /**
@@ -558,40 +573,41 @@ function exchanges(s: Session, from: number, tls13: boolean): Exchange[] {
     // first request together: they stay, as the request
     finOnly = !!fin && !(fin.type === CT_OPAQUE && fin.length > 80);
   }
-  const nextClient = (i: number): number => {
-    for (; i < cr.length; i++) {
-      const r = cr[i]!;
-      if (isData(r, from, tls13) && !(finOnly && r === fin) && (!fin || r.off >= fin.off)) return i;
-    }
-    return i;
-  };
-  const nextServer = (i: number): number => {
-    while (i < sr.length && !isData(sr[i]!, from, tls13)) i++;
-    return i;
-  };
+  // (the client's Finished is skipped: `fin` when finOnly, with anything before it in the stream)
+  const skip = finOnly ? fin! : null;
+  const after = fin ?? null;
   const out: Exchange[] = [];
-  let si = nextServer(0);
-  let ci = nextClient(0);
+  let si = nextData(sr, 0, from, tls13, null, null);
+  let ci = nextData(cr, 0, from, tls13, skip, after);
   while (ci < cr.length) {
     const first = cr[ci]!;
     let bytes = 0;
     // the request: client records until a server record arrives after them
-    while (si < sr.length && sr[si]!.frame < first.frame) si = nextServer(si + 1);
+    while (si < sr.length && sr[si]!.frame < first.frame) si = nextData(sr, si + 1, from, tls13, null, null);
     const nextServerFrame = si < sr.length ? sr[si]!.frame : Infinity;
     while (ci < cr.length && cr[ci]!.frame < nextServerFrame) {
       bytes += cr[ci]!.length;
-      ci = nextClient(ci + 1);
+      ci = nextData(cr, ci + 1, from, tls13, skip, after);
     }
     const x: Exchange = { requestFrame: first.frame, requestBytes: bytes, responseFrame: 0, responseBytes: 0 };
     const nextClientFrame = ci < cr.length ? cr[ci]!.frame : Infinity;
     while (si < sr.length && sr[si]!.frame < nextClientFrame) {
       if (!x.responseFrame) x.responseFrame = sr[si]!.frame;
       x.responseBytes += sr[si]!.length;
-      si = nextServer(si + 1);
+      si = nextData(sr, si + 1, from, tls13, null, null);
     }
     out.push(x);
   }
   return out;
+}
+
+/** the index of the next data record of `recs` from `i` on (recs.length: none), leaving out `skip` and records before `after` in the stream */
+function nextData(recs: readonly TlsRecordInfo[], i: number, from: number, tls13: boolean, skip: TlsRecordInfo | null, after: TlsRecordInfo | null): number {
+  for (; i < recs.length; i++) {
+    const r = recs[i]!;
+    if (isData(r, from, tls13) && r !== skip && (after === null || r.off >= after.off)) return i;
+  }
+  return i;
 }
 
 /** a record of the exchanges: protected data from `from` on (opaque bytes, record boundaries lost to the snaplen, are data too); in TLS 1.3 not an alert-sized one */
