@@ -47,10 +47,11 @@ export interface ChecksumSummaryLine {
 }
 
 /**
- * One direction's counts. Its address text is written only when a report line asks for it: a capture of
- * very many hosts files a direction per connection, and most are folded away unread.
+ * One direction: its addresses and counts, filed by a hash of the addresses. Its address text is written
+ * only when a report line asks for it: a capture of very many hosts files a direction per connection, and
+ * most are folded away unread.
  */
-class Counts implements ChecksumCounts {
+class Slot implements ChecksumCounts {
   packets = 0;
   good = 0;
   bad = 0;
@@ -61,31 +62,28 @@ class Counts implements ChecksumCounts {
   badPseudoCount = 0;
   /** folded since it was handed out: the caller's cached reference is stale */
   stale = false;
+  /** the next slot filed under the same hash */
+  next: Slot | null = null;
   private srcText: string | null = null;
   private dstText: string | null = null;
 
-  constructor(private readonly slot: Slot) {}
+  constructor(
+    /** IPv4 addresses as numbers (no typed array per direction), -1 for IPv6 */
+    readonly src4: number,
+    readonly dst4: number,
+    /** IPv6: the source then the destination address bytes (null for IPv4) */
+    readonly addr6: Uint8Array | null,
+    /** the bySlot key it is filed under */
+    readonly hash: number,
+  ) {}
 
   get src(): string {
-    return (this.srcText ??= addrText(this.slot, false));
+    return (this.srcText ??= addrText(this, false));
   }
 
   get dst(): string {
-    return (this.dstText ??= addrText(this.slot, true));
+    return (this.dstText ??= addrText(this, true));
   }
-}
-
-interface Slot {
-  /** IPv4 addresses as numbers (no typed array per direction), -1 for IPv6 */
-  src4: number;
-  dst4: number;
-  /** IPv6: the source then the destination address bytes (null for IPv4) */
-  addr6: Uint8Array | null;
-  /** the bySlot key it is filed under */
-  hash: number;
-  /** the next slot filed under the same key */
-  next: Slot | null;
-  counts: Counts;
 }
 
 function addrText(s: Slot, dst: boolean): string {
@@ -107,7 +105,7 @@ export class ChecksumLedger {
    */
   add(p: Packet, known: ChecksumCounts | null = null): ChecksumCounts | null {
     if (!p.isTcp || p.tcpHdrLen < 20) return known;
-    const c = known !== null && !(known as Counts).stale ? known : this.countsOf(p);
+    const c = known !== null && !(known as Slot).stale ? known : this.countsOf(p);
     c.packets++;
     switch (p.tcpChecksumStatus) {
       case 'good':
@@ -145,7 +143,7 @@ export class ChecksumLedger {
     // a small integer key (Smi): a full int32 would be a heap number per lookup
     h = (h ^ (h >>> 15)) & 0x3fffffff;
     for (let s: Slot | null | undefined = this.bySlot.get(h); s; s = s.next) {
-      if (v4 ? s.src4 === src4 && s.dst4 === dst4 : s.addr6 !== null && same(s.addr6, 0, b, p.srcOff) && same(s.addr6, 16, b, p.dstOff)) return s.counts;
+      if (v4 ? s.src4 === src4 && s.dst4 === dst4 : s.addr6 !== null && same(s.addr6, 0, b, p.srcOff) && same(s.addr6, 16, b, p.dstOff)) return s;
     }
     // fold before filing the new direction, so the new one (with no packets yet) is never folded at once
     if (this.byDir.length >= MAX_DIRECTIONS) this.fold();
@@ -156,8 +154,7 @@ export class ChecksumLedger {
       addr6.set(b.subarray(p.dstOff, p.dstOff + 16), 16);
     }
     // filed at the end of its chain, as the lists were
-    const slot: Slot = { src4, dst4, addr6, hash: h, next: null, counts: null! };
-    slot.counts = new Counts(slot);
+    const slot = new Slot(src4, dst4, addr6, h);
     const head = this.bySlot.get(h);
     if (head === undefined) this.bySlot.set(h, slot);
     else {
@@ -166,7 +163,7 @@ export class ChecksumLedger {
       t.next = slot;
     }
     this.byDir.push(slot);
-    return slot.counts;
+    return slot;
   }
 
   /**
@@ -174,11 +171,11 @@ export class ChecksumLedger {
    * directions is folded into one line per finding (a direction seen again starts afresh).
    */
   private fold(): void {
-    const slots = this.byDir.sort((a, b) => b.counts.packets - a.counts.packets);
+    const slots = this.byDir.sort((a, b) => b.packets - a.packets);
     const keep = MAX_DIRECTIONS >> 1;
     for (let i = keep; i < slots.length; i++) {
       const slot = slots[i]!;
-      const c = slot.counts;
+      const c = slot;
       const finding = classify(c);
       let f = this.folded.get(finding);
       if (!f) this.folded.set(finding, (f = { src: '', dst: '', packets: 0, good: 0, bad: 0, partial: 0, unverified: 0, unverifiedOffload: 0, badPseudoBase: -1, badPseudoCount: 0, folded: 0 }));
@@ -206,13 +203,13 @@ export class ChecksumLedger {
   }
 
   counts(): ChecksumCounts[] {
-    return [...this.byDir.map((s) => s.counts), ...this.folded.values()];
+    return [...this.byDir, ...this.folded.values()];
   }
 
   /** one line per direction, the senders with offload first */
   summarize(): ChecksumSummaryLine[] {
     const rank: Record<ChecksumFinding, number> = { corrupt: 0, offload: 1, unverified: 2, ok: 3 };
-    const all = this.byDir.map((s) => ({ c: s.counts, finding: classify(s.counts) }));
+    const all = this.byDir.map((s) => ({ c: s as ChecksumCounts, finding: classify(s) }));
     all.sort((a, b) => rank[a.finding] - rank[b.finding] || b.c.packets - a.c.packets);
     // a capture of many hosts has as many directions: the report keeps the busiest of each finding
     const kept: { c: ChecksumCounts; finding: ChecksumFinding }[] = [];
