@@ -73,7 +73,7 @@ class Slot implements ChecksumCounts {
     readonly dst4: number,
     /** IPv6: the source then the destination address bytes (null for IPv4) */
     readonly addr6: Uint8Array | null,
-    /** the bySlot key it is filed under */
+    /** the hash of its addresses (its bucket: the low bits) */
     readonly hash: number,
   ) {}
 
@@ -93,8 +93,8 @@ function addrText(s: Slot, dst: boolean): string {
 }
 
 export class ChecksumLedger {
-  /** by a hash of the source and destination address bytes (no string per packet); slots of one hash are chained */
-  private readonly bySlot = new Map<number, Slot>();
+  /** by a hash of the source and destination address bytes (no string per packet): slots of one bucket are chained */
+  private readonly buckets: (Slot | null)[] = new Array<Slot | null>(BUCKETS).fill(null);
   private byDir: Slot[] = [];
   /** counts of directions folded away (see fold), by finding */
   private readonly folded = new Map<ChecksumFinding, ChecksumCounts>();
@@ -142,7 +142,7 @@ export class ChecksumLedger {
     for (let i = 0; i < n; i++) h = Math.imul(h ^ (b[p.dstOff + i]! + 0x100), 0x01000193);
     // a small integer key (Smi): a full int32 would be a heap number per lookup
     h = (h ^ (h >>> 15)) & 0x3fffffff;
-    for (let s: Slot | null | undefined = this.bySlot.get(h); s; s = s.next) {
+    for (let s: Slot | null = this.buckets[h & (BUCKETS - 1)]!; s !== null; s = s.next) {
       if (v4 ? s.src4 === src4 && s.dst4 === dst4 : s.addr6 !== null && same(s.addr6, 0, b, p.srcOff) && same(s.addr6, 16, b, p.dstOff)) return s;
     }
     // fold before filing the new direction, so the new one (with no packets yet) is never folded at once
@@ -155,8 +155,8 @@ export class ChecksumLedger {
     }
     // filed at the end of its chain, as the lists were
     const slot = new Slot(src4, dst4, addr6, h);
-    const head = this.bySlot.get(h);
-    if (head === undefined) this.bySlot.set(h, slot);
+    const head = this.buckets[h & (BUCKETS - 1)]!;
+    if (head === null) this.buckets[h & (BUCKETS - 1)] = slot;
     else {
       let t = head;
       while (t.next !== null) t = t.next;
@@ -189,11 +189,9 @@ export class ChecksumLedger {
       f.folded! += 1;
       c.stale = true;
       // unchain it
-      const head = this.bySlot.get(slot.hash)!;
-      if (head === slot) {
-        if (slot.next === null) this.bySlot.delete(slot.hash);
-        else this.bySlot.set(slot.hash, slot.next);
-      } else {
+      const head = this.buckets[slot.hash & (BUCKETS - 1)]!;
+      if (head === slot) this.buckets[slot.hash & (BUCKETS - 1)] = slot.next;
+      else {
         let t = head;
         while (t.next !== slot) t = t.next!;
         t.next = slot.next;
@@ -267,6 +265,8 @@ function describe(c: ChecksumCounts, finding: ChecksumFinding): string {
 
 /** directions kept apart before the quieter half is folded (memory stays flat) */
 const MAX_DIRECTIONS = 8192;
+/** hash buckets of the directions (chained; twice as many as directions kept, so chains stay short) */
+const BUCKETS = 2 * MAX_DIRECTIONS;
 
 /** directions reported per finding (the busiest first) when a capture has very many */
 const MAX_LINES_PER_FINDING = 50;
