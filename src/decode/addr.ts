@@ -3,8 +3,11 @@ export function formatIPv4(b: Uint8Array, off: number): string {
   return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
 }
 
+/** the words of the address being written (formatIPv6 is synchronous: one scratch array serves every call) */
+const W = new Uint16Array(8);
+
 export function formatIPv6(b: Uint8Array, off: number): string {
-  const w: number[] = new Array(8);
+  const w = W;
   for (let i = 0; i < 8; i++) w[i] = (b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!;
   // ::ffff:a.b.c.d and ::a.b.c.d (deprecated compatible, not :: or ::1) as inet_ntop prints them
   if (w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0) {
@@ -27,13 +30,17 @@ export function formatIPv6(b: Uint8Array, off: number): string {
     }
     i = j;
   }
-  const hex = (i: number) => w[i]!.toString(16);
-  if (bestStart < 0) return w.map((_, i) => hex(i)).join(':');
-  const head = [];
-  for (let i = 0; i < bestStart; i++) head.push(hex(i));
-  const tail = [];
-  for (let i = bestStart + bestLen; i < 8; i++) tail.push(hex(i));
-  return `${head.join(':')}::${tail.join(':')}`;
+  // the words in hex, joined by ':', the run written as '::' (no arrays per address)
+  let out = '';
+  if (bestStart < 0) {
+    for (let i = 0; i < 8; i++) out += i > 0 ? `:${w[i]!.toString(16)}` : w[i]!.toString(16);
+    return out;
+  }
+  for (let i = 0; i < bestStart; i++) out += i > 0 ? `:${w[i]!.toString(16)}` : w[i]!.toString(16);
+  out += '::';
+  const tail = bestStart + bestLen;
+  for (let i = tail; i < 8; i++) out += i > tail ? `:${w[i]!.toString(16)}` : w[i]!.toString(16);
+  return out;
 }
 
 export function formatMac(b: Uint8Array, off: number): string {

@@ -221,12 +221,10 @@ export interface JudgeKey {
 
 /** one judged connection on its way to the report */
 export interface Judged extends JudgeKey {
-  /** the result; null from a shard for one that can be neither listed nor streamed (only `brief` then) */
+  /** the result; null for one that can be neither listed nor streamed (past a part's first maxConnections) */
   r: ConnectionResult | null;
-  /** what the server verdict reads of a result (`r` null) */
-  brief?: Pick<ConnectionResult, 'first_frame' | 'client' | 'server' | 'conn_state'>;
-  /** what the server verdict reads of it besides the result */
-  j: Pick<JudgedConn, 'reason' | 'verdict' | 'summary' | 'singleExchange' | 'requestBytes' | 'httpError' | 'clientAddr' | 'serverAddr' | 'proxyTarget'>;
+  /** what the server verdict reads of it (the collector adds its number, whether it is listed, its evidence) */
+  j: Omit<JudgedConn, 'id' | 'listed' | 'evidence'>;
 }
 
 /** a key after every packet's */
@@ -292,35 +290,14 @@ export class Collector {
   take(x: Judged): void {
     const id = ++this.judged;
     const r = x.r;
-    const j = x.j;
     const detail = r !== null && this.listed.length < this.maxDetailed;
     if (r !== null) {
       r.id = id;
-      // a connection neither listed nor streamed out is only slimmed (a shard built it in full when it was
-      // among the shard's own first ones)
-      if (!detail && !this.onConnection) slim(r);
       this.onConnection?.(r);
       if (detail) this.listed.push(r);
     }
-    const b = r ?? x.brief!;
-    this.servers.add({
-      id,
-      firstFrame: b.first_frame,
-      reason: j.reason,
-      verdict: j.verdict,
-      summary: j.summary,
-      evidence: detail ? r.evidence : [],
-      singleExchange: j.singleExchange,
-      requestBytes: j.requestBytes,
-      httpError: j.httpError,
-      listed: detail,
-      client: b.client,
-      clientAddr: j.clientAddr,
-      server: b.server,
-      serverAddr: j.serverAddr,
-      connState: b.conn_state,
-      proxyTarget: j.proxyTarget,
-    });
+    // (toResult sorted the evidence in place)
+    this.servers.add({ ...x.j, id, evidence: detail ? r.evidence : [], listed: detail } satisfies JudgedConn);
   }
 }
 
@@ -545,16 +522,17 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
     // stray packets of a connection already judged (a late ACK or RST) are not a connection of their own
     const stray = c.midstream && c.orig.payloadBytes + c.resp.payloadBytes === 0 && c.icmp.length === 0;
     if (wanted && !stray) {
-      const f = judgeConnection(c, s ?? new Session(c));
+      // the first maxConnections this part judges may be listed: built in full. A connection neither
+      // listed nor streamed out only counts in its server's verdict: no result, no evidence text, no
+      // per-direction facts are built for it (the server quotes listed ones' evidence)
+      const lean = judgedCount >= maxDetailed && !opts.onConnection;
+      const f = judgeConnection(c, s ?? new Session(c), !lean);
       if (s?.decryptor && s.decryptor.records > 0) {
         keyConns++;
         if (s.decryptor.decrypted > 0) keyDecrypted++;
       }
-      // the first maxConnections this part judges may be listed: built in full. A connection neither
-      // listed nor streamed out is only slimmed: its per-direction facts are not built
-      const mayList = judgedCount < maxDetailed;
       judgedCount++;
-      const r = toResult(c, s, f, inputName, !mayList && !opts.onConnection);
+      const r = lean ? null : toResult(c, s, f, inputName);
       const h = f.http.find((x) => x.error);
       shard.onJudged({
         frame: kFrame,
@@ -562,6 +540,7 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
         sub: kPhase === 0 || kPhase === 2 ? c.closeFrame : c.firstFrame,
         r,
         j: {
+          firstFrame: c.firstFrame,
           reason: f.reason,
           verdict: f.verdict,
           summary: f.summary,
@@ -569,7 +548,11 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
           requestBytes: f.exchanges[0]?.requestBytes ?? -1,
           httpError: h ? { status: h.status, error: h.error, description: h.description } : null,
           clientAddr: c.client.addr,
+          clientPort: c.client.port,
           serverAddr: c.server.addr,
+          serverPort: c.server.port,
+          target: s?.proxy ? s.proxy.target : null,
+          connState: c.connState,
           proxyTarget: s?.proxy ? { host: normHost(s.proxy.host), port: s.proxy.port } : null,
         },
       });
@@ -719,15 +702,7 @@ function normHost(h: string): string {
   return h.replace(/^\[|\]$/g, '').toLowerCase();
 }
 
-/** what toResult(..., lean) leaves out, taken out of a result built in full */
-function slim(r: ConnectionResult): void {
-  r.tcp = undefined;
-  r.evidence = [];
-  r.tls = null;
-  r.ladder = undefined;
-}
-
-function toResult(c: Connection, s: Session | null, f: ConnFinding, input: string, lean = false): ConnectionResult {
+function toResult(c: Connection, s: Session | null, f: ConnFinding, input: string): ConnectionResult {
   const proxy = s?.proxy ?? null;
   const ct = s?.clientTls;
   const st = s?.serverTls;
@@ -750,7 +725,7 @@ function toResult(c: Connection, s: Session | null, f: ConnFinding, input: strin
     packets: { orig: c.orig.packets, resp: c.resp.packets },
     bytes: { orig: c.orig.payloadBytes, resp: c.resp.payloadBytes },
     retransmissions: { orig: c.orig.stream.stats.retransmissions, resp: c.resp.stream.stats.retransmissions },
-    tcp: lean ? undefined : { orig: dirFacts(c.orig), resp: dirFacts(c.resp) },
+    tcp: { orig: dirFacts(c.orig), resp: dirFacts(c.resp) },
     syn_ack_rtt: c.synAckRtt >= 0 ? Number(c.synAckRtt.toFixed(6)) : null,
     ack_rtt: c.ackRtt >= 0 ? Number(c.ackRtt.toFixed(6)) : null,
     midstream: c.midstream,
@@ -758,8 +733,8 @@ function toResult(c: Connection, s: Session | null, f: ConnFinding, input: strin
     reason: f.reason,
     summary: f.summary,
     inferred: f.inferred,
-    evidence: lean ? [] : f.evidence.sort((a, b) => a.frame - b.frame),
-    tls: hasTls && !lean
+    evidence: f.evidence.sort((a, b) => a.frame - b.frame),
+    tls: hasTls
       ? {
           version: f.tlsVersion,
           sni: ct?.clientHello?.sni ?? null,
@@ -772,7 +747,7 @@ function toResult(c: Connection, s: Session | null, f: ConnFinding, input: strin
     http: f.http,
     exchanges: f.exchanges.map((e) => ({ request_frame: e.requestFrame, request_bytes: e.requestBytes, response_frame: e.responseFrame, response_bytes: e.responseBytes })),
     payload_cut: f.payloadCut,
-    ladder: lean ? undefined : buildLadder(c, s),
+    ladder: buildLadder(c, s),
   };
 }
 

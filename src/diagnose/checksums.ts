@@ -4,7 +4,7 @@
  * the capture was taken on (its NIC fills checksums after the capture point): not an error. Checksums
  * that are wrong without that pattern are corruption (or a middlebox rewriting without fixing them).
  */
-import { copyBytes } from '../bytes.js';
+import { formatIPv6 } from '../decode/addr.js';
 import type { Packet } from '../decode/view.js';
 
 export interface ChecksumCounts {
@@ -54,28 +54,70 @@ export interface LedgerExport {
 
 export const EMPTY_LEDGER: LedgerExport = { dirs: [], folded: [] };
 
-interface Slot {
-  /** IPv4 addresses as numbers (no typed array per direction), -1 for IPv6 */
-  src4: number;
-  dst4: number;
-  /** IPv6 address bytes (null for IPv4) */
-  src: Uint8Array | null;
-  dst: Uint8Array | null;
-  /** the bySlot key it is filed under */
-  hash: number;
-  counts: ChecksumCounts;
-  /** the frame that filed it */
-  first: number;
+/**
+ * One direction: its addresses and counts, filed by a hash of the addresses. Its address text is written
+ * only when a report line asks for it: a capture of very many hosts files a direction per connection, and
+ * most are folded away unread.
+ */
+class Slot implements ChecksumCounts {
+  packets = 0;
+  good = 0;
+  bad = 0;
+  partial = 0;
+  unverified = 0;
+  unverifiedOffload = 0;
+  badPseudoBase = -1;
+  badPseudoCount = 0;
+  /** folded since it was handed out: the caller's cached reference is stale */
+  stale = false;
+  /** the next slot filed under the same hash */
+  next: Slot | null = null;
+  /** the frame that filed it (merged parts list directions in that order) */
+  first = 0;
+  private srcText: string | null = null;
+  private dstText: string | null = null;
+
+  constructor(
+    /** IPv4 addresses as numbers (no typed array per direction), -1 for IPv6 */
+    readonly src4: number,
+    readonly dst4: number,
+    /** IPv6: the source then the destination address bytes (null for IPv4) */
+    readonly addr6: Uint8Array | null,
+    /** the hash of its addresses (its bucket: the low bits) */
+    readonly hash: number,
+  ) {}
+
+  /** a direction read back from another part's ledger, its address text given */
+  static from(c: ChecksumCounts, first: number): Slot {
+    const s = new Slot(-1, -1, null, 0);
+    s.srcText = c.src;
+    s.dstText = c.dst;
+    s.first = first;
+    addCounts(s, c);
+    return s;
+  }
+
+  get src(): string {
+    return (this.srcText ??= addrText(this, false));
+  }
+
+  get dst(): string {
+    return (this.dstText ??= addrText(this, true));
+  }
+}
+
+function addrText(s: Slot, dst: boolean): string {
+  if (s.addr6) return formatIPv6(s.addr6, dst ? 16 : 0);
+  const a = dst ? s.dst4 : s.src4;
+  return `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff}`;
 }
 
 export class ChecksumLedger {
-  /** by a hash of the source and destination address bytes (no string per packet) */
-  private readonly bySlot = new Map<number, Slot[]>();
+  /** by a hash of the source and destination address bytes (no string per packet): slots of one bucket are chained */
+  private readonly buckets: (Slot | null)[] = new Array<Slot | null>(BUCKETS).fill(null);
   private byDir: Slot[] = [];
   /** counts of directions folded away (see fold), by finding */
   private readonly folded = new Map<ChecksumFinding, ChecksumCounts>();
-  /** counts objects handed out that were folded since: the caller's cached reference is stale */
-  private readonly stale = new WeakSet<ChecksumCounts>();
 
   /**
    * count a decoded TCP packet; `known` is the counts this packet's addresses were filed under before
@@ -83,7 +125,7 @@ export class ChecksumLedger {
    */
   add(p: Packet, known: ChecksumCounts | null = null): ChecksumCounts | null {
     if (!p.isTcp || p.tcpHdrLen < 20) return known;
-    const c = known !== null && !this.stale.has(known) ? known : this.countsOf(p);
+    const c = known !== null && !(known as Slot).stale ? known : this.countsOf(p);
     c.packets++;
     switch (p.tcpChecksumStatus) {
       case 'good':
@@ -120,24 +162,29 @@ export class ChecksumLedger {
     for (let i = 0; i < n; i++) h = Math.imul(h ^ (b[p.dstOff + i]! + 0x100), 0x01000193);
     // a small integer key (Smi): a full int32 would be a heap number per lookup
     h = (h ^ (h >>> 15)) & 0x3fffffff;
-    let list = this.bySlot.get(h);
-    if (list) {
-      for (const s of list) {
-        if (v4 ? s.src4 === src4 && s.dst4 === dst4 : s.src !== null && s.dst !== null && same(s.src, b, p.srcOff) && same(s.dst, b, p.dstOff)) return s.counts;
-      }
+    for (let s: Slot | null = this.buckets[h & (BUCKETS - 1)]!; s !== null; s = s.next) {
+      if (v4 ? s.src4 === src4 && s.dst4 === dst4 : s.addr6 !== null && same(s.addr6, 0, b, p.srcOff) && same(s.addr6, 16, b, p.dstOff)) return s;
     }
     // fold before filing the new direction, so the new one (with no packets yet) is never folded at once
-    if (this.byDir.length >= MAX_DIRECTIONS) {
-      this.fold();
-      list = this.bySlot.get(h);
+    if (this.byDir.length >= MAX_DIRECTIONS) this.fold();
+    let addr6: Uint8Array | null = null;
+    if (!v4) {
+      addr6 = new Uint8Array(32);
+      addr6.set(b.subarray(p.srcOff, p.srcOff + 16), 0);
+      addr6.set(b.subarray(p.dstOff, p.dstOff + 16), 16);
     }
-    const counts: ChecksumCounts = { src: p.src(), dst: p.dst(), packets: 0, good: 0, bad: 0, partial: 0, unverified: 0, unverifiedOffload: 0, badPseudoBase: -1, badPseudoCount: 0 };
-    const first = p.frame.number;
-    const slot: Slot = v4 ? { src4, dst4, src: null, dst: null, hash: h, counts, first } : { src4: -1, dst4: -1, src: copyBytes(b, p.srcOff, p.srcOff + n), dst: copyBytes(b, p.dstOff, p.dstOff + n), hash: h, counts, first };
-    if (list) list.push(slot);
-    else this.bySlot.set(h, [slot]);
+    // filed at the end of its chain, as the lists were
+    const slot = new Slot(src4, dst4, addr6, h);
+    slot.first = p.frame.number;
+    const head = this.buckets[h & (BUCKETS - 1)]!;
+    if (head === null) this.buckets[h & (BUCKETS - 1)] = slot;
+    else {
+      let t = head;
+      while (t.next !== null) t = t.next;
+      t.next = slot;
+    }
     this.byDir.push(slot);
-    return counts;
+    return slot;
   }
 
   /**
@@ -145,33 +192,32 @@ export class ChecksumLedger {
    * directions is folded into one line per finding (a direction seen again starts afresh).
    */
   private fold(): void {
-    const slots = this.byDir.sort((a, b) => b.counts.packets - a.counts.packets);
+    const slots = this.byDir.sort((a, b) => b.packets - a.packets);
     const keep = MAX_DIRECTIONS >> 1;
-    for (const slot of slots.slice(keep)) {
-      const c = slot.counts;
+    for (let i = keep; i < slots.length; i++) {
+      const slot = slots[i]!;
+      const c = slot;
       const finding = classify(c);
       let f = this.folded.get(finding);
       if (!f) this.folded.set(finding, (f = { src: '', dst: '', packets: 0, good: 0, bad: 0, partial: 0, unverified: 0, unverifiedOffload: 0, badPseudoBase: -1, badPseudoCount: 0, folded: 0 }));
-      f.packets += c.packets;
-      f.good += c.good;
-      f.bad += c.bad;
-      f.partial += c.partial;
-      f.unverified += c.unverified;
-      f.unverifiedOffload += c.unverifiedOffload;
-      f.badPseudoCount += c.badPseudoCount;
-      f.folded! += c.folded ?? 1;
-      this.stale.add(c);
-      const list = this.bySlot.get(slot.hash);
-      if (list) {
-        list.splice(list.indexOf(slot), 1);
-        if (list.length === 0) this.bySlot.delete(slot.hash);
+      addCounts(f, c);
+      f.folded! += 1;
+      c.stale = true;
+      // unchain it (a merged ledger's slots are in no chain)
+      const head = this.buckets[slot.hash & (BUCKETS - 1)]!;
+      if (head === null) continue;
+      if (head === slot) this.buckets[slot.hash & (BUCKETS - 1)] = slot.next;
+      else {
+        let t = head;
+        while (t.next !== slot) t = t.next!;
+        t.next = slot.next;
       }
     }
-    this.byDir = slots.slice(0, keep);
+    slots.length = keep;
   }
 
   export(): LedgerExport {
-    return { dirs: this.byDir.map((s) => ({ counts: s.counts, first: s.first })), folded: [...this.folded] };
+    return { dirs: this.byDir.map((s) => ({ counts: plainCounts(s), first: s.first })), folded: [...this.folded] };
   }
 
   /**
@@ -188,7 +234,7 @@ export class ChecksumLedger {
         const key = `${d.counts.src}>${d.counts.dst}`;
         const m = byKey.get(key);
         if (!m) {
-          byKey.set(key, { counts: { ...d.counts }, first: d.first });
+          byKey.set(key, { counts: plainCounts(d.counts), first: d.first });
           continue;
         }
         addCounts(m.counts, d.counts);
@@ -201,19 +247,19 @@ export class ChecksumLedger {
       }
     }
     const dirs = [...byKey.values()].sort((a, b) => a.first - b.first);
-    l.byDir = dirs.map((d) => ({ src4: -1, dst4: -1, src: null, dst: null, hash: 0, counts: d.counts, first: d.first }));
+    l.byDir = dirs.map((d) => Slot.from(d.counts, d.first));
     if (l.byDir.length > MAX_DIRECTIONS) l.fold();
     return l;
   }
 
   counts(): ChecksumCounts[] {
-    return [...this.byDir.map((s) => s.counts), ...this.folded.values()];
+    return [...this.byDir, ...this.folded.values()];
   }
 
   /** one line per direction, the senders with offload first */
   summarize(): ChecksumSummaryLine[] {
     const rank: Record<ChecksumFinding, number> = { corrupt: 0, offload: 1, unverified: 2, ok: 3 };
-    const all = this.byDir.map((s) => ({ c: s.counts, finding: classify(s.counts) }));
+    const all = this.byDir.map((s) => ({ c: s as ChecksumCounts, finding: classify(s) }));
     all.sort((a, b) => rank[a.finding] - rank[b.finding] || b.c.packets - a.c.packets);
     // a capture of many hosts has as many directions: the report keeps the busiest of each finding
     const kept: { c: ChecksumCounts; finding: ChecksumFinding }[] = [];
@@ -239,6 +285,11 @@ export class ChecksumLedger {
       text: describe(c, finding),
     }));
   }
+}
+
+/** a direction's counts as a plain object (a slot's address text written out) */
+function plainCounts(c: ChecksumCounts): ChecksumCounts {
+  return { src: c.src, dst: c.dst, packets: c.packets, good: c.good, bad: c.bad, partial: c.partial, unverified: c.unverified, unverifiedOffload: c.unverifiedOffload, badPseudoBase: c.badPseudoBase, badPseudoCount: c.badPseudoCount };
 }
 
 /** add one part's counts of a direction (or of folded directions) to another's */
@@ -285,6 +336,8 @@ function describe(c: ChecksumCounts, finding: ChecksumFinding): string {
 
 /** directions kept apart before the quieter half is folded (memory stays flat) */
 const MAX_DIRECTIONS = 8192;
+/** hash buckets of the directions (chained; twice as many as directions kept, so chains stay short) */
+const BUCKETS = 2 * MAX_DIRECTIONS;
 
 /** directions reported per finding (the busiest first) when a capture has very many */
 const MAX_LINES_PER_FINDING = 50;
@@ -300,7 +353,8 @@ function u32(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
-function same(a: Uint8Array, b: Uint8Array, off: number): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[off + i]) return false;
+/** the 16 bytes of `a` at `aOff` equal those of `b` at `off` */
+function same(a: Uint8Array, aOff: number, b: Uint8Array, off: number): boolean {
+  for (let i = 0; i < 16; i++) if (a[aOff + i] !== b[off + i]) return false;
   return true;
 }

@@ -3,10 +3,10 @@
  * reset? data stuck?), then TLS (records, alerts, who stopped the handshake), then the application
  * (HTTP in clear, or the shape of the encrypted exchange). Each finding carries the frames that prove it.
  */
-import type { Connection } from '../flow/conn.js';
+import type { Connection, DirStats } from '../flow/conn.js';
 import { header, type HttpMessage } from '../protocols/http.js';
 import type { Session } from '../protocols/session.js';
-import { CT_ALERT, CT_APPDATA, CT_CCS, CT_HANDSHAKE, CT_OPAQUE, HS, versionName, type AlertInfo, type TlsStream } from '../protocols/tls.js';
+import { CT_ALERT, CT_APPDATA, CT_CCS, CT_HANDSHAKE, CT_OPAQUE, HS, versionName, type AlertInfo, type TlsRecordInfo, type TlsStream } from '../protocols/tls.js';
 import { icmpName, VERDICT_OF, type Reason, type Verdict } from './hints.js';
 import { hostPort } from '../decode/addr.js';
 
@@ -50,8 +50,12 @@ const FATAL_CERT = new Set([42, 43, 44, 45, 46, 48, 49]);
  */
 const TLS13_ALERT_MAX = 19;
 
-export function judgeConnection(c: Connection, s: Session): ConnFinding {
-  const f = judgeInner(c, s);
+/**
+ * The verdict of one connection. `evidence` false: the evidence lines are not written (a connection that
+ * is neither listed nor streamed out only counts in its server's verdict); everything else is the same.
+ */
+export function judgeConnection(c: Connection, s: Session, evidence = true): ConnFinding {
+  const f = judgeInner(c, s, evidence);
   const d = s.decryptor;
   if (d && d.records > 0) {
     // a key log was used: say what did not decrypt, and that the verdict then rests on inference
@@ -106,7 +110,10 @@ function fromDecrypted(s: Session, set: Setter, ev: Evid): ConnFinding | null {
   return set('ok', `${call(reqs[0])} is answered ${first.status}${src}`);
 }
 
-function judgeInner(c: Connection, s: Session): ConnFinding {
+/** the evidence callback of a judgement whose evidence nobody reads */
+const noEvidence: Evid = () => {};
+
+function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
   const f: ConnFinding = {
     verdict: 'inconclusive',
     reason: 'capture-incomplete',
@@ -127,29 +134,32 @@ function judgeInner(c: Connection, s: Session): ConnFinding {
     f.inferred = inferred;
     return f;
   };
-  const ev = (frame: number, text: string) => {
-    if (frame > 0) f.evidence.push({ frame, text });
-  };
+  // (lines whose text takes building are guarded by `loud` where they are written)
+  const ev = loud
+    ? (frame: number, text: string) => {
+        if (frame > 0) f.evidence.push({ frame, text });
+      }
+    : noEvidence;
   const o = c.orig;
   const r = c.resp;
   const srv = hostPort(c.server.addr, c.server.port);
 
   // ---- TCP: was the SYN answered?
   if (o.syn > 0 && r.syn === 0 && !c.midstream) {
-    ev(o.synFrame, `SYN ${hostPort(c.client.addr, c.client.port)} -> ${srv}`);
+    if (loud) ev(o.synFrame, `SYN ${hostPort(c.client.addr, c.client.port)} -> ${srv}`);
     if (c.icmp.length > 0) {
       const i = c.icmp[0]!;
       const name = icmpName(i.type, i.code, i.v6);
-      ev(i.frame, `ICMP${i.v6 ? 'v6' : ''} destination unreachable (${name}, type ${i.type} code ${i.code}) from ${i.from}, ${i.cut ? 'sent to the client right after its SYN (the snaplen cut the quoted ports)' : 'quoting the SYN'}`);
+      if (loud) ev(i.frame, `ICMP${i.v6 ? 'v6' : ''} destination unreachable (${name}, type ${i.type} code ${i.code}) from ${i.from}, ${i.cut ? 'sent to the client right after its SYN (the snaplen cut the quoted ports)' : 'quoting the SYN'}`);
       return set('icmp-unreachable', `the SYN to ${srv} is answered by ICMP${i.v6 ? 'v6' : ''} ${name} from ${i.from}${i.from === c.server.addr ? '' : ' (a device on the path, not the server)'}`);
     }
     if (r.rstFrame) {
-      ev(r.rstFrame, `RST from ${srv}: nothing listens on the port`);
+      if (loud) ev(r.rstFrame, `RST from ${srv}: nothing listens on the port`);
       return set('refused', `the SYN to ${srv} is answered by RST: the host is up but nothing listens on port ${c.server.port}`);
     }
     if (o.syn > 1 || c.duration >= 1) {
-      const last = c.events.filter((e) => e.what.startsWith('SYN')).at(-1);
-      if (last && last.frame !== o.synFrame) ev(last.frame, `SYN sent ${o.syn} times over ${c.duration.toFixed(1)} s, never answered`);
+      const last = loud ? c.events.filter((e) => e.what.startsWith('SYN')).at(-1) : undefined;
+      if (loud && last && last.frame !== o.synFrame) ev(last.frame, `SYN sent ${o.syn} times over ${c.duration.toFixed(1)} s, never answered`);
       return set('no-response', `${o.syn} SYN${o.syn > 1 ? 's' : ''} to ${srv} over ${c.duration.toFixed(1)} s, never answered by SYN-ACK, RST or ICMP`);
     }
     return set('capture-incomplete', `one SYN to ${srv} and the capture ends before any answer could come`);
@@ -158,17 +168,17 @@ function judgeInner(c: Connection, s: Session): ConnFinding {
   // ---- proxy legs
   if (s.proxy) {
     const p = s.proxy;
-    ev(p.requestFrame, `CONNECT ${p.target} to the proxy ${srv}${p.authorization ? ' (with Proxy-Authorization)' : ''}`);
+    if (loud) ev(p.requestFrame, `CONNECT ${p.target} to the proxy ${srv}${p.authorization ? ' (with Proxy-Authorization)' : ''}`);
     if (p.status === 407) {
-      ev(p.responseFrame, `HTTP ${p.status} ${p.reason} from the proxy`);
+      if (loud) ev(p.responseFrame, `HTTP ${p.status} ${p.reason} from the proxy`);
       return set('proxy-auth-required', `the proxy ${srv} answers the CONNECT to ${p.target} with 407 Proxy Authentication Required`);
     }
     if (p.status === 502 || p.status === 503 || p.status === 504) {
-      ev(p.responseFrame, `HTTP ${p.status} ${p.reason} from the proxy: it could not reach ${p.target}`);
+      if (loud) ev(p.responseFrame, `HTTP ${p.status} ${p.reason} from the proxy: it could not reach ${p.target}`);
       return set('proxy-upstream-failed', `the proxy ${srv} answers the CONNECT to ${p.target} with ${p.status} ${p.reason}: it could not build the tunnel`);
     }
     if (p.status >= 0 && p.status !== 200) {
-      ev(p.responseFrame, `HTTP ${p.status} ${p.reason} from the proxy`);
+      if (loud) ev(p.responseFrame, `HTTP ${p.status} ${p.reason} from the proxy`);
       return set('proxy-refused', `the proxy ${srv} refuses the CONNECT to ${p.target} (${p.status} ${p.reason})`);
     }
     if (p.status < 0) {
@@ -178,7 +188,7 @@ function judgeInner(c: Connection, s: Session): ConnFinding {
       }
       return set('capture-incomplete', `the proxy ${srv} has not answered the CONNECT to ${p.target} when the capture ends`);
     }
-    ev(p.responseFrame, `HTTP 200 from the proxy: tunnel to ${p.target} open`);
+    if (loud) ev(p.responseFrame, `HTTP 200 from the proxy: tunnel to ${p.target} open`);
   }
 
   // ---- stalled path: data repeated without the receiver ever acknowledging it
@@ -191,29 +201,28 @@ function judgeInner(c: Connection, s: Session): ConnFinding {
   // ---- TLS
   const ct = s.clientTls;
   const st = s.serverTls;
-  const typed = (t: TlsStream) => t.records.some((x) => x.type !== CT_OPAQUE) || t.state === 'not-tls' || t.sslv2Hello;
   if (c.segments.length > 0 && !typed(ct) && !typed(st) && s.clientKind !== 'http') return judgeBlind(c, f, set, ev, srv);
   if (c.midstream) ev(c.firstFrame, 'the capture starts inside this connection (no SYN seen): its handshakes are not in the capture');
   if (ct.sslv2Hello || st.sslv2Hello) {
     const side = ct.sslv2Hello ? ct : st;
-    ev(side.firstFrame, `SSLv2-format ${ct.sslv2Hello ? 'ClientHello' : 'ServerHello'} (${versionName(side.sslv2Version)})`);
+    if (loud) ev(side.firstFrame, `SSLv2-format ${ct.sslv2Hello ? 'ClientHello' : 'ServerHello'} (${versionName(side.sslv2Version)})`);
     const a = firstFatal(st);
-    if (a) ev(a.frame, `server alert ${a.name}`);
+    if (loud && a) ev(a.frame, `server alert ${a.name}`);
     if (a && a.description !== 70) return set('handshake-failure', `the client offers an SSLv2-format hello, and ${srv} ends the handshake with ${a.name}`);
     return set('protocol-version', st.sslv2Hello ? `${srv} answers in SSL 2.0, a version no current client accepts` : `the client offers an SSLv2-format hello, which ${srv} does not accept`);
   }
   if (s.clientKind === 'http' || ct.state === 'not-tls') {
     const req = s.clientHttp.messages.find((m) => m.kind === 'request');
-    ev(ct.firstFrame, `the client's first bytes are not a TLS record: ${printable(ct.firstBytes)}`);
+    if (loud) ev(ct.firstFrame, `the client's first bytes are not a TLS record: ${printable(ct.firstBytes)}`);
     const resp = s.serverHttp.messages.find((m) => m.kind === 'response');
-    if (resp) ev(resp.frame, `the server answers in clear: HTTP ${resp.status} ${resp.reason}`);
+    if (loud && resp) ev(resp.frame, `the server answers in clear: HTTP ${resp.status} ${resp.reason}`);
     addHttp(f, s);
     return set('not-tls', req ? `the client sends plain HTTP (${req.method} ${stripQuery(req.target)}) to ${srv}, which expects TLS` : `the client's bytes to ${srv} are not TLS`);
   }
   if (st.state === 'not-tls') {
     ev(ct.firstFrame, 'ClientHello');
     const resp = s.serverHttp.messages.find((m) => m.kind === 'response');
-    ev(st.firstFrame, resp ? `the server answers in clear: HTTP ${resp.status} ${resp.reason}` : `the server's bytes are not TLS: ${printable(st.firstBytes)}`);
+    if (loud) ev(st.firstFrame, resp ? `the server answers in clear: HTTP ${resp.status} ${resp.reason}` : `the server's bytes are not TLS: ${printable(st.firstBytes)}`);
     addHttp(f, s);
     return set('not-tls', `the service on ${srv} does not speak TLS: it answers the ClientHello with ${resp ? `plain HTTP ${resp.status}` : 'bytes that are not TLS records'}`);
   }
@@ -227,23 +236,23 @@ function judgeInner(c: Connection, s: Session): ConnFinding {
       : st.records[0] && st.records[0].type !== CT_OPAQUE
         ? versionName(st.records[0].version)
         : null;
-  if (!sh && tls13) ev(st.records.find((r) => r.type === CT_APPDATA)?.frame ?? 0, 'TLS 1.3 (inferred from record types: application data right after the ChangeCipherSpec, the ServerHello itself was cut)');
-  if (ch) ev(ch.frame, `ClientHello${ch.sni ? ` SNI ${ch.sni}` : ''}, offers ${ch.supportedVersions.length ? ch.supportedVersions.filter((v) => (v & 0x0f0f) !== 0x0a0a).map(versionName).join('/') : versionName(ch.legacyVersion)}`);
+  if (loud && !sh && tls13) ev(st.records.find((r) => r.type === CT_APPDATA)?.frame ?? 0, 'TLS 1.3 (inferred from record types: application data right after the ChangeCipherSpec, the ServerHello itself was cut)');
+  if (loud && ch) ev(ch.frame, `ClientHello${ch.sni ? ` SNI ${ch.sni}` : ''}, offers ${ch.supportedVersions.length ? ch.supportedVersions.filter((v) => (v & 0x0f0f) !== 0x0a0a).map(versionName).join('/') : versionName(ch.legacyVersion)}`);
   else if (ct.records[0]?.type === CT_HANDSHAKE) ev(ct.records[0].frame, 'ClientHello (payload cut by the snaplen)');
-  if (sh) ev(sh.frame, `${sh.helloRetryRequest ? 'HelloRetryRequest' : 'ServerHello'} ${f.tlsVersion}`);
+  if (loud && sh) ev(sh.frame, `${sh.helloRetryRequest ? 'HelloRetryRequest' : 'ServerHello'} ${f.tlsVersion}`);
   else if (st.records[0]?.type === CT_HANDSHAKE) ev(st.records[0].frame, 'server handshake flight (payload cut by the snaplen)');
 
   // fatal alerts in clear
   const alert = firstFatal(st) ?? firstFatal(ct);
   if (alert) {
     const fromServer = st.alerts.includes(alert);
-    ev(alert.frame, `${fromServer ? 'server' : 'client'} sends fatal alert ${alert.name} (${alert.description})${alert.decrypted ? ', read by decrypting it with the key log' : ''}`);
+    if (loud) ev(alert.frame, `${fromServer ? 'server' : 'client'} sends fatal alert ${alert.name} (${alert.description})${alert.decrypted ? ', read by decrypting it with the key log' : ''}`);
     const who = fromServer ? `the server ${srv}` : 'the client';
     if (alert.description < 0) {
       // the description was cut: who sent it, and when, still tells the layer
       const afterFlight = !fromServer && st.recordCount > 0;
       if (afterFlight) {
-        if (st.certificates.length) ev(st.certificateFrame, `server certificate: ${st.certificates[0]!.subject}, issued by ${st.certificates[0]!.issuer}`);
+        if (loud && st.certificates.length) ev(st.certificateFrame, `server certificate: ${st.certificates[0]!.subject}, issued by ${st.certificates[0]!.issuer}`);
         return set('untrusted-certificate', `the client answers the server's certificate flight with a fatal alert and leaves (inferred: its description was cut by the snaplen)`, true);
       }
       return set('handshake-failure', `${who} ends the handshake with a fatal alert (its description was cut by the snaplen)`, true);
@@ -251,7 +260,7 @@ function judgeInner(c: Connection, s: Session): ConnFinding {
     if (FATAL_CERT.has(alert.description)) {
       // the certificate refused: the server's when the client sends the alert, the client's (read in TLS 1.2, or decrypted in 1.3) when the server does
       const refused = fromServer ? ct : st;
-      if (refused.certificates.length) ev(refused.certificateFrame, `${fromServer ? 'client' : 'server'} certificate: ${refused.certificates[0]!.subject}, issued by ${refused.certificates[0]!.issuer}`);
+      if (loud && refused.certificates.length) ev(refused.certificateFrame, `${fromServer ? 'client' : 'server'} certificate: ${refused.certificates[0]!.subject}, issued by ${refused.certificates[0]!.issuer}`);
       return set('untrusted-certificate', `${who} rejects the ${fromServer ? "client's" : "server's"} certificate: fatal alert ${alert.name}`);
     }
     if (alert.description === 70) {
@@ -261,7 +270,7 @@ function judgeInner(c: Connection, s: Session): ConnFinding {
     return set('handshake-failure', `${who} ends the handshake with fatal alert ${alert.name}`);
   }
 
-  const complete = handshakeComplete(s);
+  const complete = handshakeComplete(s, tls13);
   f.handshakeComplete = complete.done;
   if (complete.done) {
     ev(complete.frame, complete.text);
@@ -270,11 +279,11 @@ function judgeInner(c: Connection, s: Session): ConnFinding {
     const serverFlight = st.recordCount > 0;
     if (!serverFlight) {
       if (r.rstFrame) {
-        ev(r.rstFrame, `the server resets the connection before any TLS answer`);
+        if (loud) ev(r.rstFrame, `the server resets the connection before any TLS answer`);
         return set('reset', `${srv} resets the connection after the ClientHello, before any TLS answer`);
       }
       const closedBy = r.finFrame ? 'server' : o.finFrame || o.rstFrame ? 'client' : '';
-      if (closedBy) ev(r.finFrame || o.finFrame || o.rstFrame, `${closedBy} closes with no TLS answer from the server`);
+      if (loud && closedBy) ev(r.finFrame || o.finFrame || o.rstFrame, `${closedBy} closes with no TLS answer from the server`);
       if (!closedBy && c.end - (c.events.find((e) => e.dir === 'c')?.time ?? c.start) < 1) return set('capture-incomplete', `the capture ends before ${srv} answers the ClientHello`);
       return set('handshake-incomplete', `${srv} accepts the TCP connection but never answers the ClientHello`);
     }
@@ -282,12 +291,12 @@ function judgeInner(c: Connection, s: Session): ConnFinding {
     const shortEnc = ct.records.find((x) => x.encrypted && x.type !== CT_CCS && x.length <= TLS13_ALERT_MAX + 8 && x.frame >= (st.records[0]?.frame ?? 0));
     if (clientLeft) {
       if (tls13 && shortEnc) {
-        ev(shortEnc.frame, `client sends a short encrypted record (${shortEnc.length} bytes, an alert) right after the server's flight, no Finished`);
+        if (loud) ev(shortEnc.frame, `client sends a short encrypted record (${shortEnc.length} bytes, an alert) right after the server's flight, no Finished`);
         ev(clientLeft, 'and closes the connection');
         return set('untrusted-certificate', `the client rejects the server ${srv} after its certificate flight (inferred: an encrypted alert, then close, no Finished and no application data)`, true);
       }
       if (!tls13 && (st.certificates.length > 0 || st.handshakeTypes.some((h) => h.type === HS.certificate || h.type === HS.server_hello_done) || (sh && !ct.ccsFrame))) {
-        if (st.certificates.length) ev(st.certificateFrame, `server certificate: ${st.certificates[0]!.subject}, issued by ${st.certificates[0]!.issuer}`);
+        if (loud && st.certificates.length) ev(st.certificateFrame, `server certificate: ${st.certificates[0]!.subject}, issued by ${st.certificates[0]!.issuer}`);
         ev(clientLeft, 'the client closes without ChangeCipherSpec/Finished');
         return set('untrusted-certificate', `the client closes after the server's certificate flight without completing the handshake (inferred: it does not trust ${srv}'s certificate)`, true);
       }
@@ -302,15 +311,15 @@ function judgeInner(c: Connection, s: Session): ConnFinding {
 
   // ---- application: HTTP in clear inside the tunnel is not possible; encrypted exchanges
   addHttp(f, s);
-  f.exchanges = exchanges(s, complete.frame);
+  f.exchanges = exchanges(s, complete.frame, tls13);
   const dec = fromDecrypted(s, set, ev);
   if (dec) return dec;
-  const refused = tls13RefusedAtFinished(c, s, f, complete.frame);
+  const refused = tls13RefusedAtFinished(c, s, f, complete.frame, tls13);
   if (refused) {
-    ev(refused.frame, `the server answers the client's Finished with ${refused.records} short encrypted record${refused.records > 1 ? 's' : ''} (${TLS13_ALERT_MAX} bytes: an alert) and no session ticket, then closes`);
+    if (loud) ev(refused.frame, `the server answers the client's Finished with ${refused.records} short encrypted record${refused.records > 1 ? 's' : ''} (${TLS13_ALERT_MAX} bytes: an alert) and no session ticket, then closes`);
     return set('handshake-failure', `${srv} ends the TLS 1.3 handshake with an encrypted alert right after the client's Finished, before answering anything (inferred: it refused the client, e.g. a client certificate it requires or rejects)`, true);
   }
-  return decideExchanges(c, f, set, ev, srv, (frame) => closerAfter(c, s, frame));
+  return decideExchanges(c, f, set, ev, srv, (frame) => closerAfter(c, s, frame, tls13));
 }
 
 type Setter = (reason: Reason, summary: string, inferred?: boolean) => ConnFinding;
@@ -319,12 +328,13 @@ type Closer = { frame: number; text: string; who: string } | null;
 
 /** the application layer from the exchanges after a completed handshake */
 function decideExchanges(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: string, closer: (frame: number) => Closer): ConnFinding {
+  const loud = ev !== noEvidence;
   const o = c.orig;
   const r = c.resp;
   const lastResp = f.exchanges.at(-1);
   const unanswered = f.exchanges.find((x) => x.responseFrame === 0);
   if (unanswered) {
-    ev(unanswered.requestFrame, `the client sends its request (${unanswered.requestBytes} bytes of application data)`);
+    if (loud) ev(unanswered.requestFrame, `the client sends its request (${unanswered.requestBytes} bytes of application data)`);
     if (r.rstFrame) {
       ev(r.rstFrame, 'the server side resets the connection before any answer');
       return set('reset', `the connection to ${srv} is reset after the request, before any response byte`);
@@ -344,11 +354,16 @@ function decideExchanges(c: Connection, f: ConnFinding, set: Setter, ev: Evid, s
     }
     return set('capture-incomplete', `the TLS handshake with ${srv} completes but no request follows in the capture`);
   }
-  for (const x of f.exchanges.slice(0, 4)) {
+  for (let i = 0; loud && i < Math.min(4, f.exchanges.length); i++) {
+    const x = f.exchanges[i]!;
     ev(x.requestFrame, `request: ${x.requestBytes} bytes of application data`);
     ev(x.responseFrame, `answer: ${x.responseBytes} bytes`);
   }
-  if (f.exchanges.length >= 2) return set('ok', `TLS ${f.tlsVersion ?? ''} completes and ${f.exchanges.length} requests are answered on the same connection`.replace('TLS TLS', 'TLS'), f.inferred);
+  if (f.exchanges.length >= 2) {
+    // "TLS 1.3 completes", not "TLS TLS 1.3"
+    const v = f.tlsVersion ?? '';
+    return set('ok', `${v.startsWith('TLS') ? v : `TLS ${v}`} completes and ${f.exchanges.length} requests are answered on the same connection`, f.inferred);
+  }
   // one request, one answer
   f.singleExchange = true;
   const cl = closer(lastResp!.responseFrame);
@@ -374,6 +389,7 @@ const CLOSE_NOTIFY_MAX = 64;
  * in TLS 1.3 the client's second flight already carries its Finished and the first request.
  */
 function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: string): ConnFinding {
+  const loud = ev !== noEvidence;
   const o = c.orig;
   const r = c.resp;
   f.payloadCut = true;
@@ -402,7 +418,7 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
     } else turns.push({ dir: g.dir, bytes: g.len, frame: g.frame, last: g.frame, firstLen: g.len, second: 0 });
   }
   const [hello, s1, c2, s3] = turns;
-  ev(hello!.frame, `no payload in the capture: judged from segment sizes and order; the client's first flight is ${hello!.bytes} bytes`);
+  if (loud) ev(hello!.frame, `no payload in the capture: judged from segment sizes and order; the client's first flight is ${hello!.bytes} bytes`);
   if (hello!.dir !== 'c') return set('capture-incomplete', `the server ${srv} speaks first and the payload is not in the capture: nothing to judge by`);
   if (!s1) {
     if (r.rstFrame) {
@@ -415,7 +431,7 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
     }
     return set('capture-incomplete', `the capture ends before ${srv} answers the client's first flight`);
   }
-  ev(s1.frame, `the server answers with ${s1.bytes} bytes`);
+  if (loud) ev(s1.frame, `the server answers with ${s1.bytes} bytes`);
   if (s1.bytes === ALERT_RECORD && !c2) return set('handshake-failure', `${srv} answers the ClientHello with one 7-byte record, a TLS alert, and the handshake ends (inferred: the payload is not in the capture)`, true);
   if (!c2) {
     const serverFirst = r.finFrame > 0 && (!o.finFrame || r.finFrame < o.finFrame) && (!o.rstFrame || r.finFrame < o.rstFrame);
@@ -443,7 +459,7 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
   // server that accepts sends CCS and Finished (TLS 1.2) or its session tickets (TLS 1.3) first
   const alertClose = s3 ? undefined : closes.find((x) => x.dir === 's' && x.frame > c2.frame && (x.len === ALERT_RECORD || x.len === TLS13_ALERT_RECORD));
   if (alertClose && (r.finFrame || r.rstFrame)) {
-    ev(alertClose.frame, `the server answers the client's second flight with one ${alertClose.len}-byte record, a TLS alert (${alertClose.len === ALERT_RECORD ? 'plaintext, TLS 1.2' : 'encrypted, TLS 1.3'}), and closes`);
+    if (loud) ev(alertClose.frame, `the server answers the client's second flight with one ${alertClose.len}-byte record, a TLS alert (${alertClose.len === ALERT_RECORD ? 'plaintext, TLS 1.2' : 'encrypted, TLS 1.3'}), and closes`);
     return set('handshake-failure', `${srv} ends the handshake with an alert after the client's second flight (inferred: the payload is not in the capture; typically a client certificate it requires or rejects)`, true);
   }
   const c4 = turns[4];
@@ -489,29 +505,46 @@ function stripQuery(t: string | undefined): string {
 
 function firstFatal(t: TlsStream): AlertInfo | undefined {
   // a plaintext alert whose level the snaplen cut is taken as fatal: in a handshake, warnings are rare
-  return t.alerts.find((a) => !a.encrypted && (a.level === 2 || a.level === -1)) ?? t.alerts.find((a) => !a.encrypted && a.description !== 0 && a.description !== 90);
+  // (loops: judged for every connection, most of which have no alert at all)
+  for (const a of t.alerts) if (!a.encrypted && (a.level === 2 || a.level === -1)) return a;
+  for (const a of t.alerts) if (!a.encrypted && a.description !== 0 && a.description !== 90) return a;
+  return undefined;
 }
 
 /** a protected record of TLS 1.3 (application data), or bytes whose records the snaplen hid */
 const isProtected = (r: { type: number }) => r.type === CT_APPDATA || r.type === CT_OPAQUE;
 
 /** the handshake completed: TLS 1.2 both ChangeCipherSpecs (Finished follows), TLS 1.3 the client's Finished */
-function handshakeComplete(s: Session): { done: boolean; frame: number; text: string } {
+/** (`tls13`: s.tls13, read once per connection: the getter infers it from the records when no ServerHello says) */
+function handshakeComplete(s: Session, tls13: boolean): Readonly<{ done: boolean; frame: number; text: string }> {
   const ct = s.clientTls;
   const st = s.serverTls;
-  if (s.tls13) {
+  if (tls13) {
     const firstServerEnc = st.records.find(isProtected);
-    if (!firstServerEnc) return { done: false, frame: 0, text: '' };
-    const fin = ct.records.find((r) => isProtected(r) && r.frame >= firstServerEnc.frame && r.length > TLS13_ALERT_MAX);
-    return fin ? { done: true, frame: fin.frame, text: 'client Finished (encrypted): TLS 1.3 handshake complete' } : { done: false, frame: 0, text: '' };
+    if (!firstServerEnc) return NOT_COMPLETE;
+    for (const r of ct.records) {
+      if (isProtected(r) && r.frame >= firstServerEnc.frame && r.length > TLS13_ALERT_MAX) return { done: true, frame: r.frame, text: 'client Finished (encrypted): TLS 1.3 handshake complete' };
+    }
+    return NOT_COMPLETE;
   }
   if (ct.ccsFrame && st.ccsFrame) return { done: true, frame: Math.max(ct.ccsFrame, st.ccsFrame), text: 'ChangeCipherSpec and Finished both ways: TLS handshake complete' };
   // a small snaplen may hide the CCS of a record run; application data both ways also proves it
-  if (ct.records.some((r) => r.type === CT_APPDATA) && st.records.some((r) => r.type === CT_APPDATA)) {
-    const fr = ct.records.find((r) => r.type === CT_APPDATA)!.frame;
-    return { done: true, frame: fr, text: 'application data both ways: TLS handshake complete' };
-  }
-  return { done: false, frame: 0, text: '' };
+  const fr = firstAppData(ct);
+  if (fr !== undefined && firstAppData(st) !== undefined) return { done: true, frame: fr.frame, text: 'application data both ways: TLS handshake complete' };
+  return NOT_COMPLETE;
+}
+
+const NOT_COMPLETE = Object.freeze({ done: false, frame: 0, text: '' });
+
+function firstAppData(t: TlsStream): TlsRecordInfo | undefined {
+  for (const r of t.records) if (r.type === CT_APPDATA) return r;
+  return undefined;
+}
+
+/** the stream shows TLS records by type (not only bytes whose records the snaplen hid), or is recognised as not TLS */
+function typed(t: TlsStream): boolean {
+  for (const x of t.records) if (x.type !== CT_OPAQUE) return true;
+  return t.state === 'not-tls' || t.sslv2Hello;
 }
 
 /**
@@ -519,42 +552,67 @@ function handshakeComplete(s: Session): { done: boolean; frame: number; text: st
  * (TLS 1.3: after the first, which is the Finished) grouped until the server answers; server records
  * grouped until the next request. Short records (alerts) are not requests.
  */
-function exchanges(s: Session, from: number): Exchange[] {
-  const ct = s.clientTls;
-  const st = s.serverTls;
-  // opaque bytes (record boundaries lost to the snaplen) after the handshake are data too
-  const isData = (r: { type: number; length: number; frame: number }) =>
-    r.frame >= from && (r.type === CT_APPDATA || r.type === CT_OPAQUE) && (!s.tls13 || r.length > TLS13_ALERT_MAX);
-  let clientRecs = ct.records.filter(isData);
-  if (s.tls13) {
+function exchanges(s: Session, from: number, tls13: boolean): Exchange[] {
+  const cr = s.clientTls.records;
+  const sr = s.serverTls.records;
+  // data records are walked in place (no filtered copies): isData below, and for the client not its Finished
+  let fin: TlsRecordInfo | undefined;
+  let finOnly = false;
+  if (tls13) {
     // the client's first protected record is its Finished
-    const firstServerEnc = st.records.find(isProtected);
-    const fin = clientRecs.find((r) => firstServerEnc && r.frame >= firstServerEnc.frame);
+    const firstServerEnc = sr.find(isProtected);
+    if (firstServerEnc) {
+      for (const r of cr) {
+        if (isData(r, from, tls13) && r.frame >= firstServerEnc.frame) {
+          fin = r;
+          break;
+        }
+      }
+    }
     // opaque bytes larger than any Finished record (5 + 4 + 48 + 1 + 16 = 74) hold the Finished and the
     // first request together: they stay, as the request
-    const finOnly = fin && !(fin.type === CT_OPAQUE && fin.length > 80);
-    clientRecs = clientRecs.filter((r) => (finOnly ? r !== fin : true) && (!fin || r.off >= fin.off));
+    finOnly = !!fin && !(fin.type === CT_OPAQUE && fin.length > 80);
   }
-  const serverRecs = st.records.filter(isData);
+  // (the client's Finished is skipped: `fin` when finOnly, with anything before it in the stream)
+  const skip = finOnly ? fin! : null;
+  const after = fin ?? null;
   const out: Exchange[] = [];
-  let si = 0;
-  let ci = 0;
-  while (ci < clientRecs.length) {
-    const first = clientRecs[ci]!;
+  let si = nextData(sr, 0, from, tls13, null, null);
+  let ci = nextData(cr, 0, from, tls13, skip, after);
+  while (ci < cr.length) {
+    const first = cr[ci]!;
     let bytes = 0;
     // the request: client records until a server record arrives after them
-    while (si < serverRecs.length && serverRecs[si]!.frame < first.frame) si++;
-    const nextServerFrame = si < serverRecs.length ? serverRecs[si]!.frame : Infinity;
-    while (ci < clientRecs.length && clientRecs[ci]!.frame < nextServerFrame) bytes += clientRecs[ci++]!.length;
+    while (si < sr.length && sr[si]!.frame < first.frame) si = nextData(sr, si + 1, from, tls13, null, null);
+    const nextServerFrame = si < sr.length ? sr[si]!.frame : Infinity;
+    while (ci < cr.length && cr[ci]!.frame < nextServerFrame) {
+      bytes += cr[ci]!.length;
+      ci = nextData(cr, ci + 1, from, tls13, skip, after);
+    }
     const x: Exchange = { requestFrame: first.frame, requestBytes: bytes, responseFrame: 0, responseBytes: 0 };
-    const nextClientFrame = ci < clientRecs.length ? clientRecs[ci]!.frame : Infinity;
-    while (si < serverRecs.length && serverRecs[si]!.frame < nextClientFrame) {
-      if (!x.responseFrame) x.responseFrame = serverRecs[si]!.frame;
-      x.responseBytes += serverRecs[si++]!.length;
+    const nextClientFrame = ci < cr.length ? cr[ci]!.frame : Infinity;
+    while (si < sr.length && sr[si]!.frame < nextClientFrame) {
+      if (!x.responseFrame) x.responseFrame = sr[si]!.frame;
+      x.responseBytes += sr[si]!.length;
+      si = nextData(sr, si + 1, from, tls13, null, null);
     }
     out.push(x);
   }
   return out;
+}
+
+/** the index of the next data record of `recs` from `i` on (recs.length: none), leaving out `skip` and records before `after` in the stream */
+function nextData(recs: readonly TlsRecordInfo[], i: number, from: number, tls13: boolean, skip: TlsRecordInfo | null, after: TlsRecordInfo | null): number {
+  for (; i < recs.length; i++) {
+    const r = recs[i]!;
+    if (isData(r, from, tls13) && r !== skip && (after === null || r.off >= after.off)) return i;
+  }
+  return i;
+}
+
+/** a record of the exchanges: protected data from `from` on (opaque bytes, record boundaries lost to the snaplen, are data too); in TLS 1.3 not an alert-sized one */
+function isData(r: TlsRecordInfo, from: number, tls13: boolean): boolean {
+  return r.frame >= from && (r.type === CT_APPDATA || r.type === CT_OPAQUE) && (!tls13 || r.length > TLS13_ALERT_MAX);
 }
 
 /**
@@ -563,16 +621,16 @@ function exchanges(s: Session, from: number): Exchange[] {
  * encrypted alert, a record of exactly 19 bytes, and closes. Only alert-sized records from the server
  * after the client's Finished, a request left unanswered and a close: the handshake failed at its end.
  */
-function tls13RefusedAtFinished(c: Connection, s: Session, f: ConnFinding, finishedFrame: number): { frame: number; records: number } | null {
-  if (!s.tls13 || !f.exchanges.some((x) => x.responseFrame === 0)) return null;
+function tls13RefusedAtFinished(c: Connection, s: Session, f: ConnFinding, finishedFrame: number, tls13: boolean): { frame: number; records: number } | null {
+  if (!tls13 || !f.exchanges.some((x) => x.responseFrame === 0)) return null;
   const after = s.serverTls.records.filter((r) => isProtected(r) && r.frame >= finishedFrame);
   if (after.length === 0 || after.length > 2 || !after.every((r) => r.type !== CT_OPAQUE && r.length === TLS13_ALERT_MAX)) return null;
   if (!(c.resp.rstFrame || c.resp.finFrame)) return null;
   return { frame: after[0]!.frame, records: after.length };
 }
 
-function closerAfter(c: Connection, s: Session, frame: number): { frame: number; text: string; who: string } | null {
-  const sa = s.serverTls.records.find((r) => r.frame >= frame && r.encrypted && (r.type === CT_ALERT || (s.tls13 && r.type === CT_APPDATA && r.length <= TLS13_ALERT_MAX)));
+function closerAfter(c: Connection, s: Session, frame: number, tls13: boolean): { frame: number; text: string; who: string } | null {
+  const sa = s.serverTls.records.find((r) => r.frame >= frame && r.encrypted && (r.type === CT_ALERT || (tls13 && r.type === CT_APPDATA && r.length <= TLS13_ALERT_MAX)));
   if (sa) return { frame: sa.frame, text: 'the server closes the TLS session (encrypted alert, close_notify) right after the answer', who: 'the server closes' };
   if (c.resp.finFrame >= frame) return { frame: c.resp.finFrame, text: 'the server closes the connection (FIN) after the answer', who: 'the server closes' };
   if (c.resp.rstFrame >= frame) return { frame: c.resp.rstFrame, text: 'the server resets the connection after the answer', who: 'the server resets' };
@@ -581,53 +639,57 @@ function closerAfter(c: Connection, s: Session, frame: number): { frame: number;
 }
 
 function stalledDirection(c: Connection): { frame: number; text: string; summary: string } | null {
-  for (const [d, peer, who] of [
-    [c.resp, c.orig, 'server'],
-    [c.orig, c.resp, 'client'],
-  ] as const) {
-    if (d.unackedRetrans >= 3 && peer.ackedOff < d.sentOff) {
-      const retr = c.events.filter((e) => e.dir === (who === 'server' ? 's' : 'c') && e.what.startsWith('retransmission'));
-      const last = retr.at(-1);
-      return {
-        frame: last?.frame ?? d.lastDataFrame,
-        text: `the ${who} retransmits ${d.unackedRetrans} times data the ${who === 'server' ? 'client' : 'server'} never acknowledges (largest segment ${d.maxSegment} bytes)${peer.sackBlocks ? '; SACK shows later bytes arrived' : ''}`,
-        summary: `the ${who}'s ${d.maxSegment}-byte segments are retransmitted ${d.unackedRetrans} times without ever being acknowledged while small packets pass: the path drops large segments (PMTU black hole)`,
-      };
-    }
+  // each test looks at the server's side first, then the client's (the last one the other way round)
+  return retransmittedUnacked(c, c.resp, c.orig, 'server') ?? retransmittedUnacked(c, c.orig, c.resp, 'client') ?? sentUnseen(c, c.resp, c.orig, 'server') ?? sentUnseen(c, c.orig, c.resp, 'client') ?? neverReceived(c, c.orig, c.resp, 'client') ?? neverReceived(c, c.resp, c.orig, 'server');
+}
+
+type Stalled = { frame: number; text: string; summary: string } | null;
+
+function retransmittedUnacked(c: Connection, d: DirStats, peer: DirStats, who: 'server' | 'client'): Stalled {
+  if (d.unackedRetrans >= 3 && peer.ackedOff < d.sentOff) {
+    const retr = c.events.filter((e) => e.dir === (who === 'server' ? 's' : 'c') && e.what.startsWith('retransmission'));
+    const last = retr.at(-1);
+    return {
+      frame: last?.frame ?? d.lastDataFrame,
+      text: `the ${who} retransmits ${d.unackedRetrans} times data the ${who === 'server' ? 'client' : 'server'} never acknowledges (largest segment ${d.maxSegment} bytes)${peer.sackBlocks ? '; SACK shows later bytes arrived' : ''}`,
+      summary: `the ${who}'s ${d.maxSegment}-byte segments are retransmitted ${d.unackedRetrans} times without ever being acknowledged while small packets pass: the path drops large segments (PMTU black hole)`,
+    };
   }
-  // seen from the receiver: the sender's sequence numbers moved past bytes that never arrived, the
-  // receiver never acknowledged them and gave up (or waited long): they were lost on the path, not by the
-  // capture (a capture drop would still be acknowledged). Small packets got through, large ones did not
-  for (const [d, peer, who] of [
-    [c.resp, c.orig, 'server'],
-    [c.orig, c.resp, 'client'],
-  ] as const) {
-    const other = who === 'server' ? 'client' : 'server';
-    if (d.unseenBytes > 0 && peer.ackedOff < d.stream.next + d.unseenBytes && (peer.finFrame || peer.rstFrame || c.duration > 3)) {
-      return {
-        frame: d.unseenFrame,
-        text: `the ${who}'s sequence number has moved ${d.unseenBytes} bytes past all it was seen sending: data sent that never reached the ${other}, which never acknowledges it${peer.finFrame || peer.rstFrame ? ' and gives up' : ''}`,
-        summary: `${d.unseenBytes} bytes the ${who} sent (its sequence numbers say so) never reach the ${other} while its small packets do: the path drops the ${who}'s larger segments (PMTU black hole)`,
-      };
-    }
+  return null;
+}
+
+/**
+ * Seen from the receiver: the sender's sequence numbers moved past bytes that never arrived, the
+ * receiver never acknowledged them and gave up (or waited long): they were lost on the path, not by the
+ * capture (a capture drop would still be acknowledged). Small packets got through, large ones did not.
+ */
+function sentUnseen(c: Connection, d: DirStats, peer: DirStats, who: 'server' | 'client'): Stalled {
+  const other = who === 'server' ? 'client' : 'server';
+  if (d.unseenBytes > 0 && peer.ackedOff < d.stream.next + d.unseenBytes && (peer.finFrame || peer.rstFrame || c.duration > 3)) {
+    return {
+      frame: d.unseenFrame,
+      text: `the ${who}'s sequence number has moved ${d.unseenBytes} bytes past all it was seen sending: data sent that never reached the ${other}, which never acknowledges it${peer.finFrame || peer.rstFrame ? ' and gives up' : ''}`,
+      summary: `${d.unseenBytes} bytes the ${who} sent (its sequence numbers say so) never reach the ${other} while its small packets do: the path drops the ${who}'s larger segments (PMTU black hole)`,
+    };
   }
-  // seen from the receiver: bytes of the peer never arrive (a hole), while it repeats its ACK
-  for (const [d, peer, who] of [
-    [c.orig, c.resp, 'client'],
-    [c.resp, c.orig, 'server'],
-  ] as const) {
-    if (peer.stream.stats.lostBytes > 0 && d.dupAcks >= 2 && (d.finFrame || d.rstFrame || c.duration > 3)) {
-      return {
-        frame: d.finFrame || d.rstFrame || d.lastDataFrame,
-        text: `the ${who} never receives ${peer.stream.stats.lostBytes} bytes of the ${who === 'client' ? 'server' : 'client'}'s data and repeats its ACK ${d.dupAcks} times`,
-        summary: `${peer.stream.stats.lostBytes} bytes of the ${who === 'client' ? 'server' : 'client'}'s data never reach the ${who}, which keeps asking for them: the path loses large segments (PMTU black hole)`,
-      };
-    }
+  return null;
+}
+
+/** seen from the receiver: bytes of the peer never arrive (a hole), while it repeats its ACK */
+function neverReceived(c: Connection, d: DirStats, peer: DirStats, who: 'server' | 'client'): Stalled {
+  if (peer.stream.stats.lostBytes > 0 && d.dupAcks >= 2 && (d.finFrame || d.rstFrame || c.duration > 3)) {
+    return {
+      frame: d.finFrame || d.rstFrame || d.lastDataFrame,
+      text: `the ${who} never receives ${peer.stream.stats.lostBytes} bytes of the ${who === 'client' ? 'server' : 'client'}'s data and repeats its ACK ${d.dupAcks} times`,
+      summary: `${peer.stream.stats.lostBytes} bytes of the ${who === 'client' ? 'server' : 'client'}'s data never reach the ${who}, which keeps asking for them: the path loses large segments (PMTU black hole)`,
+    };
   }
   return null;
 }
 
 function addHttp(f: ConnFinding, s: Session): void {
+  // most connections (encrypted, no key log) have no HTTP message at all
+  if (s.clientHttp.messages.length === 0 && s.serverHttp.messages.length === 0 && !s.clientApp?.messages.length && !s.serverApp?.messages.length) return;
   const all: HttpMessage[] = [...s.clientHttp.messages, ...s.serverHttp.messages].filter((m) => m.method !== 'CONNECT' && !(s.proxy && m.frame === s.proxy.responseFrame));
   // what the key log decrypted, marked so
   const dec = new Set<HttpMessage>([...(s.clientApp?.messages ?? []), ...(s.serverApp?.messages ?? [])]);

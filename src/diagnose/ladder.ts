@@ -54,16 +54,34 @@ interface Draft {
   retransmission: boolean;
   cut: boolean;
   /**
-   * what the arrow carries: 'bulk' (encrypted records, data, bytes not captured) merges with the next
-   * arrow like it, 'hs' (handshake records) with the rest of its flight, 'other' (SYN, FIN, alerts,
-   * HTTP heads) stands alone
+   * what the arrow carries, bits of BULK (encrypted records, data, bytes not captured: merges with the
+   * next arrow like it), HS (handshake records: merges with the rest of its flight) and OTHER (SYN, FIN,
+   * alerts, HTTP heads: stands alone)
    */
-  cats: Set<'bulk' | 'hs' | 'other'>;
+  cats: number;
 }
+
+const BULK = 1;
+const HS = 2;
+const OTHER = 4;
 
 /** "client_hello" -> "ClientHello", as tshark's Info column writes TLS messages */
 function camel(s: string): string {
-  return s.replace(/(^|_)([a-z])/g, (_m, _u: string, ch: string) => ch.toUpperCase());
+  let t = camelNames.get(s);
+  if (t === undefined) camelNames.set(s, (t = s.replace(/(^|_)([a-z])/g, (_m, _u: string, ch: string) => ch.toUpperCase())));
+  return t;
+}
+/** camel's answers (a handful of handshake message names) */
+const camelNames = new Map<string, string>();
+
+/** the bytes of a TCP event "retransmission of N bytes ...", -1 for other events */
+function retransmittedBytes(what: string): number {
+  const head = 'retransmission of ';
+  if (!what.startsWith(head)) return -1;
+  let j = head.length;
+  while (j < what.length && what.charCodeAt(j) >= 48 && what.charCodeAt(j) <= 57) j++;
+  if (j === head.length || !what.startsWith(' bytes', j)) return -1;
+  return Number(what.slice(head.length, j));
 }
 
 export function buildLadder(c: Connection, s: Session | null): LadderStep[] {
@@ -71,13 +89,14 @@ export function buildLadder(c: Connection, s: Session | null): LadderStep[] {
   // in a tunnel the proxy's answer hands the streams to the target: later data is between client and server
   const tunnelFrom = proxy && proxy.status === 200 ? proxy.responseFrame : Infinity;
   const endOf = (frame: number, tcpOnly: boolean): 'server' | 'proxy' => (!proxy ? 'server' : tcpOnly || frame <= tunnelFrom ? 'proxy' : 'server');
-  const drafts = new Map<string, Draft>();
+  // one draft per frame, direction and end (a number as key: no string per lookup)
+  const drafts = new Map<number, Draft>();
   const order: Draft[] = [];
   const get = (dir: 'c' | 's', end: 'server' | 'proxy', frame: number, time: number): Draft => {
-    const key = `${dir}${end}${frame}`;
+    const key = frame * 4 + (dir === 'c' ? 0 : 2) + (end === 'server' ? 0 : 1);
     let d = drafts.get(key);
     if (!d) {
-      d = { frame, lastFrame: frame, time, dir, end, parts: [], kind: 'tcp', bytes: 0, packets: 1, retransmission: false, cut: false, cats: new Set() };
+      d = { frame, lastFrame: frame, time, dir, end, parts: [], kind: 'tcp', bytes: 0, packets: 1, retransmission: false, cut: false, cats: 0 };
       drafts.set(key, d);
       order.push(d);
     }
@@ -88,21 +107,21 @@ export function buildLadder(c: Connection, s: Session | null): LadderStep[] {
   };
 
   // TCP: handshake, closes, resets, retransmissions (ICMP errors are drawn from their sender below)
-  const icmpFrames = new Set(c.icmp.map((i) => i.frame));
+  const icmp = c.icmp;
   for (const e of c.events) {
-    if (icmpFrames.has(e.frame)) continue;
-    const m = /^retransmission of (\d+) bytes/.exec(e.what);
-    if (m) {
+    if (icmp.length > 0 && icmp.some((i) => i.frame === e.frame)) continue;
+    const retransmitted = retransmittedBytes(e.what);
+    if (retransmitted >= 0) {
       const d = get(e.dir, endOf(e.frame, false), e.frame, e.time);
       d.retransmission = true;
-      d.bytes += Number(m[1]);
+      d.bytes += retransmitted;
       d.parts.push('retransmission');
-      d.cats.add('bulk');
+      d.cats |= BULK;
       continue;
     }
     const d = get(e.dir, endOf(e.frame, true), e.frame, e.time);
     d.parts.push(e.what);
-    d.cats.add('other');
+    d.cats |= OTHER;
   }
   // new data: each segment, named below by the records and messages that start in it
   for (const g of c.segments) {
@@ -111,7 +130,7 @@ export function buildLadder(c: Connection, s: Session | null): LadderStep[] {
     if (g.cut) d.cut = true;
     if (g.fin && !d.parts.some((p) => p === 'FIN' || p.startsWith('RST'))) d.parts.push('FIN');
     // plain data stays without a category: it continues whatever its side sent before (a record's rest)
-    if (g.fin) d.cats.add('other');
+    if (g.fin) d.cats |= OTHER;
   }
   if (s) {
     tlsSteps(s.clientTls.records, 'c', s, get, endOf, kind);
@@ -126,10 +145,7 @@ export function buildLadder(c: Connection, s: Session | null): LadderStep[] {
   for (const d of order) {
     const prev = merged[merged.length - 1];
     const same = prev && prev.dir === d.dir && prev.end === d.end && prev.kind === d.kind;
-    const only = (x: Draft, c: 'bulk' | 'hs') => x.cats.size === 1 && x.cats.has(c);
-    const cont = (x: Draft) => x.cats.size === 0;
-    const bulk = (x: Draft) => only(x, 'bulk') || cont(x);
-    if (same && ((bulk(prev) && bulk(d) && prev.retransmission === d.retransmission) || (only(prev, 'hs') && (only(d, 'hs') || cont(d))))) {
+    if (same && ((bulk(prev) && bulk(d) && prev.retransmission === d.retransmission) || (prev.cats === HS && (d.cats === HS || d.cats === 0)))) {
       prev.lastFrame = d.frame;
       prev.packets += d.packets;
       prev.bytes += d.bytes;
@@ -148,11 +164,10 @@ export function buildLadder(c: Connection, s: Session | null): LadderStep[] {
     const from = d.dir === 'c' ? 'client' : d.end;
     const to = d.dir === 'c' ? d.end : 'client';
     // what the packet carries first, then how TCP closed (a FIN riding on the last data)
-    const closing = (p: string) => p === 'FIN' || p.startsWith('RST');
-    d.parts.sort((a, b) => Number(closing(a)) - Number(closing(b)));
+    if (d.parts.length > 1) d.parts.sort(closingLast);
     let label = d.parts.length ? d.parts.join(', ') : `${d.bytes} bytes${d.cut ? ' (not captured)' : ''}`;
     if (d.retransmission) label = d.packets > 1 ? `retransmission x${d.packets}` : 'retransmission';
-    else if (d.packets > 1 && !d.cats.has('hs') && !d.cats.has('other')) label += ` x${d.packets}`;
+    else if (d.packets > 1 && (d.cats & (HS | OTHER)) === 0) label += ` x${d.packets}`;
     const st: LadderStep = { frame: d.frame, time: rel(d.time), from, to, label, kind: d.kind };
     if (d.lastFrame !== d.frame) st.last_frame = d.lastFrame;
     if (d.packets > 1) st.packets = d.packets;
@@ -169,8 +184,22 @@ export function buildLadder(c: Connection, s: Session | null): LadderStep[] {
     if (i.cut) step.cut = true;
     steps.push(step);
   }
-  steps.sort((a, b) => a.frame - b.frame);
+  // (the arrows are in frame order already; ICMP errors go in between)
+  if (c.icmp.length > 0) steps.sort((a, b) => a.frame - b.frame);
   return steps.length > MAX_LADDER_STEPS ? steps.slice(0, MAX_LADDER_STEPS) : steps;
+}
+
+/** only bulk, or nothing (plain data continues whatever its side sent before) */
+function bulk(x: Draft): boolean {
+  return x.cats === BULK || x.cats === 0;
+}
+
+function closing(p: string): boolean {
+  return p === 'FIN' || p.startsWith('RST');
+}
+
+function closingLast(a: string, b: string): number {
+  return Number(closing(a)) - Number(closing(b));
 }
 
 type Get = (dir: 'c' | 's', end: 'server' | 'proxy', frame: number, time: number) => Draft;
@@ -183,26 +212,26 @@ function tlsSteps(records: readonly TlsRecordInfo[], dir: 'c' | 's', s: Session,
     const d = get(dir, endOf(r.frame, false), r.frame, r.time);
     if (r.cut) d.cut = true;
     let part: string;
-    let cat: 'bulk' | 'hs' | 'other' = 'other';
+    let cat = OTHER;
     if (r.type === CT_OPAQUE) {
       part = 'data (not captured)';
-      cat = 'bulk';
+      cat = BULK;
     } else if (r.type === 23) {
       part = 'Application Data';
-      cat = 'bulk';
+      cat = BULK;
     } else if (r.type === 20) {
       part = 'ChangeCipherSpec';
-      cat = 'hs';
+      cat = HS;
     } else if (r.type === 21) {
       const a = alerts.find((x) => x.frame === r.frame);
       part = !a ? 'Alert' : a.encrypted ? 'Encrypted Alert' : `Alert${a.level === 2 ? ' (fatal)' : a.level === 1 ? ' (warning)' : ''}: ${a.name}`;
     } else if (r.type === 22) {
-      cat = 'hs';
+      cat = HS;
       part = r.encrypted || r.handshakes.length === 0 ? 'Encrypted Handshake Message' : r.handshakes.map((t) => camel(handshakeName(t))).join(', ');
     } else part = `record type ${r.type}`;
     if (r.type !== CT_OPAQUE) kind(d, 'tls');
     if (!d.parts.includes(part)) d.parts.push(part);
-    d.cats.add(cat);
+    d.cats |= cat;
   }
 }
 
@@ -214,7 +243,7 @@ function httpSteps(messages: readonly HttpMessage[], dir: 'c' | 's', get: Get, e
     d.parts = d.parts.filter((p) => p !== 'data' && p !== 'data (not captured)');
     d.parts.push(label);
     if (m.cut) d.cut = true;
-    d.cats.add('other');
+    d.cats |= OTHER;
     kind(d, 'http');
   }
 }

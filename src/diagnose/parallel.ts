@@ -132,13 +132,6 @@ export async function analyzeShardJob(job: ShardJob, post: (m: WorkerMessage) =>
       index,
       count,
       onJudged: (x) => {
-        // past the shard's own first maxConnections a connection is never listed: without streaming, the
-        // main thread needs only what the server verdict reads of it
-        if (!job.connections && x.r && x.r.tcp === undefined) {
-          const r = x.r;
-          x.brief = { first_frame: r.first_frame, client: r.client, server: r.server, conn_state: r.conn_state };
-          x.r = null;
-        }
         items.push(x);
         if (items.length >= 512) {
           post({ type: 'shard-batch', shard: index, items, watermark });

@@ -43,12 +43,13 @@ export interface JudgedConn {
   httpError: { status?: number; error?: string; description?: string } | null;
   /** listed in full in the report's connections[] */
   listed: boolean;
-  client: string;
   clientAddr: string;
-  /** as reported: address:port connected to, or the CONNECT target */
-  server: string;
-  /** the address connected to (the proxy's, for a tunnel) */
+  clientPort: number;
+  /** the address and port connected to (the proxy's, for a tunnel) */
   serverAddr: string;
+  serverPort: number;
+  /** the CONNECT target as the client wrote it (tunnels), reported as the server; null: serverAddr:serverPort */
+  target: string | null;
   connState: string;
   /** the CONNECT target for proxy legs (host without brackets, lower case) */
   proxyTarget: { host: string; port: number } | null;
@@ -62,6 +63,15 @@ const MAX_CLIENTS_PER_SERVER = 256;
 const TUNNEL = '\0tunnel';
 const OTHER_CLIENTS = '\0other';
 
+/** the client as reported (address:port); built only for the lines that quote it */
+function clientText(j: JudgedConn): string {
+  return hostPort(j.clientAddr, j.clientPort);
+}
+/** the server as reported: address:port connected to, or the CONNECT target */
+function serverText(j: JudgedConn): string {
+  return j.target ?? hostPort(j.serverAddr, j.serverPort);
+}
+
 /** a before b in capture order (first frame, then id) */
 function before(a: JudgedConn, b: JudgedConn): boolean {
   return a.firstFrame < b.firstFrame || (a.firstFrame === b.firstFrame && a.id < b.id);
@@ -72,8 +82,10 @@ function earliest(a: JudgedConn | null, b: JudgedConn | null): JudgedConn | null
 function latest(a: JudgedConn | null, b: JudgedConn | null): JudgedConn | null {
   return a === null ? b : b === null ? a : before(a, b) ? b : a;
 }
+/** a verdict's place in LAYER_ORDER (a lookup, not a search: asked a few times per connection) */
+const LAYER_RANK = new Map<Verdict, number>(LAYER_ORDER.map((v, i) => [v, i]));
 function layer(v: Verdict): number {
-  return LAYER_ORDER.indexOf(v);
+  return LAYER_RANK.get(v) ?? -1;
 }
 
 /** the facts of a set of connections that a server verdict reads, mergeable */
@@ -107,11 +119,11 @@ class GroupAcc {
       this.lastSingle = latest(this.lastSingle, j);
       this.reqMin = Math.min(this.reqMin, j.requestBytes);
       this.reqMax = Math.max(this.reqMax, j.requestBytes);
-      this.reqFirst = keepEarliest(this.reqFirst, [j], 8);
+      this.reqFirst = keepEarliestOne(this.reqFirst, j, 8);
     }
     if (j.httpError) this.firstHttpError = earliest(this.firstHttpError, j);
     if (this.best === null || layer(j.verdict) < layer(this.best.verdict) || (layer(j.verdict) === layer(this.best.verdict) && before(j, this.best))) this.best = j;
-    this.items = keepEarliest(this.items, [j], MAX_UPSTREAM_LINES);
+    this.items = keepEarliestOne(this.items, j, MAX_UPSTREAM_LINES);
   }
 
   merge(o: GroupAcc): void {
@@ -194,6 +206,18 @@ function keepEarliest(a: JudgedConn[], b: JudgedConn[], max: number): JudgedConn
   return [...a, ...b].sort((x, y) => (before(x, y) ? -1 : before(y, x) ? 1 : 0)).slice(0, max);
 }
 
+interface ServerGroup {
+  address: string;
+  port: number;
+  parts: Map<string, GroupAcc>;
+}
+
+/** keepEarliest with one more connection (no array for it when the list is full of earlier ones) */
+function keepEarliestOne(a: JudgedConn[], j: JudgedConn, max: number): JudgedConn[] {
+  if (a.length >= max && !before(j, a[a.length - 1]!)) return a;
+  return keepEarliest(a, [j], max);
+}
+
 /**
  * All servers of one input, fed one judged connection at a time. Each server keeps its tunnels (proxy
  * legs whose CONNECT target it is) and its direct connections per client apart, because a direct
@@ -201,7 +225,10 @@ function keepEarliest(a: JudgedConn[], b: JudgedConn[], max: number): JudgedConn
  * never its verdict. That is known only at the end, when every tunnel has been seen.
  */
 export class ServerJudge {
-  private readonly groups = new Map<string, { address: string; port: number; parts: Map<string, GroupAcc> }>();
+  /** by address, then port (no key string built per connection) */
+  private readonly groups = new Map<string, Map<number, ServerGroup>>();
+  /** the groups in the order they were first seen */
+  private readonly order: ServerGroup[] = [];
   /** servers (addresses) of proxy tunnels, and the CONNECT targets (host|port) */
   private readonly proxyAddrs = new Set<string>();
   private readonly tunnelTargets = new Set<string>();
@@ -215,15 +242,18 @@ export class ServerJudge {
       address = j.proxyTarget.host;
       port = j.proxyTarget.port;
       this.proxyAddrs.add(j.serverAddr);
+      this.tunnelTargets.add(`${address}|${port}`);
     } else {
-      const m = /^\[?(.+?)\]?:(\d+)$/.exec(j.server)!;
-      address = m[1]!;
-      port = Number(m[2]);
+      address = j.serverAddr;
+      port = j.serverPort;
     }
-    const key = `${address}|${port}`;
-    if (j.proxyTarget) this.tunnelTargets.add(key);
-    let g = this.groups.get(key);
-    if (!g) this.groups.set(key, (g = { address, port, parts: new Map() }));
+    let byPort = this.groups.get(address);
+    if (!byPort) this.groups.set(address, (byPort = new Map()));
+    let g = byPort.get(port);
+    if (!g) {
+      byPort.set(port, (g = { address, port, parts: new Map() }));
+      this.order.push(g);
+    }
     let part = j.proxyTarget ? TUNNEL : j.clientAddr;
     if (!g.parts.has(part) && g.parts.size >= MAX_CLIENTS_PER_SERVER) part = OTHER_CLIENTS;
     let acc = g.parts.get(part);
@@ -240,7 +270,8 @@ export class ServerJudge {
 
   results(): ServerResult[] {
     const out: ServerResult[] = [];
-    for (const [key, g] of this.groups) {
+    for (const g of this.order) {
+      const key = `${g.address}|${g.port}`;
       const tunnels = g.parts.has(TUNNEL);
       const deciding = new GroupAcc();
       const upstream: GroupAcc[] = [];
@@ -255,7 +286,7 @@ export class ServerJudge {
       const judged = deciding.judge();
       const evidence = [...judged.evidence];
       const ups = upstream.reduce((a, u) => keepEarliest(a, u.items, MAX_UPSTREAM_LINES), [] as JudgedConn[]);
-      for (const u of ups) evidence.push({ frame: u.firstFrame, text: `the proxy's own connection ${u.client} -> ${u.server}: ${u.connState}, ${u.summary}` });
+      for (const u of ups) evidence.push({ frame: u.firstFrame, text: `the proxy's own connection ${clientText(u)} -> ${serverText(u)}: ${u.connState}, ${u.summary}` });
       out.push({
         input: this.input,
         address: g.address,

@@ -286,6 +286,36 @@ export function hashFlow(proto: number, b: Uint8Array, alen: number, src: number
   return (h ^ (h >>> 15)) | 0;
 }
 
+/**
+ * Address text, remembered for the addresses seen last (a direct-mapped cache by a hash of the bytes):
+ * every new connection names both ends, and a server's address comes again and again.
+ */
 export function formatAddr(a: Uint8Array): string {
-  return a.length === 4 ? formatIPv4(a, 0) : formatIPv6(a, 0);
+  const n = a.length;
+  if (n !== 4 && n !== 16) return formatIPv6(a, 0);
+  const w0 = word(a, 0);
+  const w1 = n === 16 ? word(a, 4) : 0;
+  const w2 = n === 16 ? word(a, 8) : 0;
+  const w3 = n === 16 ? word(a, 12) : 0;
+  let h = Math.imul(w0 ^ n, 0x9e3779b1);
+  h = Math.imul(h ^ w1, 0x85ebca6b);
+  h = Math.imul(h ^ w2, 0x9e3779b1);
+  h = Math.imul(h ^ w3, 0x85ebca6b);
+  const i = (h ^ (h >>> 16)) & (ADDR_CACHE - 1);
+  const k = i * 5;
+  const keys = addrKeys;
+  if (keys[k] === n && keys[k + 1] === w0 && keys[k + 2] === w1 && keys[k + 3] === w2 && keys[k + 4] === w3) return addrTexts[i]!;
+  const text = n === 4 ? formatIPv4(a, 0) : formatIPv6(a, 0);
+  keys[k] = n;
+  keys[k + 1] = w0;
+  keys[k + 2] = w1;
+  keys[k + 3] = w2;
+  keys[k + 4] = w3;
+  addrTexts[i] = text;
+  return text;
 }
+
+/** formatAddr's cache: per entry the address length (0: empty) and four words, and the text */
+const ADDR_CACHE = 256;
+const addrKeys = new Int32Array(ADDR_CACHE * 5);
+const addrTexts: (string | undefined)[] = new Array<string | undefined>(ADDR_CACHE).fill(undefined);
