@@ -423,7 +423,7 @@ export async function main(args: string[]): Promise<number> {
           .option('color', { type: 'boolean', describe: 'colour the text report (default: on a TTY, unless NO_COLOR)' })
           .option('follow', { type: 'boolean', describe: 'the capture is still being written: wait at its end for more, print each connection as it ends (stderr), stop on Ctrl-C or after --idle' })
           .option('idle', { type: 'number', default: 10, describe: '--follow: seconds without growth that end the run' })
-          .option('jobs', { type: 'number', describe: 'worker threads for many files (default: one per core; 1: none)' })
+          .option('jobs', { type: 'number', describe: 'worker threads: many files at once, or one big capture shared by flow (default: one per core for many files; one big capture is shared from 4 cores on; 1: none)' })
           .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress bar' })
           .option('date', DATE_OPTION)
           .option('ladder', { type: 'boolean', default: false, describe: 'text: draw each listed connection as a ladder (who sent what, frame and time), as wide as the terminal' })

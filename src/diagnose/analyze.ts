@@ -296,8 +296,12 @@ export class Collector {
       this.onConnection?.(r);
       if (detail) this.listed.push(r);
     }
-    // (toResult sorted the evidence in place)
-    this.servers.add({ ...x.j, id, evidence: detail ? r.evidence : [], listed: detail } satisfies JudgedConn);
+    // the facts become the server verdict's record of the connection (toResult sorted the evidence in place)
+    const jc = x.j as JudgedConn;
+    jc.id = id;
+    jc.evidence = detail ? r.evidence : [];
+    jc.listed = detail;
+    this.servers.add(jc);
   }
 }
 

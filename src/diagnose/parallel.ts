@@ -275,8 +275,10 @@ export async function analyzeMany(inputs: string[], opts: ManyOptions = {}): Pro
   };
   const size = Math.max(1, Math.min(opts.workers ?? os.availableParallelism(), inputs.length));
   const job = jobOptions(opts);
-  const cores = opts.workers ?? os.availableParallelism();
-  // one big capture: its flows shared among the cores (the same analysis as one thread's)
+  // one big capture: its flows shared among the cores (the same analysis as one thread's). The main
+  // thread merges what the shards judged: it needs a core of its own, so by default only from 4 cores
+  // on (measured on 2 vCPUs: two shards and the merge are slower than one thread); --jobs N asks for N shards
+  const cores = opts.workers ?? (os.availableParallelism() >= 4 ? os.availableParallelism() - 1 : 1);
   if (inputs.length === 1 && cores > 1 && fs.existsSync(WORKER_URL) && shardable(inputs[0]!, opts.shardMinBytes ?? SHARD_MIN_BYTES)) {
     const shards = Math.min(cores, MAX_SHARDS);
     const { analysis, streamed } = await analyzeSharded(inputs[0]!, opts, shards);
