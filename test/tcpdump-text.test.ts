@@ -127,8 +127,7 @@ describe('captures/*.pcap.tcpdump.txt', () => {
    */
   const PAYLOAD_BOUND: Record<string, { verdict?: string; reason?: string; why: string }> = {
     'a11-tls-version-mismatch.pcap': { verdict: 'tls', reason: 'handshake-failure', why: "a 7-byte alert record: fatal, but its description (protocol_version) is payload" },
-    'a16-proxy-407.pcap': { why: 'the CONNECT target and the 407 are payload: no proxy leg, so no server entry' },
-    'a18-proxy-502-upstream-refused.pcap': { verdict: 'transport', reason: 'refused', why: "the CONNECT and the 502 are payload: only the proxy's own refused connection to 8443 shows" },
+    'a16-proxy-407.pcap': { why: 'the CONNECT target and the 407 are payload: the leg is judged a refused CONNECT under the proxy, not under the target it does not name' },
   };
   it('every sample has its text', () => expect(labels.every((l) => fs.existsSync(path.join(CAPTURES, l.file + '.tcpdump.txt')))).toBe(true));
   for (const l of labels) {
@@ -392,5 +391,40 @@ describe('the CLI', () => {
     expect(r.code).toBe(65);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain(f);
+  });
+});
+
+describe('proxy legs without their text (tcpdump text holds no payload)', () => {
+  it('a CONNECT the proxy could not carry out: its own connection to the port fails between the request and the answer', async () => {
+    const a = await analyzeCapture(path.join(CAPTURES, 'a18-proxy-502-upstream-refused.pcap.tcpdump.txt'));
+    expect(a.servers).toHaveLength(1);
+    const s = a.servers[0]!;
+    expect(s).toMatchObject({ address: '127.0.0.55', port: 8443, verdict: 'transport', reason: 'proxy-upstream-failed' });
+    expect(s.summary).toMatch(/inferred/);
+    // the request to the proxy, the proxy's own SYN and its RST, the proxy's answer
+    expect(s.evidence.map((e) => e.frame)).toEqual([4, 6, 7, 8]);
+    // the proxy's own connection is evidence for the tunnel, not a connection of vManage's
+    expect(a.connections.map((c) => c.role)).toEqual(['proxy-upstream']);
+  });
+
+  it('no connection to the port at all: a request the proxy answered and closed without connecting anywhere is a refused CONNECT', async () => {
+    const a = await analyzeCapture(path.join(CAPTURES, 'a16-proxy-407.pcap.tcpdump.txt'));
+    expect(a.servers).toHaveLength(1);
+    expect(a.servers[0]).toMatchObject({ address: '127.0.0.1', port: 3128, verdict: 'transport', reason: 'proxy-refused' });
+    expect(a.servers[0]!.summary).toMatch(/no connection to port 8443.*inferred: most often 407/);
+  });
+
+  it('with the payload captured the CONNECT and the status line are read, nothing is inferred', async () => {
+    const a16 = await analyzeCapture(path.join(CAPTURES, 'a16-proxy-407.pcap'));
+    expect(a16.servers[0]).toMatchObject({ address: '127.0.0.55', port: 8443, reason: 'proxy-auth-required' });
+    const a18 = await analyzeCapture(path.join(CAPTURES, 'a18-proxy-502-upstream-refused.pcap'));
+    expect(a18.servers[0]).toMatchObject({ address: '127.0.0.55', port: 8443, reason: 'proxy-upstream-failed' });
+    expect(a18.servers[0]!.summary).not.toMatch(/inferred/);
+  });
+
+  it('a connection to a port that is no usual proxy port is not taken for a proxy leg', async () => {
+    const text = fs.readFileSync(path.join(CAPTURES, 'a16-proxy-407.pcap.tcpdump.txt'), 'utf8').replaceAll('127.0.0.1.3128', '127.0.0.1.5432');
+    const a = await analyzeCapture(Readable.from([Buffer.from(text)]), { name: 'pg.txt' });
+    expect(a.servers).toHaveLength(0);
   });
 });

@@ -261,6 +261,63 @@ export interface PartState {
   keyConns: number;
   keyDecrypted: number;
   checksums: LedgerExport;
+  blindLegs: BlindLeg[];
+}
+
+/**
+ * A connection to a usual HTTP proxy port whose bytes the capture does not hold (tcpdump's text, or a
+ * snaplen that cut every payload), in which the client spoke first and the proxy answered: what a CONNECT
+ * leg looks like without its text. Judged at the end, beside the connections to the port (finishAnalysis).
+ */
+export interface BlindLeg {
+  client: string;
+  proxyAddr: string;
+  proxyPort: number;
+  firstFrame: number;
+  requestFrame: number;
+  requestBytes: number;
+  responseFrame: number;
+  responseBytes: number;
+  /** client bytes after the proxy's answer (a tunnel at work), and the frame of the first */
+  afterBytes: number;
+  lastFrame: number;
+  connState: string;
+  history: string;
+}
+
+/** ports HTTP proxies usually listen on */
+const PROXY_PORTS = new Set([80, 3128, 3129, 8000, 8008, 8080, 8081, 8118, 8888]);
+const MAX_BLIND_LEGS = 64;
+
+function blindLeg(c: Connection): BlindLeg | null {
+  if (c.midstream || c.orig.syn === 0 || !PROXY_PORTS.has(c.server.port)) return null;
+  const segs = c.segments;
+  const req = segs[0];
+  if (!req || req.dir !== 'c') return null;
+  const resp = segs.find((g) => g.dir === 's');
+  if (!resp) return null;
+  let requestBytes = 0;
+  let responseBytes = 0;
+  let afterBytes = 0;
+  for (const g of segs) {
+    if (g.dir === 's') responseBytes += g.len;
+    else if (g.frame < resp.frame) requestBytes += g.len;
+    else afterBytes += g.len;
+  }
+  return {
+    client: hostPort(c.client.addr, c.client.port),
+    proxyAddr: c.server.addr,
+    proxyPort: c.server.port,
+    firstFrame: c.firstFrame,
+    requestFrame: req.frame,
+    requestBytes,
+    responseFrame: resp.frame,
+    responseBytes,
+    afterBytes,
+    lastFrame: c.lastFrame,
+    connState: c.connState,
+    history: c.history,
+  };
 }
 
 interface CutTcp {
@@ -349,7 +406,13 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
       const kind = session.clientKind;
       // decided once the client spoke (a CONNECT makes it a proxy leg), or once it ended without a word
       const unwanted = kind === 'connect' ? false : kind !== '' || c.closed;
-      if (unwanted) sessions.delete(c);
+      if (unwanted) {
+        sessions.delete(c);
+        if (kind === '' && blindLegs.length < MAX_BLIND_LEGS) {
+          const leg = blindLeg(c);
+          if (leg) blindLegs.push(leg);
+        }
+      }
       return unwanted;
     },
   });
@@ -364,6 +427,8 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
   let keyConns = 0;
   let keyDecrypted = 0;
   const closedQueue: Connection[] = [];
+  /** connections to a usual proxy port whose payload the capture does not hold (see blindLeg) */
+  const blindLegs: BlindLeg[] = [];
   /** connections this part judged: its first maxConnections are built in full (they may be listed) */
   let judgedCount = 0;
   const maxDetailed = opts.maxConnections ?? 1000;
@@ -588,6 +653,7 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
     keyConns,
     keyDecrypted,
     checksums: sharded ? ledger.export() : EMPTY_LEDGER,
+    blindLegs,
   };
   return { part, ledger, error: summary.error };
 }
@@ -629,7 +695,7 @@ export function finishAnalysis(collector: Collector, parts: PartState[], opts: A
   }
   listed.sort((a, b) => a.first_frame - b.first_frame || a.id - b.id);
   // a direct connection from a proxy's address to a tunnel's target is the proxy's own leg: evidence for the tunnel
-  for (const r of listed) if (r.role === 'direct' && serverJudge.isUpstream(r.client.replace(/^\[?(.+?)\]?:\d+$/, '$1'), r.server)) r.role = 'proxy-upstream';
+  for (const r of listed) if (r.role === 'direct' && serverJudge.isUpstream(hostOf(r.client), r.server)) r.role = 'proxy-upstream';
 
   const servers = serverJudge.results();
   const unanswered = head.unanswered;
@@ -660,6 +726,7 @@ export function finishAnalysis(collector: Collector, parts: PartState[], opts: A
       evidence: [{ frame: e.first, text: `TCP header cut by the snaplen (${e.capLen} bytes captured)` }],
     });
   }
+  inferBlindProxyLegs(parts.flatMap((p) => p.blindLegs).sort((a, b) => a.firstFrame - b.firstFrame), listed, servers, inputName, wantPort);
   return {
     input: {
       ...head.input,
@@ -673,6 +740,60 @@ export function finishAnalysis(collector: Collector, parts: PartState[], opts: A
     checksums,
     error,
   };
+}
+
+/**
+ * Proxy legs the capture shows without their text (see BlindLeg). One during which the proxy itself
+ * opened a connection to the port that failed, and that ended with the proxy's answer, is a CONNECT the
+ * proxy could not carry out: the target's verdict is proxy-upstream-failed, the proxy's own connection
+ * its evidence. With no connection to the port in the capture at all, a leg the proxy answered and closed
+ * without connecting anywhere is a refused CONNECT (to a target the capture does not name).
+ */
+function inferBlindProxyLegs(legs: BlindLeg[], listed: ConnectionResult[], servers: ServerResult[], input: string, port: number): void {
+  const used = new Set<BlindLeg>();
+  for (const leg of legs) {
+    if (leg.afterBytes > 0) continue;
+    const up = listed.find((r) => r.role === 'direct' && hostOf(r.client) === leg.proxyAddr && r.first_frame > leg.requestFrame && r.first_frame < leg.responseFrame && r.verdict === 'transport');
+    if (!up) continue;
+    const srv = servers.find((x) => hostPort(x.address, x.port) === up.server && x.input === input);
+    if (!srv || srv.reason === 'proxy-upstream-failed') continue;
+    up.role = 'proxy-upstream';
+    used.add(leg);
+    const via = hostPort(leg.proxyAddr, leg.proxyPort);
+    srv.verdict = 'transport';
+    srv.reason = 'proxy-upstream-failed';
+    srv.summary = `${leg.client} asks the proxy ${via} (${leg.requestBytes} bytes, a CONNECT; its text is not in the capture); the proxy's own connection to ${up.server} fails (${up.reason}) and the proxy answers (${leg.responseBytes} bytes) and no tunnel follows: the proxy could not reach ${up.server} (inferred: the status line, a 502 or 504, is not captured)`;
+    srv.hint = HINTS['proxy-upstream-failed'];
+    srv.evidence = [
+      { frame: leg.requestFrame, text: `${leg.client} -> ${via}: ${leg.requestBytes} bytes (the CONNECT request, not captured)` },
+      ...srv.evidence,
+      { frame: leg.responseFrame, text: `${via} answers ${leg.responseBytes} bytes, then ${leg.connState} ${leg.history}: no tunnel` },
+    ].sort((a, b) => a.frame - b.frame);
+  }
+  if (servers.length > 0) return;
+  const leg = legs.find((l) => !used.has(l) && l.afterBytes === 0);
+  if (!leg) return;
+  const via = hostPort(leg.proxyAddr, leg.proxyPort);
+  servers.push({
+    input,
+    address: leg.proxyAddr,
+    port: leg.proxyPort,
+    verdict: 'transport',
+    reason: 'proxy-refused',
+    summary: `no connection to port ${port} in the capture; ${leg.client} asks ${via}, a usual HTTP proxy port (${leg.requestBytes} bytes, its text not captured), and the proxy answers (${leg.responseBytes} bytes) without connecting anywhere, and no tunnel follows: the proxy refused the CONNECT (inferred: most often 407 Proxy Authentication Required or 403 by policy; capture the payload, e.g. tcpdump -s 0 -w, to read the status line and the target)`,
+    hint: HINTS['proxy-refused'],
+    connections: [],
+    connection_count: 0,
+    evidence: [
+      { frame: leg.requestFrame, text: `${leg.client} -> ${via}: ${leg.requestBytes} bytes (a CONNECT request, not captured)` },
+      { frame: leg.responseFrame, text: `${via} answers ${leg.responseBytes} bytes, then ${leg.connState} ${leg.history}: no tunnel, no connection onwards` },
+    ],
+  });
+}
+
+/** the address of an address:port as reported (IPv6 in brackets) */
+function hostOf(hp: string): string {
+  return hp.replace(/^\[?(.+?)\]?:\d+$/, '$1');
 }
 
 const ETH_ARP = 0x0806;
