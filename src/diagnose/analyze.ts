@@ -11,9 +11,9 @@ import { formatIPv4, formatIPv6, hostPort } from '../decode/addr.js';
 import { CaptureError, type CaptureErrorInit } from '../errors.js';
 import { readCapture, type CaptureInput, type ReadOptions } from '../input/reader.js';
 import { linkTypeName } from '../input/linktypes.js';
-import { Connection, ConnTracker, type DirStats } from '../flow/conn.js';
+import { attachConsumers, Connection, ConnTracker, type DirStats } from '../flow/conn.js';
 import { hashFlow } from '../flow/table.js';
-import { Session } from '../protocols/session.js';
+import { ConnectSniffer, Session, type SessionOpener } from '../protocols/session.js';
 import { DSB_TLS_KEYLOG, KeyLog, type KeyLogProblem } from '../protocols/keylog.js';
 import type { DecryptFailure } from '../protocols/decrypt.js';
 import fs from 'node:fs';
@@ -387,13 +387,27 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
   // the server port of interest: --server ADDR:PORT names it, else --port (8443)
   const wantPort = opts.server?.port ?? port;
   const interesting = (c: Connection) => c.server.port === wantPort && (opts.server === undefined || c.server.addr === opts.server.addr);
+  /** a connection to another port whose client spoke CONNECT: its session, from then on */
+  const opener: SessionOpener = {
+    open: (c) => {
+      const s = new Session(c, useKeys());
+      sessions.set(c, s);
+      c.app = null;
+      return s;
+    },
+  };
   const tracker = new ConnTracker({
     port: wantPort,
     onOpen: (c) => {
-      // every connection gets a session until its first client bytes show it is not a proxy leg; one seen
-      // mid-stream on another port never shows its first bytes (a CONNECT line), so it gets none
-      if (c.midstream && !interesting(c)) return;
-      sessions.set(c, new Session(c, useKeys()));
+      // a connection to the port gets its session; one to another port is sniffed until its client's
+      // first bytes show whether it is a proxy leg (its session is made then); one seen mid-stream on
+      // another port never shows its first bytes (a CONNECT line), so it gets nothing
+      if (interesting(c)) sessions.set(c, new Session(c, useKeys()));
+      else if (!c.midstream) {
+        const sniffer = new ConnectSniffer(c, opener);
+        c.app = sniffer;
+        attachConsumers(c, sniffer, null);
+      }
     },
     onClose: (c) => {
       if (!c.dropped) closedQueue.push(c);
@@ -401,9 +415,10 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
     unwanted: (c) => {
       if (interesting(c)) return false;
       const session = sessions.get(c);
+      const sniffer = c.app instanceof ConnectSniffer ? c.app : null;
       // another port's connection seen mid-stream (a stray ACK after its close, or one older than the capture)
-      if (!session) return true;
-      const kind = session.clientKind;
+      if (!session && !sniffer) return true;
+      const kind = session ? session.clientKind : sniffer!.kind;
       // decided once the client spoke (a CONNECT makes it a proxy leg), or once it ended without a word
       const unwanted = kind === 'connect' ? false : kind !== '' || c.closed;
       if (unwanted) {

@@ -199,6 +199,39 @@ export class Session implements TlsOwner {
   }
 }
 
+/** makes the session of a connection found to be a proxy leg (one per analysis) */
+export interface SessionOpener {
+  open(c: Connection): Session;
+}
+
+/**
+ * The client stream of a connection to another port, until its first bytes: a CONNECT makes it a proxy
+ * leg (its session is made then and gets these bytes), anything else makes it nobody's business. One small
+ * object instead of a session with its four parsers for every connection a capture holds.
+ */
+export class ConnectSniffer implements StreamConsumer {
+  /** what the client's first bytes were: '' none yet, 'connect', or 'other' */
+  kind: '' | 'connect' | 'other' = '';
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly opener: SessionOpener,
+  ) {}
+
+  data(bytes: Uint8Array, off: number, frame: number, time: number): void {
+    if (this.kind !== '') return;
+    if (!startsWith(bytes, CONNECT)) {
+      this.kind = 'other';
+      return;
+    }
+    this.kind = 'connect';
+    // the session takes both streams over and reads the request from its first byte
+    this.opener.open(this.conn).onData(true, bytes, off, frame, time);
+  }
+
+  gap(): void {}
+}
+
 /** one side's byte stream into the session (methods on a prototype: no closures per connection) */
 class SideConsumer implements StreamConsumer {
   constructor(
