@@ -58,3 +58,8 @@ export function bracketHost(addr: string): string {
 export function hostPort(addr: string, port: number): string {
   return `${bracketHost(addr)}:${port}`;
 }
+
+/** the address of an address:port as hostPort writes it (IPv6 in brackets) */
+export function hostOf(hp: string): string {
+  return hp.replace(/^\[?(.+?)\]?:\d+$/, '$1');
+}

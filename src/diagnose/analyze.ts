@@ -7,7 +7,7 @@
  */
 import { Decoder } from '../decode/packet.js';
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, type Packet } from '../decode/view.js';
-import { formatIPv4, formatIPv6, hostPort } from '../decode/addr.js';
+import { formatIPv4, formatIPv6, hostOf, hostPort } from '../decode/addr.js';
 import { CaptureError, type CaptureErrorInit } from '../errors.js';
 import { readCapture, type CaptureInput, type ReadOptions } from '../input/reader.js';
 import { linkTypeName } from '../input/linktypes.js';
@@ -80,7 +80,8 @@ const SWEEP_SEC = 10;
 /** a shard tells how far it got at least this often (frames) */
 const WATERMARK_FRAMES = 8192;
 
-export function errorInit(e: CaptureError): CaptureErrorInit {
+export function errorInit(e: CaptureError | null): CaptureErrorInit | null {
+  if (e === null) return null;
   return { code: e.code, file: e.file, offset: e.offset, detail: e.detail, need: e.need, have: e.have, decompressed: e.decompressed };
 }
 
@@ -378,7 +379,17 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
   const first = shard.index === 0;
   const port = opts.port ?? 8443;
   const decoder = new Decoder();
-  if (sharded) decoder.packet.tcpChecksumWanted = (p) => shardOf(shard.count, PROTO_TCP, p.buf, p.ipVersion === 4 ? 4 : 16, p.srcOff, p.dstOff, p.srcPort, p.dstPort) === shard.index;
+  /** the shard of the last TCP packet whose ports were read, and its frame: computed once per packet */
+  let tcpShard = -1;
+  let tcpShardFrame = -1;
+  const tcpShardOf = (p: Packet): number => {
+    if (tcpShardFrame !== p.frame.number) {
+      tcpShardFrame = p.frame.number;
+      tcpShard = shardOf(shard.count, PROTO_TCP, p.buf, p.ipVersion === 4 ? 4 : 16, p.srcOff, p.dstOff, p.srcPort, p.dstPort);
+    }
+    return tcpShard;
+  };
+  if (sharded) decoder.packet.tcpChecksumWanted = (p) => tcpShardOf(p) === shard.index;
   const ledger = new ChecksumLedger();
   const neighbors = new NeighborLedger();
   /** packets to or from the port whose TCP header the snaplen cut (ports seen, flags not): per server address */
@@ -512,7 +523,7 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
           tracker.expireIdle(time, IDLE_SEC, DROPPED_IDLE_SEC, finalize);
           opts.onTracked?.(tracker.tracked);
         }
-        if (sharded && shardOf(shard.count, PROTO_TCP, p.buf, p.ipVersion === 4 ? 4 : 16, p.srcOff, p.dstOff, p.srcPort, p.dstPort) !== shard.index) return;
+        if (sharded && tcpShardOf(p) !== shard.index) return;
         const c = tracker.add(p, time);
         if (interesting(c) || sessions.get(c)?.clientKind === 'connect') {
           // a connection's addresses never change: its counts per direction are looked up once
@@ -531,7 +542,7 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
       } else if (p.transport === PROTO_ICMPV6) {
         if (first) neighbors.add(p, time);
       } else if (p.transport === PROTO_TCP && p.srcPort >= 0 && (p.dstPort === wantPort || p.srcPort === wantPort)) {
-        if (!sharded || shardOf(shard.count, PROTO_TCP, p.buf, p.ipVersion === 4 ? 4 : 16, p.srcOff, p.dstOff, p.srcPort, p.dstPort) === shard.index) noteCutTcp(p);
+        if (!sharded || tcpShardOf(p) === shard.index) noteCutTcp(p);
       }
     },
     readOpts,
@@ -661,7 +672,7 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
       error: summary.error ? summary.error.toJSON() : null,
       readable: summary.readable,
     },
-    error: summary.error ? errorInit(summary.error) : null,
+    error: errorInit(summary.error),
     unanswered: first ? neighbors.unanswered() : [],
     cutTcp: [...cutTcp],
     keylog: keyLog.sources.length > 0 || keyLog.problems.length > 0 ? { sources: keyLog.sources, problems: keyLog.problems } : null,
@@ -804,11 +815,6 @@ function inferBlindProxyLegs(legs: BlindLeg[], listed: ConnectionResult[], serve
       { frame: leg.responseFrame, text: `${via} answers ${leg.responseBytes} bytes, then ${leg.connState} ${leg.history}: no tunnel, no connection onwards` },
     ],
   });
-}
-
-/** the address of an address:port as reported (IPv6 in brackets) */
-function hostOf(hp: string): string {
-  return hp.replace(/^\[?(.+?)\]?:\d+$/, '$1');
 }
 
 const ETH_ARP = 0x0806;

@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { resolveLogYears, type LogEvent, type LogFile } from '../input/logs.js';
+import { hostOf } from '../decode/addr.js';
 import { overallVerdict, type CaptureAnalysis, type ConnectionResult, type ServerResult } from './analyze.js';
 import { HINTS, VERDICT_OF, type Reason, type Verdict } from './hints.js';
 import type { Evidence } from './judge.js';
@@ -103,7 +104,6 @@ interface Conn {
 }
 
 const iso = (t: number) => new Date(Math.round(t * 1000)).toISOString();
-const hostOf = (hp: string) => hp.replace(/^\[?(.+?)\]?:\d+$/, '$1').toLowerCase();
 
 /** oauth/token from /backend/oauth/token?..., backend/oauth/token, /oauth/token */
 export function normPath(p: string): string {
@@ -290,7 +290,7 @@ export function applyLogs(analyses: CaptureAnalysis[], files: LogFile[], opts: A
   const conns: Conn[] = analyses.flatMap((a) =>
     a.connections.map((c) => {
       const start = Number(c.start);
-      return { a, c, start, end: start + c.duration, client: hostOf(c.client), paths: c.http.filter((h) => h.target).map((h) => normPath(h.target!)), notes: [], events: [] };
+      return { a, c, start, end: start + c.duration, client: hostOf(c.client).toLowerCase(), paths: c.http.filter((h) => h.target).map((h) => normPath(h.target!)), notes: [], events: [] };
     }),
   );
   const capStart = conns.length ? Math.min(...conns.map((x) => x.start)) : null;

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CaptureError, type CaptureErrorInit } from '../errors.js';
-import { analyzeCapture, analyzePart, Collector, finishAnalysis, keyBefore, type AnalyzeOptions, type CaptureAnalysis, type ConnectionResult, type Judged, type PartState } from './analyze.js';
+import { analyzeCapture, analyzePart, errorInit, Collector, finishAnalysis, keyBefore, type AnalyzeOptions, type CaptureAnalysis, type ConnectionResult, type Judged, type PartState } from './analyze.js';
 import { ChecksumLedger } from './checksums.js';
 
 /** what a worker needs to analyse one file: plain data only (it is structured-cloned) */
@@ -65,9 +65,6 @@ const MAX_SHARDS = 8;
 /** the worker script beside this module (dist/diagnose/parallel-worker.js); absent when run from sources */
 const WORKER_URL = new URL('./parallel-worker.js', import.meta.url);
 
-export function errorInit(e: CaptureError | null): CaptureErrorInit | null {
-  return e ? { code: e.code, file: e.file, offset: e.offset, detail: e.detail, need: e.need, have: e.have, decompressed: e.decompressed } : null;
-}
 
 /** an input whose analysis failed inside ssmcap itself: an input with its error, not a crash of the run */
 function failedAnalysis(path: string, message: string): CaptureAnalysis {
