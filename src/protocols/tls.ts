@@ -520,11 +520,10 @@ export class TlsStream implements StreamConsumer {
       // no message pending: the buffer goes (most streams never split another one)
       if (this.hsLen === 0) this.hsBuf = NO_BYTES;
     } else if (p < len) {
-      // room for the whole pending message at once (its length is in its header when that is here), up
-      // to 16 KiB: bytes that are not handshake messages say any length, and a longer message (a big
-      // certificate chain) grows the buffer by doubling as it comes
-      const whole = len - p >= 4 ? 4 + ((buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!) : 0;
-      this.hsReserve(Math.max(len - p, Math.min(whole, 16384)));
+      // room for what is here only, not for the length the header says: bytes that are not handshake
+      // messages say any length, and an ArrayBuffer's allocation costs the more the larger it is (zeroed,
+      // external memory that hastens collections); a message coming in pieces grows the buffer by doubling
+      this.hsReserve(len - p);
       this.hsBuf.set(buf.subarray(p, len), 0);
       this.hsLen = len - p;
     }
