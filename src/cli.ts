@@ -9,19 +9,16 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isCaptureError } from './errors.js';
 import { captureBeside, expandInputs, type InputEntry } from './input/dir.js';
-import { formatInfoText, infoJson, inspectCapture } from './report/info.js';
 import fs from 'node:fs';
 import { analyzeCapture, type CaptureAnalysis, type ConnectionResult } from './diagnose/analyze.js';
 import { buildReport, EXIT_OF, ndjsonLine, reportText, SECRETS_SHOWN, writeReportJson, type RunReport } from './report/analysis.js';
 import { analyzeMany } from './diagnose/parallel.js';
 import { createProgress } from './report/progress.js';
 import pathLib from 'node:path';
-import { writeReportHtml } from './report/html.js';
 import { hasCaptureExtension } from './input/dir.js';
-import { followFile } from './input/follow.js';
-import { LiveError, startLive, type LiveEngine } from './input/live.js';
+import type { LiveEngine } from './input/live.js';
 import { redact } from './report/redact.js';
-import { resolveFields, UnknownFieldError, writePackets, type PacketsFormat } from './report/packets.js';
+import type { PacketsFormat } from './report/packets.js';
 import { logsDay, parseTimeZone, readLogs, type LogFile } from './input/logs.js';
 import { applyLogs, type LogAnalysis } from './diagnose/logs.js';
 
@@ -59,6 +56,8 @@ async function cmdPackets(argv: { input: string[]; format: string; e?: string[];
     const [entry] = await expandInputs([input]);
     if (entry && entry.path !== input) throw new UsageError(`packets takes one file, and ${input} is a directory`);
   }
+  // each command loads what only it uses (a run's start is mostly module loading)
+  const { resolveFields, UnknownFieldError, writePackets } = await import('./report/packets.js');
   try {
     resolveFields(argv.e);
   } catch (e) {
@@ -100,6 +99,7 @@ async function cmdInfo(argv: { input: string[]; format: string; port: number; da
   const skipped = inputs.skipped + inputs.beside.length;
   let readable = 0;
   const docs: Record<string, unknown>[] = [];
+  const { formatInfoText, infoJson, inspectCapture } = await import('./report/info.js');
   for (const path of paths) {
     const info = await inspectCapture(path, { port: argv.port, date: argv.date });
     if (info.readable) readable++;
@@ -236,7 +236,8 @@ async function emitReport(analyses: CaptureAnalysis[], argv: { format: string; o
   if (argv.format === 'json' || argv.format === 'html') {
     // written in pieces: a large report is never one string in memory (nor its copy for the write);
     // --show-secrets never reaches a file (secretsShown refuses it with -o)
-    const write = (out: (t: string) => void) => (argv.format === 'json' ? writeReportJson(report, out, showSecrets) : writeReportHtml(report, out, { showSecrets }));
+    const writeReportHtml = argv.format === 'html' ? (await import('./report/html.js')).writeReportHtml : null;
+    const write = (out: (t: string) => void) => (writeReportHtml ? writeReportHtml(report, out, { showSecrets }) : writeReportJson(report, out, showSecrets));
     if (argv.o) {
       const fd = openOut(argv.o);
       try {
@@ -289,6 +290,7 @@ async function cmdFollow(argv: { input: string[]; format: string; port: number; 
   if (fs.existsSync(path) && fs.statSync(path).isDirectory()) throw new UsageError(`--follow takes one capture file, and ${path} is a directory`);
   const ndjson = argv.format === 'ndjson';
   const sink = ndjson ? openSink(argv.o) : null;
+  const { followFile } = await import('./input/follow.js');
   const f = followFile(path, { idleSec: argv.idle });
   const off = onInterrupt(() => f.stop());
   // the file is read as a stream: its key log beside it is named explicitly
@@ -330,6 +332,7 @@ async function cmdLive(argv: { i?: string; port: number; server?: string; durati
   }
   // the report's file too (a failure once the capture ran would lose it)
   if (argv.o) fs.closeSync(openOut(argv.o));
+  const { LiveError, startLive } = await import('./input/live.js');
   let cap;
   try {
     cap = await startLive({ iface: argv.i, port, proxyPorts: argv.proxyPort, count: argv.count, writeFile: argv.w, engine: argv.engine });

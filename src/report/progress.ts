@@ -3,7 +3,7 @@
  * (also those read in parallel by worker threads). Shown only when stderr is a terminal, the work is large
  * and the user did not ask for quiet; otherwise every call is a no-op.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import { redact } from './redact.js';
 
 /** below this many bytes in all the run is over too soon for a bar to help */
@@ -37,6 +37,8 @@ export function createProgress(sizes: number[], opts: { quiet?: boolean; stream?
   let sumBytes = 0;
   let sumPackets = 0;
   const t0 = Date.now();
+  // loaded only when a bar is drawn (most runs have none: a pipe, a small capture)
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
   const bar = new cliProgress.SingleBar(
     {
       stream,
