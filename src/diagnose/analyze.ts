@@ -292,7 +292,7 @@ const MAX_BLIND_LEGS = 64;
 
 function blindLeg(c: Connection): BlindLeg | null {
   if (c.midstream || c.orig.syn === 0 || !PROXY_PORTS.has(c.server.port)) return null;
-  const segs = c.segments;
+  const segs = c.segments.toArray();
   const req = segs[0];
   if (!req || req.dir !== 'c') return null;
   const resp = segs.find((g) => g.dir === 's');

@@ -397,7 +397,7 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
   const turns: { dir: 'c' | 's'; bytes: number; frame: number; last: number; firstLen: number; second: number }[] = [];
   // a short last segment that closes (FIN with it, or the peer already closed, or nothing follows) is
   // an encrypted close_notify, not data
-  const segs = c.segments;
+  const segs = c.segments.toArray();
   const finOf = (d: 'c' | 's') => (d === 'c' ? o.finFrame || o.rstFrame : r.finFrame || r.rstFrame);
   const closes: { dir: 'c' | 's'; frame: number; len: number }[] = [];
   const data = segs.filter((g, i) => {

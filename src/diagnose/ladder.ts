@@ -124,7 +124,7 @@ export function buildLadder(c: Connection, s: Session | null): LadderStep[] {
     d.cats |= OTHER;
   }
   // new data: each segment, named below by the records and messages that start in it
-  for (const g of c.segments) {
+  for (const g of c.segments.toArray()) {
     const d = get(g.dir, endOf(g.frame, false), g.frame, g.time);
     d.bytes += g.len;
     if (g.cut) d.cut = true;

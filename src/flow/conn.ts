@@ -23,6 +23,70 @@ export interface ConnEvent {
   what: string;
 }
 
+/** a new data segment: who sent how many bytes, when */
+export interface Segment {
+  /** 'c' client to server, 's' server to client */
+  dir: 'c' | 's';
+  frame: number;
+  time: number;
+  len: number;
+  /** FIN or RST with it */
+  fin: boolean;
+  /** the snaplen cut its payload */
+  cut: boolean;
+}
+
+const SEG_SLOTS = 3;
+const SEG_C = 1;
+const SEG_FIN = 2;
+const SEG_CUT = 4;
+
+/**
+ * Segments in capture order, packed three numbers each in one array (frame, time, length and flags):
+ * one object per connection instead of one per segment, which would outlive the young generation with
+ * its connection. Read by index, or as objects (made on demand, for judging and drawing).
+ */
+export class SegmentLog {
+  private v: number[] = [];
+  length = 0;
+
+  push(dir: 'c' | 's', frame: number, time: number, len: number, fin: boolean, cut: boolean): void {
+    this.v.push(frame, time, len * 8 + (dir === 'c' ? SEG_C : 0) + (fin ? SEG_FIN : 0) + (cut ? SEG_CUT : 0));
+    this.length++;
+  }
+
+  dir(i: number): 'c' | 's' {
+    return this.v[i * SEG_SLOTS + 2]! & SEG_C ? 'c' : 's';
+  }
+
+  frame(i: number): number {
+    return this.v[i * SEG_SLOTS]!;
+  }
+
+  len(i: number): number {
+    return Math.floor(this.v[i * SEG_SLOTS + 2]! / 8);
+  }
+
+  at(i: number): Segment | undefined {
+    if (i < 0 || i >= this.length) return undefined;
+    const k = i * SEG_SLOTS;
+    const x = this.v[k + 2]!;
+    return { dir: x & SEG_C ? 'c' : 's', frame: this.v[k]!, time: this.v[k + 1]!, len: Math.floor(x / 8), fin: (x & SEG_FIN) !== 0, cut: (x & SEG_CUT) !== 0 };
+  }
+
+  /** the segments as objects (made now: for a connection's judging or its drawing, not kept) */
+  toArray(): Segment[] {
+    const out: Segment[] = [];
+    for (let i = 0; i < this.length; i++) out.push(this.at(i)!);
+    return out;
+  }
+
+  clear(): void {
+    this.v = [];
+    this.length = 0;
+  }
+}
+
 export class DirStats {
   packets = 0;
   /** payload bytes on the wire, retransmissions included */
@@ -95,7 +159,7 @@ export class Connection {
    * New data segments in capture order (the first 128): who sent how many bytes, when. What a capture
    * without payload (tcpdump text, a snaplen of 64) still tells about the exchange.
    */
-  readonly segments: { dir: 'c' | 's'; frame: number; time: number; len: number; fin: boolean; cut?: boolean }[] = [];
+  readonly segments = new SegmentLog();
   /** ICMP errors that quote this connection's packets */
   readonly icmp: { frame: number; time: number; from: string; type: number; code: number; v6: boolean; cut?: boolean }[] = [];
   /** the connection ended (FIN both ways or RST) */
@@ -245,7 +309,7 @@ export class Connection {
         this.addHistory(fromClient ? 'T' : 't');
         if (off + len > peer.ackedOff) d.unackedRetrans++;
         this.event(frame, time, dir, `retransmission of ${len} bytes at offset ${off}`);
-      } else if (this.segments.length < 128) this.segments.push({ dir, frame, time, len, fin: fin || rst, cut: p.tcpPayloadCapLen < len });
+      } else if (this.segments.length < 128) this.segments.push(dir, frame, time, len, fin || rst, p.tcpPayloadCapLen < len);
       if (off + len > d.sentOff && off < 0x80000000) d.sentOff = off + len;
       if (d.stream.stats.lostBytes > 0) this.addHistory(fromClient ? 'G' : 'g');
     } else {
@@ -423,7 +487,7 @@ export class ConnTracker {
     if (c.entry) this.table.delete(c.entry as Parameters<typeof this.table.delete>[0]);
     c.entry = null;
     c.events.length = 0;
-    c.segments.length = 0;
+    c.segments.clear();
   }
 
   /**

@@ -161,12 +161,14 @@ export class Session implements TlsOwner {
     let turn = 0;
     let last = '';
     let bytes = 0;
-    for (const g of this.conn.segments) {
-      if (g.dir !== last) {
+    const segs = this.conn.segments;
+    for (let i = 0; i < segs.length; i++) {
+      const dir = segs.dir(i);
+      if (dir !== last) {
         turn++;
-        last = g.dir;
+        last = dir;
       }
-      if (turn === 3) bytes += g.len;
+      if (turn === 3) bytes += segs.len(i);
       else if (turn > 3) break;
     }
     return bytes;
