@@ -531,7 +531,8 @@ export class TlsStream implements StreamConsumer {
 
   private hsReserve(n: number): void {
     if (this.hsBuf.length < n) {
-      const nb = new Uint8Array(Math.max(this.hsBuf.length * 2, n));
+      // (from Node's pool when small: an ArrayBuffer of its own costs microseconds to make and to sweep)
+      const nb = Buffer.allocUnsafe(Math.max(this.hsBuf.length * 2, n));
       nb.set(this.hsBuf.subarray(0, this.hsLen));
       this.hsBuf = nb;
     }
