@@ -316,7 +316,8 @@ export class TlsStream implements StreamConsumer {
           // the whole header is in this segment: read it where it lies
           i += 5;
           this.startRecord(src, i - 5, off + i - 5 - start, frame, time);
-          if ((this.state as State) !== 'body') return;
+          // (a record of length 0, legal for application data, has ended already: the next header follows)
+          if ((this.state as State) === 'lost') return;
           continue;
         }
         if (this.hdr.length === 0) this.hdr = new Uint8Array(5);
@@ -326,7 +327,7 @@ export class TlsStream implements StreamConsumer {
         i += take;
         if (this.hdrLen < 5) return;
         this.startRecord(this.hdr, 0, off + i - 5 - start, frame, time);
-        if ((this.state as State) !== 'body') return;
+        if ((this.state as State) === 'lost') return;
       } else if (this.state === 'body') {
         const take = Math.min(this.bodyLeft, end - i);
         if (this.bodyLen === 0 && take === this.bodyLeft && !this.cur!.cut) {

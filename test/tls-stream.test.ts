@@ -1,0 +1,118 @@
+/**
+ * TlsStream against the byte stream it is given: however a stream is cut into TCP segments, and however
+ * its handshake messages are fragmented into records (a message may span many records, RFC 8446 5.1),
+ * the records, the handshake messages and the ClientHello's fields read from it are the same.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { TlsStream } from '../src/protocols/tls.js';
+
+function u16(n: number): number[] {
+  return [(n >> 8) & 255, n & 255];
+}
+
+function u24(n: number): number[] {
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+function ext(type: number, body: number[]): number[] {
+  return [...u16(type), ...u16(body.length), ...body];
+}
+
+/** a ClientHello handshake message (header included) with SNI, supported_versions and padding */
+function clientHello(sni: string, suites: number[], padding: number): number[] {
+  const name = [...Buffer.from(sni, 'ascii')];
+  const exts = [
+    ...ext(0, [...u16(name.length + 3), 0, ...u16(name.length), ...name]),
+    ...ext(43, [4, 3, 4, 3, 3]),
+    ...ext(21, new Array<number>(padding).fill(0)),
+  ];
+  const body = [3, 3, ...new Array<number>(32).fill(7), 0, ...u16(suites.length * 2), ...suites.flatMap(u16), 1, 0, ...u16(exts.length), ...exts];
+  return [1, ...u24(body.length), ...body];
+}
+
+function record(type: number, body: number[]): number[] {
+  return [type, 3, 3, ...u16(body.length), ...body];
+}
+
+/** the handshake bytes cut into records of the given fragment sizes (cycled), then CCS and application data */
+function stream(handshake: number[], fragments: number[], appData: number[]): Uint8Array {
+  const out: number[] = [];
+  let p = 0;
+  for (let i = 0; p < handshake.length; i++) {
+    const n = Math.min(fragments[i % fragments.length]!, handshake.length - p);
+    out.push(...record(22, handshake.slice(p, p + n)));
+    p += n;
+  }
+  out.push(...record(20, [1]));
+  for (const n of appData) out.push(...record(23, new Array<number>(n).fill(0xab)));
+  return Uint8Array.from(out);
+}
+
+function feed(bytes: Uint8Array, chunks: number[]): TlsStream {
+  const t = new TlsStream();
+  let off = 0;
+  for (let i = 0; off < bytes.length; i++) {
+    const n = Math.min(chunks[i % chunks.length]!, bytes.length - off);
+    // a copy per segment, as the reassembler hands out bytes valid during the call only
+    t.data(bytes.slice(off, off + n), off, i + 1, i);
+    off += n;
+  }
+  return t;
+}
+
+function facts(t: TlsStream) {
+  return {
+    records: t.records.map((r) => ({ type: r.type, length: r.length, off: r.off, handshakes: [...r.handshakes], cut: r.cut })),
+    handshakeTypes: t.handshakeTypes.map((h) => h.type),
+    sni: t.clientHello?.sni ?? null,
+    suites: t.clientHello?.cipherSuites ?? null,
+    versions: t.clientHello?.supportedVersions ?? null,
+    state: t.state,
+  };
+}
+
+describe('TlsStream', () => {
+  it('reads the same records and messages however the stream is segmented and the messages fragmented', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[a-z]{1,20}\.example$/),
+        fc.array(fc.integer({ min: 1, max: 0xfeff }), { minLength: 1, maxLength: 20 }),
+        fc.integer({ min: 0, max: 6000 }),
+        // (fragments of at least 40 bytes: at most 256 records are kept, the rest only counted)
+        fc.array(fc.integer({ min: 40, max: 1200 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 0, max: 3000 }), { maxLength: 4 }),
+        fc.array(fc.integer({ min: 1, max: 1600 }), { minLength: 1, maxLength: 8 }),
+        (sni, suites, padding, fragments, appData, chunks) => {
+          const hello = clientHello(sni, suites, padding);
+          // a second message after the hello, in the same records (client_key_exchange, not parsed)
+          const hs = [...hello, 16, ...u24(33), 32, ...new Array<number>(32).fill(9)];
+          const bytes = stream(hs, fragments, appData);
+          const whole = facts(feed(bytes, [bytes.length]));
+          // the reference: what was built
+          expect(whole.sni).toBe(sni);
+          expect(whole.suites).toEqual(suites);
+          expect(whole.versions).toEqual([0x0304, 0x0303]);
+          expect(whole.handshakeTypes).toEqual([1, 16]);
+          const hsRecords = whole.records.filter((r) => r.type === 22);
+          expect(hsRecords.reduce((a, r) => a + r.length, 0)).toBe(hs.length);
+          expect(whole.records.filter((r) => r.type === 23).map((r) => r.length)).toEqual(appData);
+          // each message is counted in the record where it ends
+          expect(hsRecords.flatMap((r) => r.handshakes)).toEqual([1, 16]);
+          expect(facts(feed(bytes, chunks))).toEqual(whole);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a message split one byte per record still parses (its buffer grows as the pieces come)', () => {
+    const hello = clientHello('ssm.example', [0x1301, 0xc02f], 4000);
+    const bytes = stream(hello, [1], []);
+    const t = feed(bytes, [7, 300, 1, 5000]);
+    expect(t.clientHello?.sni).toBe('ssm.example');
+    // (records past the first 256 are counted, not kept)
+    expect(t.recordCount).toBe(hello.length + 1);
+    expect(t.handshakeTypes.map((h) => h.type)).toEqual([1]);
+  });
+});
