@@ -83,7 +83,8 @@ export class HttpStream implements StreamConsumer {
       const joined = this.head + text;
       const idx = joined.indexOf('\r\n\r\n');
       const idx2 = joined.indexOf('\n\n');
-      const headEnd = idx >= 0 ? idx + 4 : idx2 >= 0 ? idx2 + 2 : -1;
+      // the head ends at the first empty line, CRLF or bare LF (whichever comes first: a body may hold the other)
+      const headEnd = idx >= 0 && (idx2 < 0 || idx < idx2) ? idx + 4 : idx2 >= 0 ? idx2 + 2 : -1;
       if (headEnd < 0) {
         if (this.head === '') {
           this.headFrame = frame;
