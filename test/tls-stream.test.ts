@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { StreamReassembler } from '../src/flow/reassembly.js';
 import { TlsStream } from '../src/protocols/tls.js';
 
 function u16(n: number): number[] {
@@ -100,6 +101,42 @@ describe('TlsStream', () => {
           // each message is counted in the record where it ends
           expect(hsRecords.flatMap((r) => r.handshakes)).toEqual([1, 16]);
           expect(facts(feed(bytes, chunks))).toEqual(whole);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps every record boundary when the snaplen cuts payloads but not record headers', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 3000 }),
+        fc.array(fc.integer({ min: 40, max: 1200 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 0, max: 6000 }), { maxLength: 6 }),
+        fc.array(fc.integer({ min: 1, max: 1600 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 0, max: 200 }), { minLength: 1, maxLength: 8 }),
+        (padding, fragments, appData, segSizes, extra) => {
+          const bytes = stream(clientHello('ssm.example', [0x1301], padding), fragments, appData);
+          const whole = feed(bytes, [bytes.length]).records;
+          // where the headers lie: every segment captures at least up to the last header byte in it
+          const headerByte = new Uint8Array(bytes.length);
+          for (const r of whole) headerByte.fill(1, r.off, r.off + 5);
+          const t = new TlsStream();
+          const reasm = new StreamReassembler(t);
+          const captured = new Uint8Array(bytes.length);
+          let off = 0;
+          for (let i = 0; off < bytes.length; i++) {
+            const n = Math.min(segSizes[i % segSizes.length]!, bytes.length - off);
+            let need = 0;
+            for (let k = off; k < off + n; k++) if (headerByte[k]) need = k - off + 1;
+            const cap = Math.min(n, need + extra[i % extra.length]!);
+            captured.fill(1, off, off + cap);
+            reasm.segment(off, n, bytes.subarray(off, off + cap), i + 1, i);
+            off += n;
+          }
+          expect(t.records.map((r) => [r.type, r.length, r.off])).toEqual(whole.map((r) => [r.type, r.length, r.off]));
+          // a record is cut exactly when some byte of its body was not captured
+          expect(t.records.map((r) => r.cut)).toEqual(whole.map((r) => !captured.subarray(r.off + 5, r.off + 5 + r.length).every((x) => x === 1)));
         },
       ),
       { numRuns: 200 },
