@@ -1,7 +1,8 @@
 /**
  * The same scenarios recorded differently: every labelled sample capture re-encoded the ways users'
  * captures differ (tcpdump -s 96 and -s 128, pcapng in big-endian byte order with nanosecond
- * timestamps, Linux cooked SLL and SLL2 from `-i any`, raw IP) must keep its verdict and reason. This is
+ * timestamps, Linux cooked SLL and SLL2 from `-i any`, every packet twice as `-i any` records it on a
+ * bridge and its port, raw IP) must keep its verdict and reason. This is
  * what keeps the rules on protocol facts rather than on the sample files.
  */
 import fs from 'node:fs';
@@ -89,6 +90,22 @@ const VARIANTS: Variant[] = [
   pcapVariant('Linux cooked SLL (-i any, older tcpdump)', 113, sll),
   pcapVariant('Linux cooked SLL2 (-i any) with -s 128', 276, sll2, 128),
   pcapVariant('raw IP (LINKTYPE_RAW)', 101, (d) => unEth(d).payload),
+  {
+    // a bridge and its port (or a VLAN and its parent): tcpdump -i any records each packet on both
+    // interfaces, microseconds apart; the copies are not retransmissions
+    name: '-i any seeing every packet twice (SLL2, two interfaces)',
+    write(recs, out) {
+      const rs: PcapRecord[] = [];
+      for (const r of recs) {
+        const a = sll2(r.data);
+        const b = a.slice();
+        b[7] = 3; // another ifindex
+        rs.push({ sec: r.sec, frac: r.usec, data: a, origLen: r.origLen + 6 });
+        rs.push({ sec: r.sec, frac: Math.min(r.usec + 3, 999_999), data: b, origLen: r.origLen + 6 });
+      }
+      fs.writeFileSync(out, writePcap({ linkType: 276, snaplen: 262144 }, rs).bytes);
+    },
+  },
   {
     name: 'pcapng, big-endian, nanosecond timestamps',
     write(recs, out) {

@@ -154,6 +154,8 @@ export interface DirFacts {
   ttl: number | null;
   checksum_offload: number;
   checksum_bad: number;
+  /** packets the capture holds twice (seen on two interfaces): left out of every other count */
+  capture_duplicates: number;
 }
 
 function dirFacts(d: DirStats): DirFacts {
@@ -176,6 +178,7 @@ function dirFacts(d: DirStats): DirFacts {
     ttl: d.ttl >= 0 ? d.ttl : null,
     checksum_offload: d.checksumPartial,
     checksum_bad: d.checksumBad,
+    capture_duplicates: d.captureDuplicates,
   };
 }
 
@@ -525,7 +528,7 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
         }
         if (sharded && tcpShardOf(p) !== shard.index) return;
         const c = tracker.add(p, time);
-        if (interesting(c) || sessions.get(c)?.clientKind === 'connect') {
+        if (!c.lastWasDuplicate && (interesting(c) || sessions.get(c)?.clientKind === 'connect')) {
           // a connection's addresses never change: its counts per direction are looked up once
           const i = c.lastFromClient ? 0 : 1;
           c.ledger[i] = ledger.add(p, c.ledger[i] as ChecksumCounts | null);

@@ -125,11 +125,45 @@ export class DirStats {
    */
   unseenBytes = 0;
   unseenFrame = 0;
+  /**
+   * Packets the capture holds twice (or more): the same TCP segment (sequence and acknowledgment numbers,
+   * flags, window, length, checksum, timestamp option, IPv4 ID) again within DUP_WINDOW_SEC, as `tcpdump -i
+   * any` records a packet once per interface it crosses (a bridge and its port, a VLAN and its parent, a
+   * router's way in and out). The copies are left out of everything else: they are not retransmissions.
+   */
+  captureDuplicates = 0;
+  /** frame of the first copy left out (0: none) */
+  duplicateFrame = 0;
+  /**
+   * The last two segments of this direction, for telling copies: sequence number; acknowledgment number;
+   * window and flags; length and checksum; IPv4 ID and timestamp value; time (-1: none)
+   */
+  dupSeq1 = -1;
+  dupAck1 = -1;
+  dupWf1 = -1;
+  dupLc1 = -1;
+  dupIt1 = -1;
+  dupTime1 = -1;
+  dupSeq2 = -1;
+  dupAck2 = -1;
+  dupWf2 = -1;
+  dupLc2 = -1;
+  dupIt2 = -1;
+  dupTime2 = -1;
 }
+
+/**
+ * How far apart two copies of one packet can be. A sender repeats a segment after its retransmission
+ * timeout (200 ms and more) or a tail loss probe (10 ms and more), and with a timestamp option the
+ * repeat carries a new TSval after a millisecond; a packet seen on two interfaces of the capturing host
+ * is seen twice within microseconds.
+ */
+const DUP_WINDOW_SEC = 0.005;
 
 export type ConnState = 'S0' | 'S1' | 'SF' | 'REJ' | 'S2' | 'S3' | 'RSTO' | 'RSTR' | 'RSTOS0' | 'RSTRH' | 'SH' | 'SHR' | 'OTH';
 
 let nextConnId = 1;
+
 
 export class Connection {
   /** unique in the process; a ConnTracker renumbers its connections 1, 2, ... per capture (stable whichever thread reads it) */
@@ -178,6 +212,47 @@ export class Connection {
   lastFromClient = false;
   /** per-direction bookkeeping of later stages (the checksum ledger's counts): [to server, to client] */
   readonly ledger: [unknown, unknown] = [null, null];
+
+  /** the last packet given to the tracker was a copy of one it had (see DirStats.captureDuplicates): left out */
+  lastWasDuplicate = false;
+
+  /**
+   * Whether this packet is a copy of one of the last few of its direction (the capture saw it twice);
+   * if not, it is remembered for the next ones.
+   */
+  isCaptureDuplicate(p: Packet, fromClient: boolean, time: number): boolean {
+    const d = fromClient ? this.orig : this.resp;
+    const seq = p.tcpSeq;
+    const ack = p.tcpAck;
+    const wf = p.tcpWindow * 256 + (p.tcpFlags & 0xff);
+    const lc = (p.tcpLen > 0 ? p.tcpLen : 0) * 65536 + (p.tcpChecksum & 0xffff);
+    // (IPv6 has no ID; a missing timestamp option is -1)
+    const it = (p.ipVersion === 4 ? p.ipId : 0) * 4294967296 + (p.tcpTsVal + 1);
+    if (
+      (seq === d.dupSeq1 && ack === d.dupAck1 && wf === d.dupWf1 && lc === d.dupLc1 && it === d.dupIt1 && time - d.dupTime1 <= DUP_WINDOW_SEC && time >= d.dupTime1) ||
+      (seq === d.dupSeq2 && ack === d.dupAck2 && wf === d.dupWf2 && lc === d.dupLc2 && it === d.dupIt2 && time - d.dupTime2 <= DUP_WINDOW_SEC && time >= d.dupTime2)
+    ) {
+      d.captureDuplicates++;
+      if (d.duplicateFrame === 0) {
+        d.duplicateFrame = p.frame.number;
+        this.event(p.frame.number, time, fromClient ? 'c' : 's', 'the same packet again (the capture saw it twice: on two interfaces); copies are left out');
+      }
+      return true;
+    }
+    d.dupSeq2 = d.dupSeq1;
+    d.dupAck2 = d.dupAck1;
+    d.dupWf2 = d.dupWf1;
+    d.dupLc2 = d.dupLc1;
+    d.dupIt2 = d.dupIt1;
+    d.dupTime2 = d.dupTime1;
+    d.dupSeq1 = seq;
+    d.dupAck1 = ack;
+    d.dupWf1 = wf;
+    d.dupLc1 = lc;
+    d.dupIt1 = it;
+    d.dupTime1 = time;
+    return false;
+  }
 
   get history(): string {
     return this.hist;
@@ -438,6 +513,11 @@ export class ConnTracker {
       // nobody wants it: only its end matters, to let it go
       c.lightPacket(p, fromClient, time);
       if (c.closed) this.table.delete(e);
+      return c;
+    }
+    c.lastWasDuplicate = c.isCaptureDuplicate(p, fromClient, time);
+    if (c.lastWasDuplicate) {
+      c.lastFromClient = fromClient;
       return c;
     }
     const wasClosed = c.closed;

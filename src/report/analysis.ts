@@ -133,6 +133,8 @@ export function reportText(r: RunReport, opts: { color?: boolean; showSecrets?: 
       const via = c.proxy ? ` via proxy ${c.proxy}` : c.role === 'proxy-upstream' ? ' (the proxy\'s own connection)' : '';
       const tls = c.tls?.version ? `, ${c.tls.version}${c.tls.handshake_complete ? '' : ' (handshake incomplete)'}` : '';
       L.push(`  conn ${c.client} -> ${c.server}${via}: ${c.conn_state} ${c.history || '-'}${tls}, frames ${c.first_frame}-${c.last_frame}, ${c.duration.toFixed(3)} s: ${c.verdict}/${c.reason}${c.inferred ? ' (inferred)' : ''}`);
+      const dups = c.tcp ? c.tcp.orig.capture_duplicates + c.tcp.resp.capture_duplicates : 0;
+      if (dups > 0) L.push(dim(`    ${dups} packet${dups > 1 ? 's' : ''} captured twice (seen on two interfaces): the copies are left out, not counted as retransmissions`));
       const d = c.tls?.decrypted;
       if (d) L.push(dim(`    decrypted ${d.decrypted} of ${d.records} TLS records${d.keylog ? ` with ${d.keylog}` : ''}${d.partial ? `, ${d.partial} cut (only their start read)` : ''}${d.failed - d.partial > 0 ? `, ${d.failed - d.partial} failed` : ''}${d.decrypted === 0 && d.problem ? `: ${d.problem}` : ''}`));
       if (opts.ladder && c.ladder) {
