@@ -6,36 +6,17 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeCapture } from '../src/index.js';
 import { writePcap, type PcapRecord } from './helpers/capture-writer.js';
+import { ACK, bytesOf, FIN, PSH, SYN, tcp4 } from './helpers/frames.js';
 
-const SYN = 0x02, ACK = 0x10, FIN = 0x01, PSH = 0x08;
-
-function tcp(src: number, dst: number, sport: number, dport: number, flags: number, seq: number, ack: number, opts: { payload?: number; ipId?: number; ttl?: number } = {}): Uint8Array {
-  const n = opts.payload ?? 0;
-  const ipLen = 40 + n;
-  const b = new Uint8Array(14 + ipLen);
-  const v = new DataView(b.buffer);
-  v.setUint16(12, 0x0800);
-  v.setUint8(14, 0x45);
-  v.setUint16(16, ipLen);
-  v.setUint16(18, opts.ipId ?? 0);
-  v.setUint8(22, opts.ttl ?? 64);
-  v.setUint8(23, 6);
-  v.setUint32(26, src);
-  v.setUint32(30, dst);
-  v.setUint16(34, sport);
-  v.setUint16(36, dport);
-  v.setUint32(38, seq >>> 0);
-  v.setUint32(42, ack >>> 0);
-  v.setUint8(46, 5 << 4);
-  v.setUint8(47, flags);
-  v.setUint16(48, 65535);
-  // a TLS application data record header, then its body
-  if (n >= 5) b.set([23, 3, 3, (n - 5) >> 8, (n - 5) & 255], 54);
+/** a TLS application data record of `n` bytes (header and filler) */
+function record(n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  b.set([23, 3, 3, (n - 5) >> 8, (n - 5) & 255]);
   return b;
 }
 
-async function* bytesOf(b: Uint8Array) {
-  yield b;
+function tcp(src: number, dst: number, sport: number, dport: number, flags: number, seq: number, ack: number, opts: { payload?: number; ipId?: number; ttl?: number } = {}): Uint8Array {
+  return tcp4(src, dst, sport, dport, flags, seq, ack, { payload: opts.payload ? record(opts.payload) : undefined, ipId: opts.ipId, ttl: opts.ttl });
 }
 
 const C = 0x0a000001;

@@ -6,35 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeCapture } from '../src/index.js';
 import { writePcap, type PcapRecord } from './helpers/capture-writer.js';
+import { ACK, bytesOf, FIN, PSH, RST, SYN, tcp4 } from './helpers/frames.js';
 
-const SYN = 0x02, ACK = 0x10, FIN = 0x01, PSH = 0x08, RST = 0x04;
-
-/** Ethernet + IPv4 + TCP (checksums left 0: unverified is fine here) */
-function tcp(src: number, dst: number, sport: number, dport: number, flags: number, seq: number, ack: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
-  const ipLen = 40 + payload.length;
-  const b = new Uint8Array(14 + ipLen);
-  const v = new DataView(b.buffer);
-  v.setUint16(12, 0x0800);
-  v.setUint8(14, 0x45);
-  v.setUint16(16, ipLen);
-  v.setUint8(22, 64);
-  v.setUint8(23, 6);
-  v.setUint32(26, src);
-  v.setUint32(30, dst);
-  v.setUint16(34, sport);
-  v.setUint16(36, dport);
-  v.setUint32(38, seq >>> 0);
-  v.setUint32(42, ack >>> 0);
-  v.setUint8(46, 5 << 4);
-  v.setUint8(47, flags);
-  v.setUint16(48, 65535);
-  b.set(payload, 54);
-  return b;
-}
-
-async function* bytesOf(b: Uint8Array) {
-  yield b;
-}
+const tcp = (src: number, dst: number, sport: number, dport: number, flags: number, seq: number, ack: number, payload?: Uint8Array) => tcp4(src, dst, sport, dport, flags, seq, ack, { payload });
 
 const CLIENT = 0x0a000001;
 const SSH = 0x0a000002;
