@@ -92,9 +92,11 @@ function layer(v: Verdict): number {
 class GroupAcc {
   count = 0;
   listed: JudgedConn[] = [];
-  /** per reason: how many, the earliest, and the earliest with evidence of its own */
-  readonly reasons = new Map<Reason, { count: number; first: JudgedConn; withEvidence: JudgedConn | null }>();
+  /** per reason: how many, the earliest, the latest, and the earliest with evidence of its own */
+  readonly reasons = new Map<Reason, { count: number; first: JudgedConn; last: JudgedConn; withEvidence: JudgedConn | null }>();
   lastOk: JudgedConn | null = null;
+  /** the latest connection that failed for a known reason (transport, TLS or application) */
+  lastFail: JudgedConn | null = null;
   firstSingle: JudgedConn | null = null;
   lastSingle: JudgedConn | null = null;
   singleCount = 0;
@@ -111,8 +113,9 @@ class GroupAcc {
   add(j: JudgedConn): void {
     this.count++;
     if (j.listed) this.listed.push(j);
-    this.addReason(j.reason, 1, j, j.evidence.length > 0 ? j : null);
+    this.addReason(j.reason, 1, j, j, j.evidence.length > 0 ? j : null);
     if (j.reason === 'ok') this.lastOk = latest(this.lastOk, j);
+    else if (j.verdict === 'transport' || j.verdict === 'tls' || j.verdict === 'application') this.lastFail = latest(this.lastFail, j);
     if (j.singleExchange) {
       this.singleCount++;
       this.firstSingle = earliest(this.firstSingle, j);
@@ -129,8 +132,9 @@ class GroupAcc {
   merge(o: GroupAcc): void {
     this.count += o.count;
     this.listed.push(...o.listed);
-    for (const [reason, r] of o.reasons) this.addReason(reason, r.count, r.first, r.withEvidence);
+    for (const [reason, r] of o.reasons) this.addReason(reason, r.count, r.first, r.last, r.withEvidence);
     this.lastOk = latest(this.lastOk, o.lastOk);
+    this.lastFail = latest(this.lastFail, o.lastFail);
     this.singleCount += o.singleCount;
     this.firstSingle = earliest(this.firstSingle, o.firstSingle);
     this.lastSingle = latest(this.lastSingle, o.lastSingle);
@@ -142,12 +146,13 @@ class GroupAcc {
     this.items = keepEarliest(this.items, o.items, MAX_UPSTREAM_LINES);
   }
 
-  private addReason(reason: Reason, count: number, first: JudgedConn, withEvidence: JudgedConn | null): void {
+  private addReason(reason: Reason, count: number, first: JudgedConn, last: JudgedConn, withEvidence: JudgedConn | null): void {
     const r = this.reasons.get(reason);
-    if (!r) this.reasons.set(reason, { count, first, withEvidence });
+    if (!r) this.reasons.set(reason, { count, first, last, withEvidence });
     else {
       r.count += count;
       r.first = earliest(r.first, first)!;
+      r.last = latest(r.last, last)!;
       r.withEvidence = earliest(r.withEvidence, withEvidence);
     }
   }
@@ -165,6 +170,18 @@ class GroupAcc {
   judge(): { reason: Reason; summary: string; evidence: Evidence[] } {
     const n = this.count;
     const ok = this.reasons.get('ok');
+    if (ok && this.lastOk && this.lastFail && before(this.lastOk, this.lastFail)) {
+      // it worked, then it failed: the sync is broken now. The failure of the lowest layer among those
+      // after the last success is the finding; the success is said, not judged
+      const lastOk = this.lastOk;
+      let pick: { count: number; last: JudgedConn } | null = null;
+      for (const [reason, r] of this.reasons) {
+        if (reason === 'ok' || !before(lastOk, r.last) || !(r.last.verdict === 'transport' || r.last.verdict === 'tls' || r.last.verdict === 'application')) continue;
+        if (pick === null || layer(r.last.verdict) < layer(pick.last.verdict) || (layer(r.last.verdict) === layer(pick.last.verdict) && before(pick.last, r.last))) pick = r;
+      }
+      const j = pick!.last;
+      return { reason: j.reason, summary: `${j.summary} (connections succeeded before, the last at frame ${lastOk.firstFrame}: it worked, then stopped)`, evidence: this.evidenceOf(j) };
+    }
     if (ok && this.lastOk) {
       const j = this.lastOk;
       if (ok.count === n) return { reason: 'ok', summary: j.summary, evidence: this.evidenceOf(j) };
