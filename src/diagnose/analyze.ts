@@ -639,6 +639,7 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
         r,
         j: {
           firstFrame: c.firstFrame,
+          start: c.start,
           reason: f.reason,
           verdict: f.verdict,
           summary: f.summary,

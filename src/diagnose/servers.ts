@@ -31,6 +31,8 @@ export interface ServerResult {
 export interface JudgedConn {
   id: number;
   firstFrame: number;
+  /** capture time of its first packet (seconds) */
+  start: number;
   reason: Reason;
   verdict: Verdict;
   summary: string;
@@ -104,6 +106,8 @@ class GroupAcc {
   reqMax = -Infinity;
   /** the earliest single-exchange connections (up to 8), in capture order: their request sizes are quoted */
   reqFirst: JudgedConn[] = [];
+  /** the latest single-exchange connections (up to MAX_TAIL), in capture order: the last sync is judged by them */
+  reqLast: JudgedConn[] = [];
   firstHttpError: JudgedConn | null = null;
   /** the earliest connection of the lowest layer */
   best: JudgedConn | null = null;
@@ -123,6 +127,7 @@ class GroupAcc {
       this.reqMin = Math.min(this.reqMin, j.requestBytes);
       this.reqMax = Math.max(this.reqMax, j.requestBytes);
       this.reqFirst = keepEarliestOne(this.reqFirst, j, 8);
+      this.reqLast = keepLatestOne(this.reqLast, j, MAX_TAIL);
     }
     if (j.httpError) this.firstHttpError = earliest(this.firstHttpError, j);
     if (this.best === null || layer(j.verdict) < layer(this.best.verdict) || (layer(j.verdict) === layer(this.best.verdict) && before(j, this.best))) this.best = j;
@@ -141,6 +146,7 @@ class GroupAcc {
     this.reqMin = Math.min(this.reqMin, o.reqMin);
     this.reqMax = Math.max(this.reqMax, o.reqMax);
     this.reqFirst = keepEarliest(this.reqFirst, o.reqFirst, 8);
+    this.reqLast = keepLatest(this.reqLast, o.reqLast, MAX_TAIL);
     this.firstHttpError = earliest(this.firstHttpError, o.firstHttpError);
     if (o.best && (this.best === null || layer(o.best.verdict) < layer(this.best.verdict) || (layer(o.best.verdict) === layer(this.best.verdict) && before(o.best, this.best)))) this.best = o.best;
     this.items = keepEarliest(this.items, o.items, MAX_UPSTREAM_LINES);
@@ -157,6 +163,12 @@ class GroupAcc {
     }
   }
 
+  /** start of the single-exchange connection before `j` among the latest kept (its own start when none) */
+  private prevStart(j: JudgedConn): number {
+    const i = this.reqLast.indexOf(j);
+    return i > 0 ? this.reqLast[i - 1]!.start : j.start;
+  }
+
   /** a connection's evidence, or that of the earliest connection with the same reason that has some */
   evidenceOf(j: JudgedConn): Evidence[] {
     return j.evidence.length > 0 ? j.evidence : (this.reasons.get(j.reason)?.withEvidence?.evidence ?? []);
@@ -167,20 +179,14 @@ class GroupAcc {
    * that opens one connection per call is told from a rejected call being retried by what follows
    * (different requests, answers of different sizes) across connections.
    */
-  judge(): { reason: Reason; summary: string; evidence: Evidence[] } {
+  judge(stopped: { ok: JudgedConn; fail: JudgedConn } | null = null): { reason: Reason; summary: string; evidence: Evidence[] } {
     const n = this.count;
     const ok = this.reasons.get('ok');
-    if (ok && this.lastOk && this.lastFail && before(this.lastOk, this.lastFail)) {
-      // it worked, then it failed: the sync is broken now. The failure of the lowest layer among those
-      // after the last success is the finding; the success is said, not judged
-      const lastOk = this.lastOk;
-      let pick: { count: number; last: JudgedConn } | null = null;
-      for (const [reason, r] of this.reasons) {
-        if (reason === 'ok' || !before(lastOk, r.last) || !(r.last.verdict === 'transport' || r.last.verdict === 'tls' || r.last.verdict === 'application')) continue;
-        if (pick === null || layer(r.last.verdict) < layer(pick.last.verdict) || (layer(r.last.verdict) === layer(pick.last.verdict) && before(pick.last, r.last))) pick = r;
-      }
-      const j = pick!.last;
-      return { reason: j.reason, summary: `${j.summary} (connections succeeded before, the last at frame ${lastOk.firstFrame}: it worked, then stopped)`, evidence: this.evidenceOf(j) };
+    if (ok && this.lastOk && stopped) {
+      // a client whose connections worked, then failed: the sync is broken now. Its last failure is the
+      // finding; the success is said, not judged
+      const j = stopped.fail;
+      return { reason: j.reason, summary: `${j.summary} (connections from ${j.clientAddr} worked before, the last at frame ${stopped.ok.firstFrame}: it worked, then stopped)`, evidence: this.evidenceOf(j) };
     }
     if (ok && this.lastOk) {
       const j = this.lastOk;
@@ -190,7 +196,33 @@ class GroupAcc {
     }
     if (this.singleCount > 0 && this.firstSingle && this.lastSingle) {
       // one exchange per connection: different requests across connections mean the calls go on (healthy);
-      // the same request again and again, each answered the same short way, is a refused call retried
+      // the same request again and again, each answered the same short way, is a refused call retried.
+      // A capture may hold several syncs (hours apart): the last one tells how it stands now
+      const tail = lastBurst(this.reqLast);
+      if (tail.length < this.singleCount && tail.length < MAX_TAIL) {
+        let lo = Infinity;
+        let hi = -Infinity;
+        for (const j of tail) {
+          lo = Math.min(lo, j.requestBytes);
+          hi = Math.max(hi, j.requestBytes);
+        }
+        const earlier = this.singleCount - tail.length;
+        const earlierText = `judged by the last sync: ${earlier} earlier connection${earlier > 1 ? 's' : ''} of one call each, the last ${Math.round(tail[0]!.start - this.prevStart(tail[0]!))} s before it`;
+        if (tail.length >= 2 && hi - lo > 48) {
+          return { reason: 'ok', summary: `the last sync's ${tail.length} connections each carry one request of different sizes (${tail.map((j) => j.requestBytes).join(', ')} bytes) and its answer: the client opens a connection per call and the calls go on (${earlierText})`, evidence: this.evidenceOf(tail[tail.length - 1]!) };
+        }
+        const first = tail[0]!;
+        const h = first.httpError;
+        if (h) {
+          const reason: Reason = h.error === 'invalid_client' ? 'invalid-client' : h.error === 'invalid_grant' ? 'invalid-grant' : 'http-error';
+          return { reason, summary: `the token call is answered ${h.status} ${h.error}${h.description ? ` (${h.description})` : ''} (${earlierText})`, evidence: this.evidenceOf(first) };
+        }
+        return {
+          reason: 'auth-rejected',
+          summary: `${tail.length > 1 ? `${tail.length} connections, each: ${first.summary} (the same refused call retried)` : first.summary} (${earlierText})`,
+          evidence: this.evidenceOf(first),
+        };
+      }
       if (this.singleCount >= 2 && this.reqMax - this.reqMin > 48) {
         const shown = this.reqFirst.map((j) => j.requestBytes).join(', ');
         const sizes = this.singleCount > 8 ? `${shown}, ...` : shown;
@@ -214,6 +246,32 @@ class GroupAcc {
     const same = this.reasons.get(best.reason)!.count;
     return { reason: best.reason, summary: same > 1 ? `${same} connections: ${best.summary}` : best.summary, evidence: this.evidenceOf(best) };
   }
+}
+
+/** single-exchange connections kept from a capture's end; a gap of BURST_GAP_SEC without any starts a new sync */
+const MAX_TAIL = 32;
+const BURST_GAP_SEC = 600;
+
+/** the connections of the last burst: from the end back to the first gap of BURST_GAP_SEC */
+function lastBurst(latestFirst: JudgedConn[]): JudgedConn[] {
+  let i = latestFirst.length - 1;
+  while (i > 0 && latestFirst[i]!.start - latestFirst[i - 1]!.start <= BURST_GAP_SEC) i--;
+  return latestFirst.slice(i);
+}
+
+/** merge two capture-ordered lists, keeping the latest `max` */
+function keepLatest(a: JudgedConn[], b: JudgedConn[], max: number): JudgedConn[] {
+  if (b.length === 0) return a;
+  return [...a, ...b].sort((x, y) => (before(x, y) ? -1 : before(y, x) ? 1 : 0)).slice(-max);
+}
+
+function keepLatestOne(a: JudgedConn[], j: JudgedConn, max: number): JudgedConn[] {
+  if (a.length === 0 || before(a[a.length - 1]!, j)) {
+    a.push(j);
+    if (a.length > max) a.shift();
+    return a;
+  }
+  return keepLatest(a, [j], max);
 }
 
 /** merge two capture-ordered lists, keeping the earliest `max` */
@@ -293,14 +351,19 @@ export class ServerJudge {
       const deciding = new GroupAcc();
       const upstream: GroupAcc[] = [];
       const all = new GroupAcc();
+      // a client whose last failure came after its last success (the latest such failure of any client)
+      let stopped: { ok: JudgedConn; fail: JudgedConn } | null = null;
       for (const [part, acc] of g.parts) {
         all.merge(acc);
         // the proxy's own leg never decides when its tunnel is in the capture
         const own = part !== TUNNEL && part !== OTHER_CLIENTS && this.proxyAddrs.has(part) && this.tunnelTargets.has(key.toLowerCase());
         if (own) upstream.push(acc);
-        if (!(tunnels && own)) deciding.merge(acc);
+        if (!(tunnels && own)) {
+          deciding.merge(acc);
+          if (part !== OTHER_CLIENTS && acc.lastOk && acc.lastFail && before(acc.lastOk, acc.lastFail) && (stopped === null || before(stopped.fail, acc.lastFail))) stopped = { ok: acc.lastOk, fail: acc.lastFail };
+        }
       }
-      const judged = deciding.judge();
+      const judged = deciding.judge(stopped);
       const evidence = [...judged.evidence];
       const ups = upstream.reduce((a, u) => keepEarliest(a, u.items, MAX_UPSTREAM_LINES), [] as JudgedConn[]);
       for (const u of ups) evidence.push({ frame: u.firstFrame, text: `the proxy's own connection ${clientText(u)} -> ${serverText(u)}: ${u.connState}, ${u.summary}` });
