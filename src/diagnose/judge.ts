@@ -295,6 +295,15 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
         ev(clientLeft, 'and closes the connection');
         return set('untrusted-certificate', `the client rejects the server ${srv} after its certificate flight (inferred: an encrypted alert, then close, no Finished and no application data)`, true);
       }
+      // TLS 1.3: the server's protected flight (its certificate) came and the client left without a
+      // record of its own after it, not even an alert (node checks the certificate when its side of the
+      // handshake is done and destroys the socket before its Finished goes out)
+      const serverEnc = tls13 ? st.records.find(isProtected) : undefined;
+      if (serverEnc && clientLeft > serverEnc.frame && !ct.records.some((x) => x.frame >= serverEnc.frame && x.type !== CT_CCS)) {
+        if (loud) ev(serverEnc.frame, "the server's encrypted flight (its certificate)");
+        ev(clientLeft, 'the client closes without a record of its own: no Finished, no alert');
+        return set('untrusted-certificate', `the client leaves after ${srv}'s certificate flight without its Finished (inferred: it does not trust the certificate)`, true);
+      }
       if (!tls13 && (st.certificates.length > 0 || st.handshakeTypes.some((h) => h.type === HS.certificate || h.type === HS.server_hello_done) || (sh && !ct.ccsFrame))) {
         if (loud && st.certificates.length) ev(st.certificateFrame, `server certificate: ${st.certificates[0]!.subject}, issued by ${st.certificates[0]!.issuer}`);
         ev(clientLeft, 'the client closes without ChangeCipherSpec/Finished');
@@ -352,6 +361,11 @@ function decideExchanges(c: Connection, f: ConnFinding, set: Setter, ev: Evid, s
       ev(r.rstFrame, 'the server resets the connection after the handshake');
       return set('reset', `${srv} resets the connection right after the TLS handshake`);
     }
+    const left = clientLeftAfterHandshake(c);
+    if (left) {
+      ev(left.frame, `the client closes ${left.after.toFixed(3)} s after the server's last handshake bytes, without a request`);
+      return set('untrusted-certificate', `the client completes the TLS handshake with ${srv} and leaves at once without a request (inferred: it refused the server after the handshake, a certificate or host name check that clients such as node and Java's HttpsURLConnection make then)`, true);
+    }
     return set('capture-incomplete', `the TLS handshake with ${srv} completes but no request follows in the capture`);
   }
   for (let i = 0; loud && i < Math.min(4, f.exchanges.length); i++) {
@@ -369,6 +383,23 @@ function decideExchanges(c: Connection, f: ConnFinding, set: Setter, ev: Evid, s
   const cl = closer(lastResp!.responseFrame);
   if (cl) ev(cl.frame, cl.text);
   return set('auth-rejected', `one request, one short answer (${lastResp!.responseBytes} bytes), then ${cl ? cl.who : 'the end of the capture'}; no API call follows`, true);
+}
+
+/**
+ * The handshake done and no request: the client closes first (FIN or RST, no close from the server before
+ * it) within 2 s of the server's last bytes. A client that wanted the connection would have sent its request
+ * by then; one that checks the server's certificate or host name after the handshake leaves this way.
+ */
+function clientLeftAfterHandshake(c: Connection): { frame: number; after: number } | null {
+  const o = c.orig;
+  const r = c.resp;
+  const cf = o.finFrame && o.rstFrame ? Math.min(o.finFrame, o.rstFrame) : o.finFrame || o.rstFrame;
+  if (!cf || (r.finFrame && r.finFrame < cf) || (r.rstFrame && r.rstFrame < cf)) return null;
+  const close = c.events.find((e) => e.dir === 'c' && e.frame === cf);
+  let last: { time: number } | undefined;
+  for (const g of c.segments) if (g.dir === 's' && g.frame < cf) last = g;
+  if (!close || !last || close.time - last.time > 2) return null;
+  return { frame: cf, after: Math.max(0, close.time - last.time) };
 }
 
 /** a TLS alert record in clear: 5-byte header and 2 bytes */
@@ -631,9 +662,10 @@ function tls13RefusedAtFinished(c: Connection, s: Session, f: ConnFinding, finis
 
 function closerAfter(c: Connection, s: Session, frame: number, tls13: boolean): { frame: number; text: string; who: string } | null {
   const sa = s.serverTls.records.find((r) => r.frame >= frame && r.encrypted && (r.type === CT_ALERT || (tls13 && r.type === CT_APPDATA && r.length <= TLS13_ALERT_MAX)));
-  if (sa) return { frame: sa.frame, text: 'the server closes the TLS session (encrypted alert, close_notify) right after the answer', who: 'the server closes' };
-  if (c.resp.finFrame >= frame) return { frame: c.resp.finFrame, text: 'the server closes the connection (FIN) after the answer', who: 'the server closes' };
-  if (c.resp.rstFrame >= frame) return { frame: c.resp.rstFrame, text: 'the server resets the connection after the answer', who: 'the server resets' };
+  const cf = c.orig.finFrame || c.orig.rstFrame;
+  if (sa && !(cf >= frame && cf < sa.frame)) return { frame: sa.frame, text: 'the server closes the TLS session (encrypted alert, close_notify) right after the answer', who: 'the server closes' };
+  if (c.resp.finFrame >= frame && !(cf >= frame && cf < c.resp.finFrame)) return { frame: c.resp.finFrame, text: 'the server closes the connection (FIN) after the answer', who: 'the server closes' };
+  if (c.resp.rstFrame >= frame && !(cf >= frame && cf < c.resp.rstFrame)) return { frame: c.resp.rstFrame, text: 'the server resets the connection after the answer', who: 'the server resets' };
   if (c.orig.finFrame >= frame || c.orig.rstFrame >= frame) return { frame: c.orig.finFrame || c.orig.rstFrame, text: 'the client closes the connection after the answer', who: 'the client closes' };
   return null;
 }

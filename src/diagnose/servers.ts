@@ -179,6 +179,13 @@ class GroupAcc {
         const sizes = this.singleCount > 8 ? `${shown}, ...` : shown;
         return { reason: 'ok', summary: `${this.singleCount} connections each carry one request of different sizes (${sizes} bytes) and its answer: the client opens a connection per call and the calls go on`, evidence: this.evidenceOf(this.lastSingle) };
       }
+      // the inference yields to a failure read at a lower layer (a reset, an alert) on other connections to
+      // this server when no call is seen retried: one exchange and a close may be the client's last call
+      const failed = this.best;
+      if (this.singleCount === 1 && failed && layer(failed.verdict) < layer('application')) {
+        const same = this.reasons.get(failed.reason)!.count;
+        return { reason: failed.reason, summary: same > 1 ? `${same} connections: ${failed.summary}` : failed.summary, evidence: this.evidenceOf(failed) };
+      }
       const first = this.firstSingle;
       const h = this.firstHttpError?.httpError;
       if (h) {

@@ -1,0 +1,48 @@
+#!/bin/bash
+# More scenarios (r28-...): other clients' trust failures, mid-connection captures, a SYN lost once, a proxy on
+# another port, servers that close or reset without answering, cooked SLL. Run by record-all.sh, or alone:
+#   OUT_DIR=/tmp/rec ./record-more.sh [rNN ...]     (as root; only the named scenarios when given)
+cd "$(dirname "$0")"
+[ -f expired-cert.pem ] || python3 mkcerts.py
+T='https://10.99.0.2:8443/backend/oauth/token?grant_type=password&client_id=abcdefghijk&client_secret=s3cr3t&username=admin&password=Pa55word'
+ONLY=("$@")
+sel() { [ ${#ONLY[@]} -eq 0 ] && return 0; for w in "${ONLY[@]}"; do [[ $1 == $w* ]] && return 0; done; return 1; }
+text() { tcpdump -nn -vv -r "$1" > "$1.tcpdump.txt" 2>/dev/null; }
+O=${OUT_DIR:-.}
+# node's https client checks the certificate after the handshake has completed, then destroys the socket:
+# no alert, no request, the client closes (TLS 1.2 here; TLS 1.3 over IPv6 with an expired certificate below)
+NODE_POST="const https=require('https');const q=https.request(process.argv[1],{method:'POST'},s=>{s.resume()});q.on('error',e=>console.log(e.code));q.end()"
+sel r28 && { ./rec.sh r28-node-untrusted-tls12 tcpdump 262144 "10.99.0.2 8443 200 TLSv1.2" "node -e \"$NODE_POST\" '$T'"; text $O/r28-node-untrusted-tls12.pcap; }
+sel r29 && { CERT=expired ./rec.sh r29-node-expired-v6-tls13 tcpdump 262144 "fd00:99::2 8443 200" "NODE_EXTRA_CA_CERTS=$PWD/expired-cert.pem node -e \"$NODE_POST\" 'https://[fd00:99::2]:8443/backend/oauth/token?client_id=abcdefghijk&client_secret=s3cr3t'"; text $O/r29-node-expired-v6-tls13.pcap; }
+# Python's ssl (OpenSSL) checks during the handshake: a fatal alert (TLS 1.3 encrypted, TLS 1.2 in clear)
+PYC="import socket,ssl,sys
+ctx=ssl.create_default_context(cafile=sys.argv[1])
+try:
+  s=ctx.wrap_socket(socket.create_connection(('10.99.0.2',8443)),server_hostname='ssm-onprem.test')
+  s.sendall(b'POST /backend/oauth/token?client_id=abcdefghijk HTTP/1.1\r\nHost: ssm-onprem.test\r\nContent-Length: 0\r\n\r\n'); print(s.recv(4096))
+except Exception as e: print(e)"
+sel r30 && { CERT=wronghost ./rec.sh r30-py-wronghost-tls13-sll sll 262144 "10.99.0.2 8443 200" "python3 -c \"$PYC\" $PWD/wronghost-cert.pem"; text $O/r30-py-wronghost-tls13-sll.pcap; }
+sel r31 && { CERT=expired ./rec.sh r31-py-expired-tls12-pcapng dumpcap 262144 "10.99.0.2 8443 200 TLSv1.2" "python3 -c \"$PYC\" $PWD/expired-cert.pem"; text $O/r31-py-expired-tls12-pcapng.pcapng; }
+# a healthy sync, one connection per call, the token call's body in the POST and the API calls with a bearer
+# token: requests of about the same size; IPv6, tcpdump -i any (SLL2), -s 96
+PYH="import ssl,urllib.request
+ctx=ssl._create_unverified_context(); B='https://[fd00:99::2]:8443'
+urllib.request.urlopen(urllib.request.Request(B+'/backend/oauth/token',data=b'grant_type=password&client_id=abcdefghijk&client_secret=s3cr3t&username=admin&password=Pa55word',method='POST'),context=ctx).read()
+for p in ['/backend/api/v1/licenses/usage','/backend/api/v1/licenses/count','/backend/api/v1/accounts/status']:
+  urllib.request.urlopen(urllib.request.Request(B+p,headers={'Authorization':'Bearer '+'a'*40,'Accept':'application/json'}),context=ctx).read()"
+sel r32 && { ./rec.sh r32-py-per-call-healthy-v6-any-s96 any 96 "fd00:99::2 8443 200" "python3 -c \"$PYH\""; text $O/r32-py-per-call-healthy-v6-any-s96.pcap; }
+# captures started after the TLS session was established (LATE): a keep-alive client calling on and on; and
+# one whose server resets the connection at its fourth request
+NODE_KA="const https=require('https');const agent=new https.Agent({keepAlive:true,rejectUnauthorized:false});
+const get=(p,m)=>new Promise(r=>{const q=https.request('https://10.99.0.2:8443'+p,{method:m,agent},s=>{s.resume();s.on('end',r)});q.on('error',e=>{console.log(e.code);r()});q.end()});
+(async()=>{await get('/backend/oauth/token?grant_type=password&client_id=abcdefghijk&client_secret=s3cr3t','POST'); for(let i=0;i<8;i++){await new Promise(r=>setTimeout(r,400)); await get('/backend/api/v1/licenses?page='+i,'GET');} agent.destroy();})()"
+sel r33 && { LATE=1.2 ./rec.sh r33-node-keepalive-midstream-healthy tcpdump 262144 "10.99.0.2 8443 200 TLSv1.2" "node -e \"$NODE_KA\""; text $O/r33-node-keepalive-midstream-healthy.pcap; }
+sel r34 && { LATE=0.7 ./rec.sh r34-node-keepalive-midstream-reset tcpdump 262144 "10.99.0.2 8443 reset4" "node -e \"$NODE_KA\""; text $O/r34-node-keepalive-midstream-reset.pcap; }
+# the first SYN is dropped (nft quota in the server's namespace), the retransmitted one answered: healthy
+sel r35 && { SETUP="ip netns exec ssmrec-s nft add table inet f; ip netns exec ssmrec-s nft add chain inet f in '{ type filter hook input priority 0; }'; ip netns exec ssmrec-s nft add rule inet f in tcp dport 8443 tcp flags '& (syn|ack) == syn' quota until 100 bytes drop" ./rec.sh r35-syn-lost-once-healthy tcpdump 262144 "10.99.0.2 8443 200" "curl -sk -X POST '$T' -o /dev/null --next -sk https://10.99.0.2:8443/api/v1/licenses -o /dev/null --next -sk https://10.99.0.2:8443/api/v1/usage -o /dev/null"; text $O/r35-syn-lost-once-healthy.pcap; }
+# a CONNECT proxy on port 9090 opens the tunnel (200); inside it curl refuses the self-signed certificate
+sel r36 && { PROXY=tunnel PROXY_PORT=9090 ./rec.sh r36-proxy9090-tunnel-untrusted tcpdump 262144 "10.99.0.2 8443 200" "curl -s -x http://10.99.0.2:9090 -X POST '$T' -o /dev/null; echo \$?"; text $O/r36-proxy9090-tunnel-untrusted.pcap; }
+# the server closes (close_notify, FIN) as soon as the handshake is done, answering nothing
+sel r37 && { ./rec.sh r37-server-closes-after-handshake tcpdump 262144 "10.99.0.2 8443 fin" "curl -sk -X POST '$T' -o /dev/null; echo \$?"; text $O/r37-server-closes-after-handshake.pcap; }
+# the server reads the ClientHello, says nothing, and resets the connection 2 s later
+sel r38 && { ./rec.sh r38-server-silent-then-rst tcpdump 262144 "py 10.99.0.2 8443 rst" "curl -sk --max-time 5 -X POST '$T' -o /dev/null; echo \$?"; text $O/r38-server-silent-then-rst.pcap; }
