@@ -489,7 +489,10 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
   // the server's only answer to the client's second flight is one alert-sized record, then it closes: a
   // server that accepts sends CCS and Finished (TLS 1.2) or its session tickets (TLS 1.3) first
   const alertClose = s3 ? undefined : closes.find((x) => x.dir === 's' && x.frame > c2.frame && (x.len === ALERT_RECORD || x.len === TLS13_ALERT_RECORD));
-  if (alertClose && (r.finFrame || r.rstFrame)) {
+  // (a TLS 1.3 client whose second flight starts with a segment of just CCS and Finished, the request in
+  // the next, sent no certificate: the server's 24-byte record is then its close_notify, not a refusal)
+  const finOnly = c2.second > 0 && [58, 64, 74, 80].includes(c2.firstLen);
+  if (alertClose && (r.finFrame || r.rstFrame) && !(alertClose.len === TLS13_ALERT_RECORD && finOnly)) {
     if (loud) ev(alertClose.frame, `the server answers the client's second flight with one ${alertClose.len}-byte record, a TLS alert (${alertClose.len === ALERT_RECORD ? 'plaintext, TLS 1.2' : 'encrypted, TLS 1.3'}), and closes`);
     return set('handshake-failure', `${srv} ends the handshake with an alert after the client's second flight (inferred: the payload is not in the capture; typically a client certificate it requires or rejects)`, true);
   }
@@ -562,6 +565,8 @@ function handshakeComplete(s: Session, tls13: boolean): Readonly<{ done: boolean
   // a small snaplen may hide the CCS of a record run; application data both ways also proves it
   const fr = firstAppData(ct);
   if (fr !== undefined && firstAppData(st) !== undefined) return { done: true, frame: fr.frame, text: 'application data both ways: TLS handshake complete' };
+  // ... or the server's CCS behind a session ticket: the client sends data after its own CCS and the server's answer to it
+  if (fr !== undefined && ct.ccsFrame && st.records.some((x) => x.frame > ct.ccsFrame && x.frame < fr.frame)) return { done: true, frame: fr.frame, text: "client data after its ChangeCipherSpec and the server's flight (its ChangeCipherSpec cut by the snaplen): TLS handshake complete" };
   return NOT_COMPLETE;
 }
 
@@ -657,8 +662,32 @@ function tls13RefusedAtFinished(c: Connection, s: Session, f: ConnFinding, finis
   const after = s.serverTls.records.filter((r) => isProtected(r) && r.frame >= finishedFrame);
   if (after.length === 0 || after.length > 2 || !after.every((r) => r.type !== CT_OPAQUE && r.length === TLS13_ALERT_MAX)) return null;
   if (!(c.resp.rstFrame || c.resp.finFrame)) return null;
+  if (finishedOnly(s)) return null;
   return { frame: after[0]!.frame, records: after.length };
 }
+
+/**
+ * TLS 1.3: the client's first protected record is exactly a Finished (hash + 4 + 1 + tag bytes for the
+ * ServerHello's suite): it sent no Certificate, so the server did not ask for one, and a lone 19-byte record
+ * from the server then is its close_notify (it closes without answering), not a refusal of the client.
+ */
+function finishedOnly(s: Session): boolean {
+  const sh = s.serverTls.serverHello;
+  const fin = sh ? TLS13_FINISHED_RECORD.get(sh.cipherSuite) : undefined;
+  if (!fin) return false;
+  const firstServerEnc = s.serverTls.records.find(isProtected);
+  const first = firstServerEnc ? s.clientTls.records.find((r) => r.frame >= firstServerEnc.frame && r.type === CT_APPDATA) : undefined;
+  return !!first && !first.cut && first.length === fin;
+}
+
+/** TLS 1.3 suites: the Finished record's length (verify_data of the hash's size, 4-byte header, inner type, AEAD tag) */
+const TLS13_FINISHED_RECORD = new Map([
+  [0x1301, 32 + 21],
+  [0x1302, 48 + 21],
+  [0x1303, 32 + 21],
+  [0x1304, 32 + 21],
+  [0x1305, 32 + 13],
+]);
 
 function closerAfter(c: Connection, s: Session, frame: number, tls13: boolean): { frame: number; text: string; who: string } | null {
   const sa = s.serverTls.records.find((r) => r.frame >= frame && r.encrypted && (r.type === CT_ALERT || (tls13 && r.type === CT_APPDATA && r.length <= TLS13_ALERT_MAX)));

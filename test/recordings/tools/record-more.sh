@@ -46,3 +46,44 @@ sel r36 && { PROXY=tunnel PROXY_PORT=9090 ./rec.sh r36-proxy9090-tunnel-untruste
 sel r37 && { ./rec.sh r37-server-closes-after-handshake tcpdump 262144 "10.99.0.2 8443 fin" "curl -sk -X POST '$T' -o /dev/null; echo \$?"; text $O/r37-server-closes-after-handshake.pcap; }
 # the server reads the ClientHello, says nothing, and resets the connection 2 s later
 sel r38 && { ./rec.sh r38-server-silent-then-rst tcpdump 262144 "py 10.99.0.2 8443 rst" "curl -sk --max-time 5 -X POST '$T' -o /dev/null; echo \$?"; text $O/r38-server-silent-then-rst.pcap; }
+# the same close after the handshake with TLS 1.2 (an encrypted close_notify and FIN after the request); dumpcap -s 160
+sel r39 && { ./rec.sh r39-server-closes-after-handshake-tls12-s160 dumpcap 160 "10.99.0.2 8443 fin TLSv1.2" "curl -sk -X POST '$T' -o /dev/null; echo \$?"; text $O/r39-server-closes-after-handshake-tls12-s160.pcapng; }
+# a client that checks the host name only after the handshake (as Java's HttpsURLConnection does with its
+# HostnameVerifier): TLS 1.3 completes, the client sends close_notify and leaves without a request
+PYV="import socket,ssl
+ctx=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname=False; ctx.verify_mode=ssl.CERT_NONE
+s=ctx.wrap_socket(socket.create_connection(('10.99.0.2',8443)),server_hostname='ssm-onprem.test')
+der=s.getpeercert(binary_form=True)
+import subprocess; pem=ssl.DER_cert_to_PEM_cert(der)
+ok=subprocess.run(['openssl','x509','-noout','-checkhost','ssm-onprem.test'],input=pem.encode(),capture_output=True).stdout
+print(ok)
+if b'does NOT match' in ok: s.unwrap(); s.close()"
+sel r40 && { CERT=wronghost ./rec.sh r40-py-hostname-checked-after-handshake-tls13 tcpdump 262144 "10.99.0.2 8443 200" "python3 -c \"$PYV\""; text $O/r40-py-hostname-checked-after-handshake-tls13.pcap; }
+# wget (GnuTLS) refuses a self-signed certificate, TLS 1.2 server, IPv6
+sel r41 && { ./rec.sh r41-wget-untrusted-v6-tls12 tcpdump 262144 "fd00:99::2 8443 200 TLSv1.2" "wget -q -O /dev/null --post-data= 'https://[fd00:99::2]:8443/backend/oauth/token?client_id=abcdefghijk&client_secret=s3cr3t'; echo \$?"; text $O/r41-wget-untrusted-v6-tls12.pcap; }
+# proxies with small snaplens: the CONNECT line and the status line are cut
+sel r42 && { PROXY=407 PROXY_HOST=fd00:99::2 ./rec.sh r42-proxy-407-v6-s96 tcpdump 96 none "curl -sk -x 'http://[fd00:99::2]:3128' -X POST '$T' -o /dev/null; echo \$?"; text $O/r42-proxy-407-v6-s96.pcap; }
+sel r43 && { PROXY=tunnel ./rec.sh r43-proxy-tunnel-403-any-s128 any 128 "10.99.0.2 8443 403" "curl -sk -x http://10.99.0.2:3128 -X POST '$T' -o /dev/null; echo \$?"; text $O/r43-proxy-tunnel-403-any-s128.pcap; }
+sel r44 && { PROXY=tunnel ./rec.sh r44-proxy-502-pcapng-s96 dumpcap 96 none "curl -sk -x http://10.99.0.2:3128 -X POST '$T' -o /dev/null; echo \$?"; text $O/r44-proxy-502-pcapng-s96.pcapng; }
+# the sample scenarios again with other clients, link types and snaplens
+NFT="ip netns exec ssmrec-s nft add table inet f; ip netns exec ssmrec-s nft add chain inet f in '{ type filter hook input priority 0; }'; ip netns exec ssmrec-s nft add rule inet f in tcp dport 8443"
+PY13="import ssl,urllib.request
+ctx=ssl._create_unverified_context(); ctx.minimum_version=ssl.TLSVersion.TLSv1_3
+try: urllib.request.urlopen(urllib.request.Request('$T',method='POST',data=b''),context=ctx)
+except Exception as e: print(e)"
+sel r45 && { ./rec.sh r45-py-tls13-only-vs-tls12-pcapng-s96 dumpcap 96 "10.99.0.2 8443 200 TLSv1.2" "python3 -c \"$PY13\""; text $O/r45-py-tls13-only-vs-tls12-pcapng-s96.pcapng; }
+sel r46 && { ./rec.sh r46-v6-tls-to-http-server-sll-s96 sll 96 "py fd00:99::2 8443 http" "curl -sk --max-time 3 -X POST 'https://[fd00:99::2]:8443/backend/oauth/token' -o /dev/null; echo \$?"; text $O/r46-v6-tls-to-http-server-sll-s96.pcap; }
+sel r47 && { ./rec.sh r47-py-reset-after-request-tls12-sll-s128 sll 128 "10.99.0.2 8443 reset TLSv1.2" "python3 -c \"import ssl,urllib.request
+ctx=ssl._create_unverified_context()
+try: urllib.request.urlopen(urllib.request.Request('$T',method='POST',data=b''),context=ctx)
+except Exception as e: print(e)\""; text $O/r47-py-reset-after-request-tls12-sll-s128.pcap; }
+sel r48 && { SETUP="$NFT drop" ./rec.sh r48-v6-firewall-drops-pcapng dumpcap 262144 "fd00:99::2 8443 200" "curl -sk --max-time 4 -X POST 'https://[fd00:99::2]:8443/backend/oauth/token' -o /dev/null; echo \$?"; text $O/r48-v6-firewall-drops-pcapng.pcapng; }
+sel r49 && { SETUP="$NFT reject with icmpx type port-unreachable" ./rec.sh r49-firewall-rejects-port-unreachable-any any 262144 "10.99.0.2 8443 200" "curl -sk --max-time 3 -X POST '$T' -o /dev/null; echo \$?"; text $O/r49-firewall-rejects-port-unreachable-any.pcap; }
+PYKA="import ssl,http.client
+c=http.client.HTTPSConnection('10.99.0.2',8443,context=ssl._create_unverified_context())
+c.request('POST','/backend/oauth/token',body='grant_type=password&client_id=abcdefghijk&client_secret=s3cr3t&username=admin&password=Pa55word',headers={'Content-Type':'application/x-www-form-urlencoded'}); r=c.getresponse(); r.read(); print(r.status)
+if r.status==200:
+  for p in ['/backend/api/v1/licenses','/backend/api/v1/usage']: c.request('GET',p,headers={'Authorization':'Bearer x'}); r=c.getresponse(); r.read(); print(r.status)
+c.close()"
+sel r50 && { ./rec.sh r50-py-keepalive-healthy-tls12-sll-s128 sll 128 "10.99.0.2 8443 200 TLSv1.2" "python3 -c \"$PYKA\""; text $O/r50-py-keepalive-healthy-tls12-sll-s128.pcap; }
+sel r51 && { ./rec.sh r51-py-keepalive-403-client-closes-tls12-pcapng-s160 dumpcap 160 "10.99.0.2 8443 403 TLSv1.2" "python3 -c \"$PYKA\""; text $O/r51-py-keepalive-403-client-closes-tls12-pcapng-s160.pcapng; }

@@ -18,7 +18,7 @@ const srv = https.createServer(opts, (req, res) => {
     // MODE reset4: the connection's fourth request is answered by a reset
     req.socket.ssmCalls = (req.socket.ssmCalls ?? 0) + 1;
     if (mode === 'reset4' && req.socket.ssmCalls === 4) { (req.socket._parent ?? req.socket).resetAndDestroy(); return; }
-    if (mode === 'reset') { req.socket.resetAndDestroy ? req.socket.resetAndDestroy() : req.socket.destroy(); return; }
+    if (mode === 'reset') { (req.socket._parent ?? req.socket).resetAndDestroy(); return; }
     if (req.url.startsWith('/backend/oauth/token')) {
       if (mode === '403') { res.writeHead(403, { 'content-type': 'application/json' }); res.end('{"error":"invalid_client","error_description":"Grant not found"}'); }
       else if (mode === '401') { res.writeHead(401, { 'content-type': 'application/json' }); res.end('{"error":"invalid_grant","error_description":"Invalid username or password"}'); }
