@@ -217,6 +217,16 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
     const resp = s.serverHttp.messages.find((m) => m.kind === 'response');
     if (loud && resp) ev(resp.frame, `the server answers in clear: HTTP ${resp.status} ${resp.reason}`);
     addHttp(f, s);
+    // both sides speak HTTP and the server's answer is an OAuth refusal (RFC 6749 error document): a plain-HTTP
+    // OAuth service refused the credentials, read in clear (a TLS port's web server answers plain HTTP with its
+    // own 400 page, not an OAuth error)
+    for (const m of s.serverHttp.messages) {
+      const e = m.kind === 'response' && (m.status ?? 0) >= 400 ? oauthError(m) : null;
+      if (e && (e.error === 'invalid_client' || e.error === 'invalid_grant')) {
+        if (loud && !resp) ev(m.frame, `the server answers in clear: HTTP ${m.status} ${m.reason}`);
+        return set(e.error === 'invalid_client' ? 'invalid-client' : 'invalid-grant', `${req ? `${req.method} ${stripQuery(req.target)}` : 'the token call'} in plain HTTP (no TLS) to ${srv} is answered ${m.status} ${e.error}${e.description ? ` (${e.description})` : ''}`);
+      }
+    }
     return set('not-tls', req ? `the client sends plain HTTP (${req.method} ${stripQuery(req.target)}) to ${srv}, which expects TLS` : `the client's bytes to ${srv} are not TLS`);
   }
   if (st.state === 'not-tls') {
@@ -402,6 +412,12 @@ function clientLeftAfterHandshake(c: Connection): { frame: number; after: number
   return { frame: cf, after: Math.max(0, close.time - last.time) };
 }
 
+/**
+ * The smallest first flight of a TLS server that sends a certificate: a ServerHello (about 90 bytes or
+ * more) and a certificate of a few hundred bytes at least (an ECDSA P-256 one about 400, RSA-2048 800+)
+ */
+const CERT_FLIGHT_MIN = 400;
+
 /** a TLS alert record in clear: 5-byte header and 2 bytes */
 const ALERT_RECORD = 7;
 /** a TLS 1.3 alert on the wire: record header, then 2 bytes, the inner type and the 16-byte AEAD tag */
@@ -471,6 +487,11 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
       // does not speak TLS (an HTTP server's 400, say)
       ev(r.finFrame, 'the server closes right after its first answer, without waiting for the client');
       return set('not-tls', `${srv} answers once and closes at once, which no TLS server does in a handshake (inferred: it does not speak TLS, or the client did not)`, true);
+    }
+    if ((o.finFrame || o.rstFrame) && s1.bytes < CERT_FLIGHT_MIN) {
+      // too short for a ServerHello and a certificate: the answer is not a TLS server's first flight
+      ev(o.finFrame || o.rstFrame, `the client closes after the server's ${s1.bytes}-byte answer`);
+      return set('not-tls', `${srv} answers with ${s1.bytes} bytes, too few for a TLS server's certificate flight, and the client leaves (inferred: the service does not speak TLS, e.g. plain HTTP)`, true);
     }
     if (o.finFrame || o.rstFrame) {
       ev(o.finFrame || o.rstFrame, "the client closes after the server's first flight without continuing the handshake");

@@ -4,6 +4,7 @@ set -u
 # Records one scenario between two network namespaces joined by a veth pair: the client (vManage's
 # side, 10.99.0.1 / fd00:99::1, where the capture runs) and the server (SSM On-Prem's stand-in, 10.99.0.2 /
 # fd00:99::2, also the router to 10.98.0.0/24 and fd00:98::/64 when SETUP routes through it).
+# server.mjs environment: CERT, CLIENT_CERT, MINV, ECDH_CURVE, BIG (see there).
 # ENGINE: tcpdump (-i vc), any (-i any: SLL2), sll (-i any -y LINUX_SLL), dumpcap (pcapng). Environment:
 # PROXY=MODE (PROXY_HOST, default 10.99.0.2; PROXY_PORT, default 3128), SETUP=commands, LATE=S, CERT=NAME and CLIENT_CERT=1 (server.mjs).
 # Needs root, iproute2, tcpdump, dumpcap, node, python3, openssl, curl. See record-all.sh for every scenario.

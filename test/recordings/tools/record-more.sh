@@ -87,3 +87,43 @@ if r.status==200:
 c.close()"
 sel r50 && { ./rec.sh r50-py-keepalive-healthy-tls12-sll-s128 sll 128 "10.99.0.2 8443 200 TLSv1.2" "python3 -c \"$PYKA\""; text $O/r50-py-keepalive-healthy-tls12-sll-s128.pcap; }
 sel r51 && { ./rec.sh r51-py-keepalive-403-client-closes-tls12-pcapng-s160 dumpcap 160 "10.99.0.2 8443 403 TLSv1.2" "python3 -c \"$PYKA\""; text $O/r51-py-keepalive-403-client-closes-tls12-pcapng-s160.pcapng; }
+# TLS 1.3 HelloRetryRequest (the server wants P-384, curl sends an X25519 key share): healthy keep-alive
+sel r52 && { ECDH_CURVE=P-384 ./rec.sh r52-curl-hrr-healthy-tls13 tcpdump 262144 "10.99.0.2 8443 200" "curl -sk -X POST '$T' -o /dev/null --next -sk https://10.99.0.2:8443/api/v1/licenses -o /dev/null --next -sk https://10.99.0.2:8443/api/v1/usage -o /dev/null"; text $O/r52-curl-hrr-healthy-tls13.pcap; }
+# a client that resumes its TLS session on each new connection (as Java does): one connection per call
+PYR="import socket,ssl,sys
+ctx=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname=False; ctx.verify_mode=ssl.CERT_NONE
+if sys.argv[1]=='12': ctx.maximum_version=ssl.TLSVersion.TLSv1_2
+sess=None
+calls=[('POST','/backend/oauth/token?grant_type=password&client_id=abcdefghijk&client_secret=s3cr3t&username=admin&password=Pa55word')]
+calls+=[] if sys.argv[2]=='403' else [('GET','/backend/api/v1/licenses'),('GET','/backend/api/v1/usage?detail=full'),('GET','/backend/api/v1/accounts')]
+for i in range(3 if sys.argv[2]=='403' else 1):
+  for m,p in calls:
+    s=ctx.wrap_socket(socket.create_connection(('10.99.0.2',8443)),server_hostname='ssm-onprem.test',session=sess)
+    s.sendall((m+' '+p+' HTTP/1.1\r\nHost: ssm-onprem.test\r\nConnection: close\r\nContent-Length: 0\r\n\r\n').encode())
+    d=b''
+    while True:
+      x=s.recv(65536)
+      if not x: break
+      d+=x
+    print(s.session_reused, d.split(b'\r\n')[0]); sess=s.session; s.close()"
+sel r53 && { ./rec.sh r53-py-resumed-per-call-healthy-tls12 tcpdump 262144 "10.99.0.2 8443 200 TLSv1.2" "python3 -c \"$PYR\" 12 200"; text $O/r53-py-resumed-per-call-healthy-tls12.pcap; }
+sel r54 && { ./rec.sh r54-py-resumed-403-retried-tls12-s128 tcpdump 128 "10.99.0.2 8443 403 TLSv1.2" "python3 -c \"$PYR\" 12 403"; text $O/r54-py-resumed-403-retried-tls12-s128.pcap; }
+sel r55 && { ./rec.sh r55-py-resumed-per-call-healthy-tls13-s128 tcpdump 128 "10.99.0.2 8443 200" "python3 -c \"$PYR\" 13 200"; text $O/r55-py-resumed-per-call-healthy-tls13-s128.pcap; }
+sel r56 && { ./rec.sh r56-py-resumed-403-retried-tls13 tcpdump 262144 "10.99.0.2 8443 403" "python3 -c \"$PYR\" 13 403"; text $O/r56-py-resumed-403-retried-tls13.pcap; }
+# API answers of 60 kB (many records, many segments), keep-alive, IPv6, -s 96
+sel r57 && { BIG=60000 ./rec.sh r57-curl-big-answers-healthy-v6-s96 tcpdump 96 "fd00:99::2 8443 200" "curl -sk -X POST 'https://[fd00:99::2]:8443/backend/oauth/token?client_id=abcdefghijk' -o /dev/null --next -sk 'https://[fd00:99::2]:8443/api/v1/licenses' -o /dev/null --next -sk 'https://[fd00:99::2]:8443/api/v1/usage' -o /dev/null"; text $O/r57-curl-big-answers-healthy-v6-s96.pcap; }
+# with the client's TLS key log beside the capture (NAME.keys, read by ssmcap by itself): other suites
+sel r58 && { ./rec.sh r58-curl-chacha-401-keys tcpdump 262144 "10.99.0.2 8443 401" "SSLKEYLOGFILE=$O/r58-curl-chacha-401-keys.pcap.keys curl -sk --tls13-ciphers TLS_CHACHA20_POLY1305_SHA256 -X POST '$T' -o /dev/null; echo \$?"; text $O/r58-curl-chacha-401-keys.pcap; }
+PYK="import ssl,urllib.request,sys
+ctx=ssl._create_unverified_context(); ctx.maximum_version=ssl.TLSVersion.TLSv1_2; ctx.set_ciphers('ECDHE-RSA-AES256-SHA384'); ctx.keylog_filename=sys.argv[1]
+try: urllib.request.urlopen(urllib.request.Request('$T',method='POST',data=b''),context=ctx)
+except Exception as e: print(e)"
+sel r59 && { ./rec.sh r59-py-cbc-403-keys-any any 262144 "10.99.0.2 8443 403" "python3 -c \"$PYK\" $O/r59-py-cbc-403-keys-any.pcap.keys"; text $O/r59-py-cbc-403-keys-any.pcap; }
+NODEK="const https=require('https');const fs=require('fs');const agent=new https.Agent({keepAlive:false,rejectUnauthorized:false});
+agent.on('keylog',l=>fs.appendFileSync(process.argv[1],l));
+const get=(p,m)=>new Promise(r=>{const q=https.request('https://[fd00:99::2]:8443'+p,{method:m,agent},s=>{s.resume();s.on('end',r)});q.on('error',e=>{console.log(e.code);r()});q.end()});
+(async()=>{await get('/backend/oauth/token?grant_type=password&client_id=abcdefghijk&client_secret=s3cr3t','POST'); for(const p of ['/api/v1/a','/api/v1/b']) await get(p,'GET');})()"
+sel r60 && { ./rec.sh r60-node-per-call-healthy-v6-keys tcpdump 262144 "fd00:99::2 8443 200" "node -e \"$NODEK\" $O/r60-node-per-call-healthy-v6-keys.pcap.keys"; text $O/r60-node-per-call-healthy-v6-keys.pcap; }
+sel r61 && { ./rec.sh r61-curl-403-tls12-keys-s128 tcpdump 128 "10.99.0.2 8443 403 TLSv1.2" "SSLKEYLOGFILE=$O/r61-curl-403-tls12-keys-s128.pcap.keys curl -sk -X POST '$T' -o /dev/null; echo \$?"; text $O/r61-curl-403-tls12-keys-s128.pcap; }
+# a plain-HTTP OAuth service on 8443: the token call in clear answered 401 invalid_grant
+sel r62 && { ./rec.sh r62-plain-http-oauth-401 tcpdump 262144 "py 10.99.0.2 8443 oauth401" "curl -s -X POST 'http://10.99.0.2:8443/backend/oauth/token?grant_type=password&client_id=abcdefghijk&client_secret=s3cr3t&username=admin&password=Pa55word' -o /dev/null; echo \$?"; text $O/r62-plain-http-oauth-401.pcap; }
