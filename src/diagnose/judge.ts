@@ -286,6 +286,11 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
     ev(complete.frame, complete.text);
   } else {
     // who stopped the handshake?
+    if (c.midstream && !ch && !sh && !r.rstFrame) {
+      // the capture started after the handshake (no hello seen) and what is left is no exchange: a close, a
+      // stray record; nobody can be said to have refused anything
+      return set('capture-incomplete', `the capture starts inside the connection to ${srv}, after its TLS handshake, and shows no request and answer`);
+    }
     const serverFlight = st.recordCount > 0;
     if (!serverFlight) {
       if (r.rstFrame) {

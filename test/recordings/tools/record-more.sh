@@ -127,3 +127,9 @@ sel r60 && { ./rec.sh r60-node-per-call-healthy-v6-keys tcpdump 262144 "fd00:99:
 sel r61 && { ./rec.sh r61-curl-403-tls12-keys-s128 tcpdump 128 "10.99.0.2 8443 403 TLSv1.2" "SSLKEYLOGFILE=$O/r61-curl-403-tls12-keys-s128.pcap.keys curl -sk -X POST '$T' -o /dev/null; echo \$?"; text $O/r61-curl-403-tls12-keys-s128.pcap; }
 # a plain-HTTP OAuth service on 8443: the token call in clear answered 401 invalid_grant
 sel r62 && { ./rec.sh r62-plain-http-oauth-401 tcpdump 262144 "py 10.99.0.2 8443 oauth401" "curl -s -X POST 'http://10.99.0.2:8443/backend/oauth/token?grant_type=password&client_id=abcdefghijk&client_secret=s3cr3t&username=admin&password=Pa55word' -o /dev/null; echo \$?"; text $O/r62-plain-http-oauth-401.pcap; }
+# captures that start too late or stop too early: only the end of an idle keep-alive connection (its FINs);
+# a capture stopped after 9 packets (tcpdump -c 9), in the middle of the TLS handshake
+NODE_IDLE="const https=require('https');const agent=new https.Agent({keepAlive:true,rejectUnauthorized:false});
+const q=https.request('https://10.99.0.2:8443/backend/oauth/token?client_id=abcdefghijk',{method:'POST',agent},s=>{s.resume();s.on('end',()=>setTimeout(()=>agent.destroy(),2500))});q.end()"
+sel r63 && { LATE=1.5 ./rec.sh r63-capture-starts-at-the-close tcpdump 262144 "10.99.0.2 8443 200" "node -e \"$NODE_IDLE\""; text $O/r63-capture-starts-at-the-close.pcap; }
+sel r64 && { CAPOPTS="-c 9" ./rec.sh r64-capture-stops-in-handshake tcpdump 262144 "10.99.0.2 8443 200" "curl -sk -X POST '$T' -o /dev/null --next -sk https://10.99.0.2:8443/api/v1/licenses -o /dev/null"; text $O/r64-capture-stops-in-handshake.pcap; }
