@@ -133,3 +133,8 @@ NODE_IDLE="const https=require('https');const agent=new https.Agent({keepAlive:t
 const q=https.request('https://10.99.0.2:8443/backend/oauth/token?client_id=abcdefghijk',{method:'POST',agent},s=>{s.resume();s.on('end',()=>setTimeout(()=>agent.destroy(),2500))});q.end()"
 sel r63 && { LATE=1.5 ./rec.sh r63-capture-starts-at-the-close tcpdump 262144 "10.99.0.2 8443 200" "node -e \"$NODE_IDLE\""; text $O/r63-capture-starts-at-the-close.pcap; }
 sel r64 && { CAPOPTS="-c 9" ./rec.sh r64-capture-stops-in-handshake tcpdump 262144 "10.99.0.2 8443 200" "curl -sk -X POST '$T' -o /dev/null --next -sk https://10.99.0.2:8443/api/v1/licenses -o /dev/null"; text $O/r64-capture-stops-in-handshake.pcap; }
+# the small link toward the server: the client's large segments (a 6 kB POST) meet it (pmtu2.sh)
+sel r65 && { ./pmtu2.sh r65-pmtu-blackhole-client-upload v4 drop; text $O/r65-pmtu-blackhole-client-upload.pcap; }
+sel r66 && { ./pmtu2.sh r66-v6-pmtu-blackhole-client-upload-s128 v6 drop 128; text $O/r66-v6-pmtu-blackhole-client-upload-s128.pcap; }
+sel r67 && { ./pmtu2.sh r67-pmtu-discovery-works-healthy v4 pass; text $O/r67-pmtu-discovery-works-healthy.pcap; }
+sel r68 && { ./pmtu2.sh r68-v6-packet-too-big-healthy v6 pass; text $O/r68-v6-packet-too-big-healthy.pcap; }
