@@ -644,6 +644,7 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
           summary: f.summary,
           singleExchange: f.singleExchange,
           requestBytes: f.exchanges[0]?.requestBytes ?? -1,
+          responseBytes: f.exchanges[0]?.responseBytes ?? -1,
           httpError: h ? { status: h.status, error: h.error, description: h.description } : null,
           clientAddr: c.client.addr,
           clientPort: c.client.port,

@@ -40,6 +40,8 @@ export interface JudgedConn {
   singleExchange: boolean;
   /** bytes of the first exchange's request (-1 none) */
   requestBytes: number;
+  /** bytes of the first exchange's answer (-1 none; absent: unknown) */
+  responseBytes?: number;
   httpError: { status?: number; error?: string; description?: string } | null;
   /** listed in full in the report's connections[] */
   listed: boolean;
@@ -100,6 +102,8 @@ class GroupAcc {
   singleCount = 0;
   reqMin = Infinity;
   reqMax = -Infinity;
+  respMin = Infinity;
+  respMax = -Infinity;
   /** the earliest single-exchange connections (up to 8), in capture order: their request sizes are quoted */
   reqFirst: JudgedConn[] = [];
   firstHttpError: JudgedConn | null = null;
@@ -119,6 +123,10 @@ class GroupAcc {
       this.lastSingle = latest(this.lastSingle, j);
       this.reqMin = Math.min(this.reqMin, j.requestBytes);
       this.reqMax = Math.max(this.reqMax, j.requestBytes);
+      if (j.responseBytes !== undefined && j.responseBytes >= 0) {
+        this.respMin = Math.min(this.respMin, j.responseBytes);
+        this.respMax = Math.max(this.respMax, j.responseBytes);
+      }
       this.reqFirst = keepEarliestOne(this.reqFirst, j, 8);
     }
     if (j.httpError) this.firstHttpError = earliest(this.firstHttpError, j);
@@ -136,6 +144,8 @@ class GroupAcc {
     this.lastSingle = latest(this.lastSingle, o.lastSingle);
     this.reqMin = Math.min(this.reqMin, o.reqMin);
     this.reqMax = Math.max(this.reqMax, o.reqMax);
+    this.respMin = Math.min(this.respMin, o.respMin);
+    this.respMax = Math.max(this.respMax, o.respMax);
     this.reqFirst = keepEarliest(this.reqFirst, o.reqFirst, 8);
     this.firstHttpError = earliest(this.firstHttpError, o.firstHttpError);
     if (o.best && (this.best === null || layer(o.best.verdict) < layer(this.best.verdict) || (layer(o.best.verdict) === layer(this.best.verdict) && before(o.best, this.best)))) this.best = o.best;
@@ -174,7 +184,11 @@ class GroupAcc {
     if (this.singleCount > 0 && this.firstSingle && this.lastSingle) {
       // one exchange per connection: different requests across connections mean the calls go on (healthy);
       // the same request again and again, each answered the same short way, is a refused call retried
-      if (this.singleCount >= 2 && this.reqMax - this.reqMin > 48) {
+      // (a refused call retried repeats its request to the byte; requests a few bytes apart whose answers
+      // differ widely are different calls: a session ticket riding along an answer adds a few hundred bytes
+      // to one answer of a retried call, but then its requests are the same)
+      const reqSpread = this.reqMax - this.reqMin;
+      if (this.singleCount >= 2 && (reqSpread > 48 || (reqSpread >= 4 && this.respMax - this.respMin > 48))) {
         const shown = this.reqFirst.map((j) => j.requestBytes).join(', ');
         const sizes = this.singleCount > 8 ? `${shown}, ...` : shown;
         return { reason: 'ok', summary: `${this.singleCount} connections each carry one request of different sizes (${sizes} bytes) and its answer: the client opens a connection per call and the calls go on`, evidence: this.evidenceOf(this.lastSingle) };

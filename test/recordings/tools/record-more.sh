@@ -138,3 +138,9 @@ sel r65 && { ./pmtu2.sh r65-pmtu-blackhole-client-upload v4 drop; text $O/r65-pm
 sel r66 && { ./pmtu2.sh r66-v6-pmtu-blackhole-client-upload-s128 v6 drop 128; text $O/r66-v6-pmtu-blackhole-client-upload-s128.pcap; }
 sel r67 && { ./pmtu2.sh r67-pmtu-discovery-works-healthy v4 pass; text $O/r67-pmtu-discovery-works-healthy.pcap; }
 sel r68 && { ./pmtu2.sh r68-v6-packet-too-big-healthy v6 pass; text $O/r68-v6-packet-too-big-healthy.pcap; }
+# one connection per call, the token call and one API call of about the same request size (their answers differ)
+PYS="import ssl,urllib.request
+ctx=ssl._create_unverified_context(); B='https://10.99.0.2:8443'
+urllib.request.urlopen(urllib.request.Request(B+'/backend/oauth/token',data=b'grant_type=password&client_id=abcdefghijk&client_secret=s3cr3t',method='POST'),context=ctx).read()
+urllib.request.urlopen(urllib.request.Request(B+'/backend/api/v1/licenses/usage/summary?virtualAccount=Default-Account-For-SD-WAN&detail=1',headers={'Authorization':'Bearer '+'a'*40}),context=ctx).read()"
+sel r69 && { ./rec.sh r69-py-per-call-healthy-two-calls-same-size tcpdump 262144 "10.99.0.2 8443 200" "python3 -c \"$PYS\""; text $O/r69-py-per-call-healthy-two-calls-same-size.pcap; }
