@@ -303,7 +303,7 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
       return set('handshake-incomplete', `${srv} accepts the TCP connection but never answers the ClientHello`);
     }
     const clientLeft = o.finFrame || o.rstFrame;
-    const shortEnc = ct.records.find((x) => x.encrypted && x.type !== CT_CCS && x.length <= TLS13_ALERT_MAX + 8 && x.frame >= (st.records[0]?.frame ?? 0));
+    const shortEnc = ct.records.find((x) => x.encrypted && x.type !== CT_CCS && (x.length <= TLS13_ALERT_MAX + 8 || (x.type === CT_APPDATA && x.length < minFinished(s))) && x.frame >= (st.records[0]?.frame ?? 0));
     if (clientLeft) {
       if (tls13 && shortEnc) {
         if (loud) ev(shortEnc.frame, `client sends a short encrypted record (${shortEnc.length} bytes, an alert) right after the server's flight, no Finished`);
@@ -388,6 +388,14 @@ function decideExchanges(c: Connection, f: ConnFinding, set: Setter, ev: Evid, s
     ev(x.requestFrame, `request: ${x.requestBytes} bytes of application data`);
     ev(x.responseFrame, `answer: ${x.responseBytes} bytes`);
   }
+  const again = sameCallRepeated(f.exchanges);
+  if (again) {
+    // one call sent again and again on a kept-alive connection, each time the same short answer
+    f.singleExchange = true;
+    const cl = closer(lastResp!.responseFrame);
+    if (cl) ev(cl.frame, cl.text);
+    return set('auth-rejected', `the same ${again.request}-byte request ${f.exchanges.length} times on one connection, each answered with the same short ${again.answer} bytes: one call refused and retried, no other call follows`, true);
+  }
   if (f.exchanges.length >= 2) {
     // "TLS 1.3 completes", not "TLS TLS 1.3"
     const v = f.tlsVersion ?? '';
@@ -423,6 +431,23 @@ function clientLeftAfterHandshake(c: Connection): { frame: number; after: number
  */
 const CERT_FLIGHT_MIN = 400;
 
+/**
+ * Every request of the connection the same size to the byte, every answer after the first (which may carry
+ * TLS 1.3 session tickets) the same size, and short: under 1000 bytes and under twice the request (an error
+ * document, not data). Healthy calls differ (the token call, then API calls), and data answers are long.
+ */
+function sameCallRepeated(xs: readonly Exchange[]): { request: number; answer: number } | null {
+  if (xs.length < 2) return null;
+  const req = xs[0]!.requestBytes;
+  const ans = xs[1]!.responseBytes;
+  if (ans <= 0 || ans >= 1000 || ans >= 2 * req) return null;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]!;
+    if (x.requestBytes !== req || (i > 0 && x.responseBytes !== ans) || x.responseBytes <= 0) return null;
+  }
+  return { request: req, answer: ans };
+}
+
 /** a TLS alert record in clear: 5-byte header and 2 bytes */
 const ALERT_RECORD = 7;
 /** a TLS 1.3 alert on the wire: record header, then 2 bytes, the inner type and the 16-byte AEAD tag */
@@ -457,7 +482,9 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
     const last = !segs.slice(i + 1).some((x) => x.dir === g.dir);
     // (never a side's first flight: a close_notify follows a handshake, a 7-byte alert may not)
     const earlier = segs.slice(0, i).some((x) => x.dir === g.dir);
-    const isClose = g.len <= CLOSE_NOTIFY_MAX && last && earlier && (g.fin || (peer > 0 && peer < g.frame) || finOf(g.dir) > 0 || i === segs.length - 1);
+    // (and nothing but a close of the peer's answers it: data after it means it was the end of a request)
+    const answered = () => segs.slice(i + 1).some((x) => x.dir !== g.dir && x.len > CLOSE_NOTIFY_MAX);
+    const isClose = g.len <= CLOSE_NOTIFY_MAX && last && earlier && (g.fin || (peer > 0 && peer < g.frame) || finOf(g.dir) > 0 || i === segs.length - 1) && !answered();
     if (isClose) closes.push({ dir: g.dir, frame: g.frame, len: g.len });
     return !isClose;
   });
@@ -583,7 +610,8 @@ function handshakeComplete(s: Session, tls13: boolean): Readonly<{ done: boolean
     const firstServerEnc = st.records.find(isProtected);
     if (!firstServerEnc) return NOT_COMPLETE;
     for (const r of ct.records) {
-      if (isProtected(r) && r.frame >= firstServerEnc.frame && r.length > TLS13_ALERT_MAX) return { done: true, frame: r.frame, text: 'client Finished (encrypted): TLS 1.3 handshake complete' };
+      // (a record shorter than the suite's Finished is not one: an alert, padded by some clients, e.g. Java)
+      if (isProtected(r) && r.frame >= firstServerEnc.frame && r.length > TLS13_ALERT_MAX && (r.type === CT_OPAQUE || r.length >= minFinished(s))) return { done: true, frame: r.frame, text: 'client Finished (encrypted): TLS 1.3 handshake complete' };
     }
     return NOT_COMPLETE;
   }
@@ -704,6 +732,12 @@ function finishedOnly(s: Session): boolean {
   const firstServerEnc = s.serverTls.records.find(isProtected);
   const first = firstServerEnc ? s.clientTls.records.find((r) => r.frame >= firstServerEnc.frame && r.type === CT_APPDATA) : undefined;
   return !!first && !first.cut && first.length === fin;
+}
+
+/** the shortest TLS 1.3 Finished record: the ServerHello's suite's, else the shortest of any suite */
+function minFinished(s: Session): number {
+  const sh = s.serverTls.serverHello;
+  return (sh && TLS13_FINISHED_RECORD.get(sh.cipherSuite)) || 32 + 13;
 }
 
 /** TLS 1.3 suites: the Finished record's length (verify_data of the hash's size, 4-byte header, inner type, AEAD tag) */

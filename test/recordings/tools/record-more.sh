@@ -151,3 +151,12 @@ sel r70 && { SETUP="$LOSSY" ./rec.sh r70-lossy-path-healthy tcpdump 262144 "10.9
 sel r72 && { SETUP="$LOSSY" ./rec.sh r72-lossy-403-retried tcpdump 262144 "10.99.0.2 8443 403" "for i in 1 2 3; do curl -sk -X POST '$T' -o /dev/null; sleep 1; done"; text $O/r72-lossy-403-retried.pcap; }
 # a healthy sync through a CONNECT proxy over IPv6 at -s 96: the CONNECT line and the 200 are cut to 10 bytes
 sel r73 && { PROXY=tunnel PROXY_HOST=fd00:99::2 ./rec.sh r73-proxy-tunnel-healthy-v6-s96 tcpdump 96 "fd00:99::2 8443 200" "curl -sk -x 'http://[fd00:99::2]:3128' -X POST 'https://[fd00:99::2]:8443/backend/oauth/token?client_id=abcdefghijk' -o /dev/null --next -sk -x 'http://[fd00:99::2]:3128' 'https://[fd00:99::2]:8443/api/v1/licenses' -o /dev/null; echo \$?"; text $O/r73-proxy-tunnel-healthy-v6-s96.pcap; }
+# Java (HttpsURLConnection, as vManage): Client.java
+J="java Client.java"
+TJ='https://10.99.0.2:8443/backend/oauth/token?grant_type=password&client_id=abcdefghijk&client_secret=s3cr3t'
+sel r74 && { ./rec.sh r74-java-untrusted-tls13 tcpdump 262144 "10.99.0.2 8443 200" "$J default '$TJ'"; text $O/r74-java-untrusted-tls13.pcap; }
+sel r75 && { CERT=wronghost ./rec.sh r75-java-wronghost-tls12 tcpdump 262144 "10.99.0.2 8443 200 TLSv1.2" "$J wronghost-cert.pem '$TJ'"; text $O/r75-java-wronghost-tls12.pcap; }
+sel r76 && { ./rec.sh r76-java-keepalive-healthy-tls13-any-s128 any 128 "10.99.0.2 8443 200" "$J all '$TJ' https://10.99.0.2:8443/backend/api/v1/licenses https://10.99.0.2:8443/backend/api/v1/usage https://10.99.0.2:8443/backend/api/v1/accounts"; text $O/r76-java-keepalive-healthy-tls13-any-s128.pcap; }
+# the token call refused (403) and retried three times: Java keeps the connection alive, so all three go on one
+sel r77 && { ./rec.sh r77-java-403-retried-keepalive-tls12 tcpdump 262144 "10.99.0.2 8443 403 TLSv1.2" "$J all '$TJ' '$TJ' '$TJ'"; text $O/r77-java-403-retried-keepalive-tls12.pcap; }
+sel r78 && { ./rec.sh r78-java-403-retried-keepalive-tls13-s128 tcpdump 128 "10.99.0.2 8443 403" "$J all '$TJ' '$TJ' '$TJ'"; text $O/r78-java-403-retried-keepalive-tls13-s128.pcap; }
