@@ -482,9 +482,9 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
     const last = !segs.slice(i + 1).some((x) => x.dir === g.dir);
     // (never a side's first flight: a close_notify follows a handshake, a 7-byte alert may not)
     const earlier = segs.slice(0, i).some((x) => x.dir === g.dir);
-    // (and nothing but a close of the peer's answers it: data after it means it was the end of a request)
-    const answered = () => segs.slice(i + 1).some((x) => x.dir !== g.dir && x.len > CLOSE_NOTIFY_MAX);
-    const isClose = g.len <= CLOSE_NOTIFY_MAX && last && earlier && (g.fin || (peer > 0 && peer < g.frame) || finOf(g.dir) > 0 || i === segs.length - 1) && !answered();
+    // (not the tail of a request: a short segment right behind its side's data that the peer then answers with data)
+    const tail = () => i > 0 && segs[i - 1]!.dir === g.dir && segs.slice(i + 1).some((x) => x.dir !== g.dir && x.len > CLOSE_NOTIFY_MAX);
+    const isClose = g.len <= CLOSE_NOTIFY_MAX && last && earlier && (g.fin || (peer > 0 && peer < g.frame) || finOf(g.dir) > 0 || i === segs.length - 1) && !tail();
     if (isClose) closes.push({ dir: g.dir, frame: g.frame, len: g.len });
     return !isClose;
   });
@@ -712,8 +712,13 @@ function isData(r: TlsRecordInfo, from: number, tls13: boolean): boolean {
  * after the client's Finished, a request left unanswered and a close: the handshake failed at its end.
  */
 function tls13RefusedAtFinished(c: Connection, s: Session, f: ConnFinding, finishedFrame: number, tls13: boolean): { frame: number; records: number } | null {
-  if (!tls13 || !f.exchanges.some((x) => x.responseFrame === 0)) return null;
-  const after = s.serverTls.records.filter((r) => isProtected(r) && r.frame >= finishedFrame);
+  if (!tls13 || (f.exchanges.length > 0 && !f.exchanges.some((x) => x.responseFrame === 0))) return null;
+  // (from the client's first protected record after the server's flight: a server that refuses an empty
+  // Certificate answers it at once, before the client's Finished, when the client sends them apart, as Java does)
+  const firstServerEnc = s.serverTls.records.find(isProtected);
+  const firstClientEnc = firstServerEnc ? s.clientTls.records.find((r) => isProtected(r) && r.frame >= firstServerEnc.frame) : undefined;
+  const from = Math.min(finishedFrame, firstClientEnc?.frame ?? finishedFrame);
+  const after = s.serverTls.records.filter((r) => isProtected(r) && r.frame >= from);
   if (after.length === 0 || after.length > 2 || !after.every((r) => r.type !== CT_OPAQUE && r.length === TLS13_ALERT_MAX)) return null;
   if (!(c.resp.rstFrame || c.resp.finFrame)) return null;
   if (finishedOnly(s)) return null;

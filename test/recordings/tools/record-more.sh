@@ -160,3 +160,9 @@ sel r76 && { ./rec.sh r76-java-keepalive-healthy-tls13-any-s128 any 128 "10.99.0
 # the token call refused (403) and retried three times: Java keeps the connection alive, so all three go on one
 sel r77 && { ./rec.sh r77-java-403-retried-keepalive-tls12 tcpdump 262144 "10.99.0.2 8443 403 TLSv1.2" "$J all '$TJ' '$TJ' '$TJ'"; text $O/r77-java-403-retried-keepalive-tls12.pcap; }
 sel r78 && { ./rec.sh r78-java-403-retried-keepalive-tls13-s128 tcpdump 128 "10.99.0.2 8443 403" "$J all '$TJ' '$TJ' '$TJ'"; text $O/r78-java-403-retried-keepalive-tls13-s128.pcap; }
+# Java without keep-alive (a connection per call); Java and a server that requires a client certificate; Java
+# through a CONNECT proxy (407; a tunnel whose token call is refused and retried on the kept-alive tunnel)
+sel r79 && { ./rec.sh r79-java-per-call-healthy-tls12-pcapng-s96 dumpcap 96 "10.99.0.2 8443 200 TLSv1.2" "java -Dhttp.keepAlive=false Client.java all '$TJ' https://10.99.0.2:8443/backend/api/v1/licenses https://10.99.0.2:8443/backend/api/v1/usage"; text $O/r79-java-per-call-healthy-tls12-pcapng-s96.pcapng; }
+sel r80 && { CLIENT_CERT=1 ./rec.sh r80-java-client-cert-required-tls13 tcpdump 262144 "10.99.0.2 8443 200" "$J all '$TJ'"; text $O/r80-java-client-cert-required-tls13.pcap; }
+sel r81 && { PROXY=407 ./rec.sh r81-java-proxy-407 tcpdump 262144 none "java -Dhttps.proxyHost=10.99.0.2 -Dhttps.proxyPort=3128 Client.java all '$TJ'"; text $O/r81-java-proxy-407.pcap; }
+sel r82 && { PROXY=tunnel ./rec.sh r82-java-proxy-tunnel-403-retried tcpdump 262144 "10.99.0.2 8443 403" "java -Dhttps.proxyHost=10.99.0.2 -Dhttps.proxyPort=3128 Client.java all '$TJ' '$TJ' '$TJ'"; text $O/r82-java-proxy-tunnel-403-retried.pcap; }
