@@ -702,8 +702,17 @@ function nextData(recs: readonly TlsRecordInfo[], i: number, from: number, tls13
 
 /** a record of the exchanges: protected data from `from` on (opaque bytes, record boundaries lost to the snaplen, are data too); in TLS 1.3 not an alert-sized one */
 function isData(r: TlsRecordInfo, from: number, tls13: boolean): boolean {
-  return r.frame >= from && (r.type === CT_APPDATA || r.type === CT_OPAQUE) && (!tls13 || r.length > TLS13_ALERT_MAX);
+  return r.frame >= from && (r.type === CT_OPAQUE || (r.type === CT_APPDATA && r.length > (tls13 ? CONTROL_MAX_13 : CONTROL_MAX_12)));
 }
+
+/**
+ * Protected records this short carry at most 17 bytes of plaintext: HTTP/2's control frames (SETTINGS and its
+ * ACK 9 bytes, WINDOW_UPDATE and RST_STREAM 13, PING 17) or a TLS 1.3 alert, never an HTTP request or answer
+ * (the shortest request line and Host header are longer). TLS 1.3 adds the inner type and a 16-byte tag (34);
+ * TLS 1.2 AES-GCM an 8-byte nonce and the tag (41).
+ */
+const CONTROL_MAX_13 = 17 + 17;
+const CONTROL_MAX_12 = 17 + 24;
 
 /**
  * TLS 1.3: a server that accepts the client's Finished sends its session tickets (or the answer); one

@@ -26,6 +26,7 @@ mkdir -p ${OUT_DIR:-.}
 SP=""; PP=""
 case "$SRV" in
   none) ;;
+  h2\ *) ip netns exec $S node $HERE/h2server.mjs ${SRV#h2 } > /tmp/srv.log 2>&1 & SP=$!; sleep 0.7 ;;
   py\ *) ip netns exec $S /usr/bin/python3 $HERE/silent.py ${SRV#py } > /tmp/srv.log 2>&1 & SP=$!; sleep 1.5 ;;
   *) ip netns exec $S node $HERE/server.mjs $SRV > /tmp/srv.log 2>&1 & SP=$!; sleep 0.7 ;;
 esac
