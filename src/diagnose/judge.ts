@@ -643,6 +643,11 @@ function typed(t: TlsStream): boolean {
  * grouped until the next request. Short records (alerts) are not requests.
  */
 function exchanges(s: Session, from: number, tls13: boolean): Exchange[] {
+  // records at or under `min` bytes are no request or answer: TLS 1.3 alerts, and HTTP/2's control frames when
+  // the client offered h2 (or its hello is not whole: HTTP is what this tool reads)
+  const ch = s.clientTls.clientHello;
+  const h2 = !ch || ch.alpn.includes('h2') || !!s.clientTls.records[0]?.cut;
+  const min = h2 ? (tls13 ? CONTROL_MAX_13 : CONTROL_MAX_12) : tls13 ? TLS13_ALERT_MAX : 0;
   const cr = s.clientTls.records;
   const sr = s.serverTls.records;
   // data records are walked in place (no filtered copies): isData below, and for the client not its Finished
@@ -653,7 +658,7 @@ function exchanges(s: Session, from: number, tls13: boolean): Exchange[] {
     const firstServerEnc = sr.find(isProtected);
     if (firstServerEnc) {
       for (const r of cr) {
-        if (isData(r, from, tls13) && r.frame >= firstServerEnc.frame) {
+        if (isData(r, from, min) && r.frame >= firstServerEnc.frame) {
           fin = r;
           break;
         }
@@ -667,24 +672,24 @@ function exchanges(s: Session, from: number, tls13: boolean): Exchange[] {
   const skip = finOnly ? fin! : null;
   const after = fin ?? null;
   const out: Exchange[] = [];
-  let si = nextData(sr, 0, from, tls13, null, null);
-  let ci = nextData(cr, 0, from, tls13, skip, after);
+  let si = nextData(sr, 0, from, min, null, null);
+  let ci = nextData(cr, 0, from, min, skip, after);
   while (ci < cr.length) {
     const first = cr[ci]!;
     let bytes = 0;
     // the request: client records until a server record arrives after them
-    while (si < sr.length && sr[si]!.frame < first.frame) si = nextData(sr, si + 1, from, tls13, null, null);
+    while (si < sr.length && sr[si]!.frame < first.frame) si = nextData(sr, si + 1, from, min, null, null);
     const nextServerFrame = si < sr.length ? sr[si]!.frame : Infinity;
     while (ci < cr.length && cr[ci]!.frame < nextServerFrame) {
       bytes += cr[ci]!.length;
-      ci = nextData(cr, ci + 1, from, tls13, skip, after);
+      ci = nextData(cr, ci + 1, from, min, skip, after);
     }
     const x: Exchange = { requestFrame: first.frame, requestBytes: bytes, responseFrame: 0, responseBytes: 0 };
     const nextClientFrame = ci < cr.length ? cr[ci]!.frame : Infinity;
     while (si < sr.length && sr[si]!.frame < nextClientFrame) {
       if (!x.responseFrame) x.responseFrame = sr[si]!.frame;
       x.responseBytes += sr[si]!.length;
-      si = nextData(sr, si + 1, from, tls13, null, null);
+      si = nextData(sr, si + 1, from, min, null, null);
     }
     out.push(x);
   }
@@ -692,17 +697,17 @@ function exchanges(s: Session, from: number, tls13: boolean): Exchange[] {
 }
 
 /** the index of the next data record of `recs` from `i` on (recs.length: none), leaving out `skip` and records before `after` in the stream */
-function nextData(recs: readonly TlsRecordInfo[], i: number, from: number, tls13: boolean, skip: TlsRecordInfo | null, after: TlsRecordInfo | null): number {
+function nextData(recs: readonly TlsRecordInfo[], i: number, from: number, min: number, skip: TlsRecordInfo | null, after: TlsRecordInfo | null): number {
   for (; i < recs.length; i++) {
     const r = recs[i]!;
-    if (isData(r, from, tls13) && r !== skip && (after === null || r.off >= after.off)) return i;
+    if (isData(r, from, min) && r !== skip && (after === null || r.off >= after.off)) return i;
   }
   return i;
 }
 
-/** a record of the exchanges: protected data from `from` on (opaque bytes, record boundaries lost to the snaplen, are data too); in TLS 1.3 not an alert-sized one */
-function isData(r: TlsRecordInfo, from: number, tls13: boolean): boolean {
-  return r.frame >= from && (r.type === CT_OPAQUE || (r.type === CT_APPDATA && r.length > (tls13 ? CONTROL_MAX_13 : CONTROL_MAX_12)));
+/** a record of the exchanges: protected data from `from` on (opaque bytes, record boundaries lost to the snaplen, are data too), longer than `min` */
+function isData(r: TlsRecordInfo, from: number, min: number): boolean {
+  return r.frame >= from && (r.type === CT_OPAQUE || (r.type === CT_APPDATA && r.length > min));
 }
 
 /**
