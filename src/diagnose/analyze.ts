@@ -287,14 +287,16 @@ export interface BlindLeg {
   lastFrame: number;
   connState: string;
   history: string;
+  /** the client's first bytes say CONNECT, the snaplen cut the request line before its target (any port) */
+  connect?: boolean;
 }
 
 /** ports HTTP proxies usually listen on */
 const PROXY_PORTS = new Set([80, 3128, 3129, 8000, 8008, 8080, 8081, 8118, 8888]);
 const MAX_BLIND_LEGS = 64;
 
-function blindLeg(c: Connection): BlindLeg | null {
-  if (c.midstream || c.orig.syn === 0 || !PROXY_PORTS.has(c.server.port)) return null;
+function blindLeg(c: Connection, connect = false): BlindLeg | null {
+  if (c.midstream || c.orig.syn === 0 || (!connect && !PROXY_PORTS.has(c.server.port))) return null;
   const segs = c.segments.toArray();
   const req = segs[0];
   if (!req || req.dir !== 'c') return null;
@@ -321,6 +323,7 @@ function blindLeg(c: Connection): BlindLeg | null {
     lastFrame: c.lastFrame,
     connState: c.connState,
     history: c.history,
+    ...(connect ? { connect } : {}),
   };
 }
 
@@ -645,6 +648,7 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
           summary: f.summary,
           singleExchange: f.singleExchange,
           requestBytes: f.exchanges[0]?.requestBytes ?? -1,
+          responseBytes: f.exchanges[0]?.responseBytes ?? -1,
           httpError: h ? { status: h.status, error: h.error, description: h.description } : null,
           clientAddr: c.client.addr,
           clientPort: c.client.port,
@@ -655,6 +659,10 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
           proxyTarget: s?.proxy ? { host: normHost(s.proxy.host), port: s.proxy.port } : null,
         },
       });
+    } else if (s?.clientKind === 'connect' && !s.proxy && c.orig.stream.stats.snaplenBytes > 0 && blindLegs.length < MAX_BLIND_LEGS) {
+      // a CONNECT whose request line the snaplen cut before its target: a leg judged without its text
+      const leg = blindLeg(c, true);
+      if (leg) blindLegs.push(leg);
     }
     sessions.delete(c);
     tracker.retire(c);
@@ -810,7 +818,7 @@ function inferBlindProxyLegs(legs: BlindLeg[], listed: ConnectionResult[], serve
     port: leg.proxyPort,
     verdict: 'transport',
     reason: 'proxy-refused',
-    summary: `no connection to port ${port} in the capture; ${leg.client} asks ${via}, a usual HTTP proxy port (${leg.requestBytes} bytes, its text not captured), and the proxy answers (${leg.responseBytes} bytes) without connecting anywhere, and no tunnel follows: the proxy refused the CONNECT (inferred: most often 407 Proxy Authentication Required or 403 by policy; capture the payload, e.g. tcpdump -s 0 -w, to read the status line and the target)`,
+    summary: `no connection to port ${port} in the capture; ${leg.client} asks ${via}, ${leg.connect ? 'a CONNECT whose target the snaplen cut' : 'a usual HTTP proxy port'} (${leg.requestBytes} bytes, its text not captured), and the proxy answers (${leg.responseBytes} bytes) without connecting anywhere, and no tunnel follows: the proxy refused the CONNECT (inferred: most often 407 Proxy Authentication Required or 403 by policy; capture the payload, e.g. tcpdump -s 0 -w, to read the status line and the target)`,
     hint: HINTS['proxy-refused'],
     connections: [],
     connection_count: 0,

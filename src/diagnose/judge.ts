@@ -217,6 +217,16 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
     const resp = s.serverHttp.messages.find((m) => m.kind === 'response');
     if (loud && resp) ev(resp.frame, `the server answers in clear: HTTP ${resp.status} ${resp.reason}`);
     addHttp(f, s);
+    // both sides speak HTTP and the server's answer is an OAuth refusal (RFC 6749 error document): a plain-HTTP
+    // OAuth service refused the credentials, read in clear (a TLS port's web server answers plain HTTP with its
+    // own 400 page, not an OAuth error)
+    for (const m of s.serverHttp.messages) {
+      const e = m.kind === 'response' && (m.status ?? 0) >= 400 ? oauthError(m) : null;
+      if (e && (e.error === 'invalid_client' || e.error === 'invalid_grant')) {
+        if (loud && !resp) ev(m.frame, `the server answers in clear: HTTP ${m.status} ${m.reason}`);
+        return set(e.error === 'invalid_client' ? 'invalid-client' : 'invalid-grant', `${req ? `${req.method} ${stripQuery(req.target)}` : 'the token call'} in plain HTTP (no TLS) to ${srv} is answered ${m.status} ${e.error}${e.description ? ` (${e.description})` : ''}`);
+      }
+    }
     return set('not-tls', req ? `the client sends plain HTTP (${req.method} ${stripQuery(req.target)}) to ${srv}, which expects TLS` : `the client's bytes to ${srv} are not TLS`);
   }
   if (st.state === 'not-tls') {
@@ -276,6 +286,11 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
     ev(complete.frame, complete.text);
   } else {
     // who stopped the handshake?
+    if (c.midstream && !ch && !sh && !r.rstFrame) {
+      // the capture started after the handshake (no hello seen) and what is left is no exchange: a close, a
+      // stray record; nobody can be said to have refused anything
+      return set('capture-incomplete', `the capture starts inside the connection to ${srv}, after its TLS handshake, and shows no request and answer`);
+    }
     const serverFlight = st.recordCount > 0;
     if (!serverFlight) {
       if (r.rstFrame) {
@@ -288,12 +303,21 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
       return set('handshake-incomplete', `${srv} accepts the TCP connection but never answers the ClientHello`);
     }
     const clientLeft = o.finFrame || o.rstFrame;
-    const shortEnc = ct.records.find((x) => x.encrypted && x.type !== CT_CCS && x.length <= TLS13_ALERT_MAX + 8 && x.frame >= (st.records[0]?.frame ?? 0));
+    const shortEnc = ct.records.find((x) => x.encrypted && x.type !== CT_CCS && (x.length <= TLS13_ALERT_MAX + 8 || (x.type === CT_APPDATA && x.length < minFinished(s))) && x.frame >= (st.records[0]?.frame ?? 0));
     if (clientLeft) {
       if (tls13 && shortEnc) {
         if (loud) ev(shortEnc.frame, `client sends a short encrypted record (${shortEnc.length} bytes, an alert) right after the server's flight, no Finished`);
         ev(clientLeft, 'and closes the connection');
         return set('untrusted-certificate', `the client rejects the server ${srv} after its certificate flight (inferred: an encrypted alert, then close, no Finished and no application data)`, true);
+      }
+      // TLS 1.3: the server's protected flight (its certificate) came and the client left without a
+      // record of its own after it, not even an alert (node checks the certificate when its side of the
+      // handshake is done and destroys the socket before its Finished goes out)
+      const serverEnc = tls13 ? st.records.find(isProtected) : undefined;
+      if (serverEnc && clientLeft > serverEnc.frame && !ct.records.some((x) => x.frame >= serverEnc.frame && x.type !== CT_CCS)) {
+        if (loud) ev(serverEnc.frame, "the server's encrypted flight (its certificate)");
+        ev(clientLeft, 'the client closes without a record of its own: no Finished, no alert');
+        return set('untrusted-certificate', `the client leaves after ${srv}'s certificate flight without its Finished (inferred: it does not trust the certificate)`, true);
       }
       if (!tls13 && (st.certificates.length > 0 || st.handshakeTypes.some((h) => h.type === HS.certificate || h.type === HS.server_hello_done) || (sh && !ct.ccsFrame))) {
         if (loud && st.certificates.length) ev(st.certificateFrame, `server certificate: ${st.certificates[0]!.subject}, issued by ${st.certificates[0]!.issuer}`);
@@ -352,12 +376,25 @@ function decideExchanges(c: Connection, f: ConnFinding, set: Setter, ev: Evid, s
       ev(r.rstFrame, 'the server resets the connection after the handshake');
       return set('reset', `${srv} resets the connection right after the TLS handshake`);
     }
+    const left = clientLeftAfterHandshake(c);
+    if (left) {
+      ev(left.frame, `the client closes ${left.after.toFixed(3)} s after the server's last handshake bytes, without a request`);
+      return set('untrusted-certificate', `the client completes the TLS handshake with ${srv} and leaves at once without a request (inferred: it refused the server after the handshake, a certificate or host name check that clients such as node and Java's HttpsURLConnection make then)`, true);
+    }
     return set('capture-incomplete', `the TLS handshake with ${srv} completes but no request follows in the capture`);
   }
   for (let i = 0; loud && i < Math.min(4, f.exchanges.length); i++) {
     const x = f.exchanges[i]!;
     ev(x.requestFrame, `request: ${x.requestBytes} bytes of application data`);
     ev(x.responseFrame, `answer: ${x.responseBytes} bytes`);
+  }
+  const again = sameCallRepeated(f.exchanges);
+  if (again) {
+    // one call sent again and again on a kept-alive connection, each time the same short answer
+    f.singleExchange = true;
+    const cl = closer(lastResp!.responseFrame);
+    if (cl) ev(cl.frame, cl.text);
+    return set('auth-rejected', `the same ${again.request}-byte request ${f.exchanges.length} times on one connection, each answered with the same short ${again.answer} bytes: one call refused and retried, no other call follows`, true);
   }
   if (f.exchanges.length >= 2) {
     // "TLS 1.3 completes", not "TLS TLS 1.3"
@@ -369,6 +406,47 @@ function decideExchanges(c: Connection, f: ConnFinding, set: Setter, ev: Evid, s
   const cl = closer(lastResp!.responseFrame);
   if (cl) ev(cl.frame, cl.text);
   return set('auth-rejected', `one request, one short answer (${lastResp!.responseBytes} bytes), then ${cl ? cl.who : 'the end of the capture'}; no API call follows`, true);
+}
+
+/**
+ * The handshake done and no request: the client closes first (FIN or RST, no close from the server before
+ * it) within 2 s of the server's last bytes. A client that wanted the connection would have sent its request
+ * by then; one that checks the server's certificate or host name after the handshake leaves this way.
+ */
+function clientLeftAfterHandshake(c: Connection): { frame: number; after: number } | null {
+  const o = c.orig;
+  const r = c.resp;
+  const cf = o.finFrame && o.rstFrame ? Math.min(o.finFrame, o.rstFrame) : o.finFrame || o.rstFrame;
+  if (!cf || (r.finFrame && r.finFrame < cf) || (r.rstFrame && r.rstFrame < cf)) return null;
+  const close = c.events.find((e) => e.dir === 'c' && e.frame === cf);
+  const segs = c.segments;
+  let last = -1;
+  for (let i = 0; i < segs.length; i++) if (segs.dir(i) === 's' && segs.frame(i) < cf) last = segs.time(i);
+  if (!close || last < 0 || close.time - last > 2) return null;
+  return { frame: cf, after: Math.max(0, close.time - last) };
+}
+
+/**
+ * The smallest first flight of a TLS server that sends a certificate: a ServerHello (about 90 bytes or
+ * more) and a certificate of a few hundred bytes at least (an ECDSA P-256 one about 400, RSA-2048 800+)
+ */
+const CERT_FLIGHT_MIN = 400;
+
+/**
+ * Every request of the connection the same size to the byte, every answer after the first (which may carry
+ * TLS 1.3 session tickets) the same size, and short: under 1000 bytes and under twice the request (an error
+ * document, not data). Healthy calls differ (the token call, then API calls), and data answers are long.
+ */
+function sameCallRepeated(xs: readonly Exchange[]): { request: number; answer: number } | null {
+  if (xs.length < 2) return null;
+  const req = xs[0]!.requestBytes;
+  const ans = xs[1]!.responseBytes;
+  if (ans <= 0 || ans >= 1000 || ans >= 2 * req) return null;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]!;
+    if (x.requestBytes !== req || (i > 0 && x.responseBytes !== ans) || x.responseBytes <= 0) return null;
+  }
+  return { request: req, answer: ans };
 }
 
 /** a TLS alert record in clear: 5-byte header and 2 bytes */
@@ -405,7 +483,9 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
     const last = !segs.slice(i + 1).some((x) => x.dir === g.dir);
     // (never a side's first flight: a close_notify follows a handshake, a 7-byte alert may not)
     const earlier = segs.slice(0, i).some((x) => x.dir === g.dir);
-    const isClose = g.len <= CLOSE_NOTIFY_MAX && last && earlier && (g.fin || (peer > 0 && peer < g.frame) || finOf(g.dir) > 0 || i === segs.length - 1);
+    // (not the tail of a request: a short segment right behind its side's data that the peer then answers with data)
+    const tail = () => i > 0 && segs[i - 1]!.dir === g.dir && segs.slice(i + 1).some((x) => x.dir !== g.dir && x.len > CLOSE_NOTIFY_MAX);
+    const isClose = g.len <= CLOSE_NOTIFY_MAX && last && earlier && (g.fin || (peer > 0 && peer < g.frame) || finOf(g.dir) > 0 || i === segs.length - 1) && !tail();
     if (isClose) closes.push({ dir: g.dir, frame: g.frame, len: g.len });
     return !isClose;
   });
@@ -441,6 +521,11 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
       ev(r.finFrame, 'the server closes right after its first answer, without waiting for the client');
       return set('not-tls', `${srv} answers once and closes at once, which no TLS server does in a handshake (inferred: it does not speak TLS, or the client did not)`, true);
     }
+    if ((o.finFrame || o.rstFrame) && s1.bytes < CERT_FLIGHT_MIN) {
+      // too short for a ServerHello and a certificate: the answer is not a TLS server's first flight
+      ev(o.finFrame || o.rstFrame, `the client closes after the server's ${s1.bytes}-byte answer`);
+      return set('not-tls', `${srv} answers with ${s1.bytes} bytes, too few for a TLS server's certificate flight, and the client leaves (inferred: the service does not speak TLS, e.g. plain HTTP)`, true);
+    }
     if (o.finFrame || o.rstFrame) {
       ev(o.finFrame || o.rstFrame, "the client closes after the server's first flight without continuing the handshake");
       return set('untrusted-certificate', `the client leaves after ${srv}'s certificate flight without finishing the handshake (inferred: it does not trust the certificate)`, true);
@@ -458,7 +543,10 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
   // the server's only answer to the client's second flight is one alert-sized record, then it closes: a
   // server that accepts sends CCS and Finished (TLS 1.2) or its session tickets (TLS 1.3) first
   const alertClose = s3 ? undefined : closes.find((x) => x.dir === 's' && x.frame > c2.frame && (x.len === ALERT_RECORD || x.len === TLS13_ALERT_RECORD));
-  if (alertClose && (r.finFrame || r.rstFrame)) {
+  // (a TLS 1.3 client whose second flight starts with a segment of just CCS and Finished, the request in
+  // the next, sent no certificate: the server's 24-byte record is then its close_notify, not a refusal)
+  const finOnly = c2.second > 0 && [58, 64, 74, 80].includes(c2.firstLen);
+  if (alertClose && (r.finFrame || r.rstFrame) && !(alertClose.len === TLS13_ALERT_RECORD && finOnly)) {
     if (loud) ev(alertClose.frame, `the server answers the client's second flight with one ${alertClose.len}-byte record, a TLS alert (${alertClose.len === ALERT_RECORD ? 'plaintext, TLS 1.2' : 'encrypted, TLS 1.3'}), and closes`);
     return set('handshake-failure', `${srv} ends the handshake with an alert after the client's second flight (inferred: the payload is not in the capture; typically a client certificate it requires or rejects)`, true);
   }
@@ -523,7 +611,8 @@ function handshakeComplete(s: Session, tls13: boolean): Readonly<{ done: boolean
     const firstServerEnc = st.records.find(isProtected);
     if (!firstServerEnc) return NOT_COMPLETE;
     for (const r of ct.records) {
-      if (isProtected(r) && r.frame >= firstServerEnc.frame && r.length > TLS13_ALERT_MAX) return { done: true, frame: r.frame, text: 'client Finished (encrypted): TLS 1.3 handshake complete' };
+      // (a record shorter than the suite's Finished is not one: an alert, padded by some clients, e.g. Java)
+      if (isProtected(r) && r.frame >= firstServerEnc.frame && r.length > TLS13_ALERT_MAX && (r.type === CT_OPAQUE || r.length >= minFinished(s))) return { done: true, frame: r.frame, text: 'client Finished (encrypted): TLS 1.3 handshake complete' };
     }
     return NOT_COMPLETE;
   }
@@ -531,6 +620,8 @@ function handshakeComplete(s: Session, tls13: boolean): Readonly<{ done: boolean
   // a small snaplen may hide the CCS of a record run; application data both ways also proves it
   const fr = firstAppData(ct);
   if (fr !== undefined && firstAppData(st) !== undefined) return { done: true, frame: fr.frame, text: 'application data both ways: TLS handshake complete' };
+  // ... or the server's CCS behind a session ticket: the client sends data after its own CCS and the server's answer to it
+  if (fr !== undefined && ct.ccsFrame && st.records.some((x) => x.frame > ct.ccsFrame && x.frame < fr.frame)) return { done: true, frame: fr.frame, text: "client data after its ChangeCipherSpec and the server's flight (its ChangeCipherSpec cut by the snaplen): TLS handshake complete" };
   return NOT_COMPLETE;
 }
 
@@ -553,6 +644,11 @@ function typed(t: TlsStream): boolean {
  * grouped until the next request. Short records (alerts) are not requests.
  */
 function exchanges(s: Session, from: number, tls13: boolean): Exchange[] {
+  // records at or under `min` bytes are no request or answer: TLS 1.3 alerts, and HTTP/2's control frames when
+  // the client offered h2 (or its hello is not whole: HTTP is what this tool reads)
+  const ch = s.clientTls.clientHello;
+  const h2 = !ch || ch.alpn.includes('h2') || !!s.clientTls.records[0]?.cut;
+  const min = h2 ? (tls13 ? CONTROL_MAX_13 : CONTROL_MAX_12) : tls13 ? TLS13_ALERT_MAX : 0;
   const cr = s.clientTls.records;
   const sr = s.serverTls.records;
   // data records are walked in place (no filtered copies): isData below, and for the client not its Finished
@@ -563,7 +659,7 @@ function exchanges(s: Session, from: number, tls13: boolean): Exchange[] {
     const firstServerEnc = sr.find(isProtected);
     if (firstServerEnc) {
       for (const r of cr) {
-        if (isData(r, from, tls13) && r.frame >= firstServerEnc.frame) {
+        if (isData(r, from, min) && r.frame >= firstServerEnc.frame) {
           fin = r;
           break;
         }
@@ -577,24 +673,24 @@ function exchanges(s: Session, from: number, tls13: boolean): Exchange[] {
   const skip = finOnly ? fin! : null;
   const after = fin ?? null;
   const out: Exchange[] = [];
-  let si = nextData(sr, 0, from, tls13, null, null);
-  let ci = nextData(cr, 0, from, tls13, skip, after);
+  let si = nextData(sr, 0, from, min, null, null);
+  let ci = nextData(cr, 0, from, min, skip, after);
   while (ci < cr.length) {
     const first = cr[ci]!;
     let bytes = 0;
     // the request: client records until a server record arrives after them
-    while (si < sr.length && sr[si]!.frame < first.frame) si = nextData(sr, si + 1, from, tls13, null, null);
+    while (si < sr.length && sr[si]!.frame < first.frame) si = nextData(sr, si + 1, from, min, null, null);
     const nextServerFrame = si < sr.length ? sr[si]!.frame : Infinity;
     while (ci < cr.length && cr[ci]!.frame < nextServerFrame) {
       bytes += cr[ci]!.length;
-      ci = nextData(cr, ci + 1, from, tls13, skip, after);
+      ci = nextData(cr, ci + 1, from, min, skip, after);
     }
     const x: Exchange = { requestFrame: first.frame, requestBytes: bytes, responseFrame: 0, responseBytes: 0 };
     const nextClientFrame = ci < cr.length ? cr[ci]!.frame : Infinity;
     while (si < sr.length && sr[si]!.frame < nextClientFrame) {
       if (!x.responseFrame) x.responseFrame = sr[si]!.frame;
       x.responseBytes += sr[si]!.length;
-      si = nextData(sr, si + 1, from, tls13, null, null);
+      si = nextData(sr, si + 1, from, min, null, null);
     }
     out.push(x);
   }
@@ -602,18 +698,27 @@ function exchanges(s: Session, from: number, tls13: boolean): Exchange[] {
 }
 
 /** the index of the next data record of `recs` from `i` on (recs.length: none), leaving out `skip` and records before `after` in the stream */
-function nextData(recs: readonly TlsRecordInfo[], i: number, from: number, tls13: boolean, skip: TlsRecordInfo | null, after: TlsRecordInfo | null): number {
+function nextData(recs: readonly TlsRecordInfo[], i: number, from: number, min: number, skip: TlsRecordInfo | null, after: TlsRecordInfo | null): number {
   for (; i < recs.length; i++) {
     const r = recs[i]!;
-    if (isData(r, from, tls13) && r !== skip && (after === null || r.off >= after.off)) return i;
+    if (isData(r, from, min) && r !== skip && (after === null || r.off >= after.off)) return i;
   }
   return i;
 }
 
-/** a record of the exchanges: protected data from `from` on (opaque bytes, record boundaries lost to the snaplen, are data too); in TLS 1.3 not an alert-sized one */
-function isData(r: TlsRecordInfo, from: number, tls13: boolean): boolean {
-  return r.frame >= from && (r.type === CT_APPDATA || r.type === CT_OPAQUE) && (!tls13 || r.length > TLS13_ALERT_MAX);
+/** a record of the exchanges: protected data from `from` on (opaque bytes, record boundaries lost to the snaplen, are data too), longer than `min` */
+function isData(r: TlsRecordInfo, from: number, min: number): boolean {
+  return r.frame >= from && (r.type === CT_OPAQUE || (r.type === CT_APPDATA && r.length > min));
 }
+
+/**
+ * Protected records this short carry at most 17 bytes of plaintext: HTTP/2's control frames (SETTINGS and its
+ * ACK 9 bytes, WINDOW_UPDATE and RST_STREAM 13, PING 17) or a TLS 1.3 alert, never an HTTP request or answer
+ * (the shortest request line and Host header are longer). TLS 1.3 adds the inner type and a 16-byte tag (34);
+ * TLS 1.2 AES-GCM an 8-byte nonce and the tag (41).
+ */
+const CONTROL_MAX_13 = 17 + 17;
+const CONTROL_MAX_12 = 17 + 24;
 
 /**
  * TLS 1.3: a server that accepts the client's Finished sends its session tickets (or the answer); one
@@ -622,18 +727,54 @@ function isData(r: TlsRecordInfo, from: number, tls13: boolean): boolean {
  * after the client's Finished, a request left unanswered and a close: the handshake failed at its end.
  */
 function tls13RefusedAtFinished(c: Connection, s: Session, f: ConnFinding, finishedFrame: number, tls13: boolean): { frame: number; records: number } | null {
-  if (!tls13 || !f.exchanges.some((x) => x.responseFrame === 0)) return null;
-  const after = s.serverTls.records.filter((r) => isProtected(r) && r.frame >= finishedFrame);
+  if (!tls13 || (f.exchanges.length > 0 && !f.exchanges.some((x) => x.responseFrame === 0))) return null;
+  // (from the client's first protected record after the server's flight: a server that refuses an empty
+  // Certificate answers it at once, before the client's Finished, when the client sends them apart, as Java does)
+  const firstServerEnc = s.serverTls.records.find(isProtected);
+  const firstClientEnc = firstServerEnc ? s.clientTls.records.find((r) => isProtected(r) && r.frame >= firstServerEnc.frame) : undefined;
+  const from = Math.min(finishedFrame, firstClientEnc?.frame ?? finishedFrame);
+  const after = s.serverTls.records.filter((r) => isProtected(r) && r.frame >= from);
   if (after.length === 0 || after.length > 2 || !after.every((r) => r.type !== CT_OPAQUE && r.length === TLS13_ALERT_MAX)) return null;
   if (!(c.resp.rstFrame || c.resp.finFrame)) return null;
+  if (finishedOnly(s)) return null;
   return { frame: after[0]!.frame, records: after.length };
 }
 
+/**
+ * TLS 1.3: the client's first protected record is exactly a Finished (hash + 4 + 1 + tag bytes for the
+ * ServerHello's suite): it sent no Certificate, so the server did not ask for one, and a lone 19-byte record
+ * from the server then is its close_notify (it closes without answering), not a refusal of the client.
+ */
+function finishedOnly(s: Session): boolean {
+  const sh = s.serverTls.serverHello;
+  const fin = sh ? TLS13_FINISHED_RECORD.get(sh.cipherSuite) : undefined;
+  if (!fin) return false;
+  const firstServerEnc = s.serverTls.records.find(isProtected);
+  const first = firstServerEnc ? s.clientTls.records.find((r) => r.frame >= firstServerEnc.frame && r.type === CT_APPDATA) : undefined;
+  return !!first && !first.cut && first.length === fin;
+}
+
+/** the shortest TLS 1.3 Finished record: the ServerHello's suite's, else the shortest of any suite */
+function minFinished(s: Session): number {
+  const sh = s.serverTls.serverHello;
+  return (sh && TLS13_FINISHED_RECORD.get(sh.cipherSuite)) || 32 + 13;
+}
+
+/** TLS 1.3 suites: the Finished record's length (verify_data of the hash's size, 4-byte header, inner type, AEAD tag) */
+const TLS13_FINISHED_RECORD = new Map([
+  [0x1301, 32 + 21],
+  [0x1302, 48 + 21],
+  [0x1303, 32 + 21],
+  [0x1304, 32 + 21],
+  [0x1305, 32 + 13],
+]);
+
 function closerAfter(c: Connection, s: Session, frame: number, tls13: boolean): { frame: number; text: string; who: string } | null {
   const sa = s.serverTls.records.find((r) => r.frame >= frame && r.encrypted && (r.type === CT_ALERT || (tls13 && r.type === CT_APPDATA && r.length <= TLS13_ALERT_MAX)));
-  if (sa) return { frame: sa.frame, text: 'the server closes the TLS session (encrypted alert, close_notify) right after the answer', who: 'the server closes' };
-  if (c.resp.finFrame >= frame) return { frame: c.resp.finFrame, text: 'the server closes the connection (FIN) after the answer', who: 'the server closes' };
-  if (c.resp.rstFrame >= frame) return { frame: c.resp.rstFrame, text: 'the server resets the connection after the answer', who: 'the server resets' };
+  const cf = c.orig.finFrame || c.orig.rstFrame;
+  if (sa && !(cf >= frame && cf < sa.frame)) return { frame: sa.frame, text: 'the server closes the TLS session (encrypted alert, close_notify) right after the answer', who: 'the server closes' };
+  if (c.resp.finFrame >= frame && !(cf >= frame && cf < c.resp.finFrame)) return { frame: c.resp.finFrame, text: 'the server closes the connection (FIN) after the answer', who: 'the server closes' };
+  if (c.resp.rstFrame >= frame && !(cf >= frame && cf < c.resp.rstFrame)) return { frame: c.resp.rstFrame, text: 'the server resets the connection after the answer', who: 'the server resets' };
   if (c.orig.finFrame >= frame || c.orig.rstFrame >= frame) return { frame: c.orig.finFrame || c.orig.rstFrame, text: 'the client closes the connection after the answer', who: 'the client closes' };
   return null;
 }

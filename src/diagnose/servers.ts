@@ -42,6 +42,8 @@ export interface JudgedConn {
   singleExchange: boolean;
   /** bytes of the first exchange's request (-1 none) */
   requestBytes: number;
+  /** bytes of the first exchange's answer (-1 none; absent: unknown) */
+  responseBytes?: number;
   httpError: { status?: number; error?: string; description?: string } | null;
   /** listed in full in the report's connections[] */
   listed: boolean;
@@ -104,6 +106,8 @@ class GroupAcc {
   singleCount = 0;
   reqMin = Infinity;
   reqMax = -Infinity;
+  respMin = Infinity;
+  respMax = -Infinity;
   /** the earliest single-exchange connections (up to 8), in capture order: their request sizes are quoted */
   reqFirst: JudgedConn[] = [];
   /** the latest single-exchange connections (up to MAX_TAIL), in capture order: the last sync is judged by them */
@@ -126,6 +130,10 @@ class GroupAcc {
       this.lastSingle = latest(this.lastSingle, j);
       this.reqMin = Math.min(this.reqMin, j.requestBytes);
       this.reqMax = Math.max(this.reqMax, j.requestBytes);
+      if (j.responseBytes !== undefined && j.responseBytes >= 0) {
+        this.respMin = Math.min(this.respMin, j.responseBytes);
+        this.respMax = Math.max(this.respMax, j.responseBytes);
+      }
       this.reqFirst = keepEarliestOne(this.reqFirst, j, 8);
       this.reqLast = keepLatestOne(this.reqLast, j, MAX_TAIL);
     }
@@ -145,6 +153,8 @@ class GroupAcc {
     this.lastSingle = latest(this.lastSingle, o.lastSingle);
     this.reqMin = Math.min(this.reqMin, o.reqMin);
     this.reqMax = Math.max(this.reqMax, o.reqMax);
+    this.respMin = Math.min(this.respMin, o.respMin);
+    this.respMax = Math.max(this.respMax, o.respMax);
     this.reqFirst = keepEarliest(this.reqFirst, o.reqFirst, 8);
     this.reqLast = keepLatest(this.reqLast, o.reqLast, MAX_TAIL);
     this.firstHttpError = earliest(this.firstHttpError, o.firstHttpError);
@@ -196,19 +206,28 @@ class GroupAcc {
     }
     if (this.singleCount > 0 && this.firstSingle && this.lastSingle) {
       // one exchange per connection: different requests across connections mean the calls go on (healthy);
-      // the same request again and again, each answered the same short way, is a refused call retried.
+      // the same request again and again, each answered the same short way, is a refused call retried
+      // (a refused call retried repeats its request to the byte; requests a few bytes apart whose answers
+      // differ widely are different calls: a session ticket riding along an answer adds a few hundred bytes
+      // to one answer of a retried call, but then its requests are the same).
       // A capture may hold several syncs (hours apart): the last one tells how it stands now
       const tail = lastBurst(this.reqLast);
       if (tail.length < this.singleCount && tail.length < MAX_TAIL) {
         let lo = Infinity;
         let hi = -Infinity;
+        let rlo = Infinity;
+        let rhi = -Infinity;
         for (const j of tail) {
           lo = Math.min(lo, j.requestBytes);
           hi = Math.max(hi, j.requestBytes);
+          if (j.responseBytes !== undefined && j.responseBytes >= 0) {
+            rlo = Math.min(rlo, j.responseBytes);
+            rhi = Math.max(rhi, j.responseBytes);
+          }
         }
         const earlier = this.singleCount - tail.length;
         const earlierText = `judged by the last sync: ${earlier} earlier connection${earlier > 1 ? 's' : ''} of one call each, the last ${Math.round(tail[0]!.start - this.prevStart(tail[0]!))} s before it`;
-        if (tail.length >= 2 && hi - lo > 48) {
+        if (tail.length >= 2 && (hi - lo > 48 || (hi - lo >= 4 && rhi - rlo > 48))) {
           return { reason: 'ok', summary: `the last sync's ${tail.length} connections each carry one request of different sizes (${tail.map((j) => j.requestBytes).join(', ')} bytes) and its answer: the client opens a connection per call and the calls go on (${earlierText})`, evidence: this.evidenceOf(tail[tail.length - 1]!) };
         }
         const first = tail[0]!;
@@ -223,10 +242,18 @@ class GroupAcc {
           evidence: this.evidenceOf(first),
         };
       }
-      if (this.singleCount >= 2 && this.reqMax - this.reqMin > 48) {
+      const reqSpread = this.reqMax - this.reqMin;
+      if (this.singleCount >= 2 && (reqSpread > 48 || (reqSpread >= 4 && this.respMax - this.respMin > 48))) {
         const shown = this.reqFirst.map((j) => j.requestBytes).join(', ');
         const sizes = this.singleCount > 8 ? `${shown}, ...` : shown;
         return { reason: 'ok', summary: `${this.singleCount} connections each carry one request of different sizes (${sizes} bytes) and its answer: the client opens a connection per call and the calls go on`, evidence: this.evidenceOf(this.lastSingle) };
+      }
+      // the inference yields to a failure read at a lower layer (a reset, an alert) on other connections to
+      // this server when no call is seen retried: one exchange and a close may be the client's last call
+      const failed = this.best;
+      if (this.singleCount === 1 && failed && layer(failed.verdict) < layer('application')) {
+        const same = this.reasons.get(failed.reason)!.count;
+        return { reason: failed.reason, summary: same > 1 ? `${same} connections: ${failed.summary}` : failed.summary, evidence: this.evidenceOf(failed) };
       }
       const first = this.firstSingle;
       const h = this.firstHttpError?.httpError;

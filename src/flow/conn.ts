@@ -63,6 +63,10 @@ export class SegmentLog {
     return this.v[i * SEG_SLOTS]!;
   }
 
+  time(i: number): number {
+    return this.v[i * SEG_SLOTS + 1]!;
+  }
+
   len(i: number): number {
     return Math.floor(this.v[i * SEG_SLOTS + 2]! / 8);
   }

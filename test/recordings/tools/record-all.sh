@@ -56,3 +56,6 @@ for f in "${OUT_DIR:-.}"/r24-*.pcap "${OUT_DIR:-.}"/r25-*.pcap; do tcpdump -nn -
 CLIENT_CERT=1 ./rec.sh r26-server-requires-client-cert-tls13 tcpdump 262144 "10.99.0.2 8443 200" "curl -sk -X POST '$T' -o /dev/null; echo \$?"
 CLIENT_CERT=1 ./rec.sh r27-server-requires-client-cert-tls12 tcpdump 262144 "10.99.0.2 8443 200 TLSv1.2" "curl -sk -X POST '$T' -o /dev/null; echo \$?"
 for f in "${OUT_DIR:-.}"/r26-*.pcap "${OUT_DIR:-.}"/r27-*.pcap; do tcpdump -nn -vv -r "$f" > "$f.tcpdump.txt" 2>/dev/null; done
+# more scenarios (r28-r51): other clients' trust failures, mid-connection captures, a SYN lost once, proxies on
+# another port and with small snaplens, servers that close or reset without answering, cooked SLL (v1 and v2)
+./record-more.sh
