@@ -113,6 +113,8 @@ function addType(rec: TlsRecordInfo, t: number): void {
 
 const HRR_RANDOM = 'cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c';
 const MAX_RECORD_LEN = 16384 + 2048;
+/** the longest handshake message kept for parsing (a certificate chain of a few dozen kilobytes fits) */
+const MAX_HANDSHAKE_MSG = 256 * 1024;
 
 export interface TlsRecordInfo {
   type: number;
@@ -481,7 +483,7 @@ export class TlsStream implements StreamConsumer {
       this.hsBroken = false;
       this.hsLen = 0;
     }
-    if (this.hsLen + b.length > 256 * 1024) {
+    if (this.hsLen + b.length > MAX_HANDSHAKE_MSG) {
       this.hsLen = 0;
       return;
     }
@@ -508,7 +510,16 @@ export class TlsStream implements StreamConsumer {
         this.hsBuf = NO_BYTES;
         return;
       }
-      if (len - p - 4 < l) break;
+      if (len - p - 4 < l) {
+        // a message longer than any handshake message is not one (protected bytes that look like a
+        // header): nothing is kept for it
+        if (l > MAX_HANDSHAKE_MSG) {
+          this.hsLen = 0;
+          this.hsBuf = NO_BYTES;
+          return;
+        }
+        break;
+      }
       const msg = buf.subarray(p + 4, p + 4 + l);
       addType(rec, t);
       this.handshakeTypes.push({ type: t, frame: rec.frame });
@@ -532,8 +543,7 @@ export class TlsStream implements StreamConsumer {
 
   private hsReserve(n: number): void {
     if (this.hsBuf.length < n) {
-      // (from Node's pool when small: an ArrayBuffer of its own costs microseconds to make and to sweep)
-      const nb = Buffer.allocUnsafe(Math.max(this.hsBuf.length * 2, n));
+      const nb = new Uint8Array(Math.max(this.hsBuf.length * 2, n));
       nb.set(this.hsBuf.subarray(0, this.hsLen));
       this.hsBuf = nb;
     }
