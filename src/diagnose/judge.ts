@@ -545,7 +545,7 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
   const alertClose = s3 ? undefined : closes.find((x) => x.dir === 's' && x.frame > c2.frame && (x.len === ALERT_RECORD || x.len === TLS13_ALERT_RECORD));
   // (a TLS 1.3 client whose second flight starts with a segment of just CCS and Finished, the request in
   // the next, sent no certificate: the server's 24-byte record is then its close_notify, not a refusal)
-  const finOnly = c2.second > 0 && [58, 64, 74, 80].includes(c2.firstLen);
+  const finOnly = c2.second > 0 && FINISHED_SEGMENTS.has(c2.firstLen);
   if (alertClose && (r.finFrame || r.rstFrame) && !(alertClose.len === TLS13_ALERT_RECORD && finOnly)) {
     if (loud) ev(alertClose.frame, `the server answers the client's second flight with one ${alertClose.len}-byte record, a TLS alert (${alertClose.len === ALERT_RECORD ? 'plaintext, TLS 1.2' : 'encrypted, TLS 1.3'}), and closes`);
     return set('handshake-failure', `${srv} ends the handshake with an alert after the client's second flight (inferred: the payload is not in the capture; typically a client certificate it requires or rejects)`, true);
@@ -768,6 +768,8 @@ const TLS13_FINISHED_RECORD = new Map([
   [0x1304, 32 + 21],
   [0x1305, 32 + 13],
 ]);
+/** a segment holding just the client's TLS 1.3 Finished record, or the compatibility CCS (6 bytes) and it */
+const FINISHED_SEGMENTS = new Set([...TLS13_FINISHED_RECORD.values()].flatMap((body) => [5 + body, 6 + 5 + body]));
 
 function closerAfter(c: Connection, s: Session, frame: number, tls13: boolean): { frame: number; text: string; who: string } | null {
   const sa = s.serverTls.records.find((r) => r.frame >= frame && r.encrypted && (r.type === CT_ALERT || (tls13 && r.type === CT_APPDATA && r.length <= TLS13_ALERT_MAX)));

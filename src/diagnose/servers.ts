@@ -173,10 +173,13 @@ class GroupAcc {
     }
   }
 
-  /** start of the single-exchange connection before `j` among the latest kept (its own start when none) */
-  private prevStart(j: JudgedConn): number {
-    const i = this.reqLast.indexOf(j);
-    return i > 0 ? this.reqLast[i - 1]!.start : j.start;
+  /** one call refused, `count` connections retrying it: the OAuth error when one was read, else inferred */
+  private refusedCall(first: JudgedConn, h: JudgedConn['httpError'], count: number, note: string): { reason: Reason; summary: string; evidence: Evidence[] } {
+    if (h) {
+      const reason: Reason = h.error === 'invalid_client' ? 'invalid-client' : h.error === 'invalid_grant' ? 'invalid-grant' : 'http-error';
+      return { reason, summary: `the token call is answered ${h.status} ${h.error}${h.description ? ` (${h.description})` : ''}${note}`, evidence: this.evidenceOf(first) };
+    }
+    return { reason: 'auth-rejected', summary: `${count > 1 ? `${count} connections, each: ${first.summary} (the same refused call retried)` : first.summary}${note}`, evidence: this.evidenceOf(first) };
   }
 
   /** a connection's evidence, or that of the earliest connection with the same reason that has some */
@@ -207,12 +210,10 @@ class GroupAcc {
     if (this.singleCount > 0 && this.firstSingle && this.lastSingle) {
       // one exchange per connection: different requests across connections mean the calls go on (healthy);
       // the same request again and again, each answered the same short way, is a refused call retried
-      // (a refused call retried repeats its request to the byte; requests a few bytes apart whose answers
-      // differ widely are different calls: a session ticket riding along an answer adds a few hundred bytes
-      // to one answer of a retried call, but then its requests are the same).
-      // A capture may hold several syncs (hours apart): the last one tells how it stands now
-      const tail = lastBurst(this.reqLast);
-      if (tail.length < this.singleCount && tail.length < MAX_TAIL) {
+      // (differentCalls). A capture may hold several syncs (hours apart): the last one tells how it stands now
+      const burst = lastBurst(this.reqLast);
+      if (burst.gap >= 0) {
+        const tail = burst.conns;
         let lo = Infinity;
         let hi = -Infinity;
         let rlo = Infinity;
@@ -226,24 +227,13 @@ class GroupAcc {
           }
         }
         const earlier = this.singleCount - tail.length;
-        const earlierText = `judged by the last sync: ${earlier} earlier connection${earlier > 1 ? 's' : ''} of one call each, the last ${Math.round(tail[0]!.start - this.prevStart(tail[0]!))} s before it`;
-        if (tail.length >= 2 && (hi - lo > 48 || (hi - lo >= 4 && rhi - rlo > 48))) {
-          return { reason: 'ok', summary: `the last sync's ${tail.length} connections each carry one request of different sizes (${tail.map((j) => j.requestBytes).join(', ')} bytes) and its answer: the client opens a connection per call and the calls go on (${earlierText})`, evidence: this.evidenceOf(tail[tail.length - 1]!) };
+        const note = ` (judged by the last sync: ${earlier} earlier connection${earlier > 1 ? 's' : ''} of one call each, the last ${Math.round(burst.gap)} s before it)`;
+        if (tail.length >= 2 && differentCalls(hi - lo, rhi - rlo)) {
+          return { reason: 'ok', summary: `the last sync's ${tail.length} connections each carry one request of different sizes (${tail.map((j) => j.requestBytes).join(', ')} bytes) and its answer: the client opens a connection per call and the calls go on${note}`, evidence: this.evidenceOf(tail[tail.length - 1]!) };
         }
-        const first = tail[0]!;
-        const h = first.httpError;
-        if (h) {
-          const reason: Reason = h.error === 'invalid_client' ? 'invalid-client' : h.error === 'invalid_grant' ? 'invalid-grant' : 'http-error';
-          return { reason, summary: `the token call is answered ${h.status} ${h.error}${h.description ? ` (${h.description})` : ''} (${earlierText})`, evidence: this.evidenceOf(first) };
-        }
-        return {
-          reason: 'auth-rejected',
-          summary: `${tail.length > 1 ? `${tail.length} connections, each: ${first.summary} (the same refused call retried)` : first.summary} (${earlierText})`,
-          evidence: this.evidenceOf(first),
-        };
+        return this.refusedCall(tail[0]!, tail[0]!.httpError, tail.length, note);
       }
-      const reqSpread = this.reqMax - this.reqMin;
-      if (this.singleCount >= 2 && (reqSpread > 48 || (reqSpread >= 4 && this.respMax - this.respMin > 48))) {
+      if (this.singleCount >= 2 && differentCalls(this.reqMax - this.reqMin, this.respMax - this.respMin)) {
         const shown = this.reqFirst.map((j) => j.requestBytes).join(', ');
         const sizes = this.singleCount > 8 ? `${shown}, ...` : shown;
         return { reason: 'ok', summary: `${this.singleCount} connections each carry one request of different sizes (${sizes} bytes) and its answer: the client opens a connection per call and the calls go on`, evidence: this.evidenceOf(this.lastSingle) };
@@ -255,18 +245,7 @@ class GroupAcc {
         const same = this.reasons.get(failed.reason)!.count;
         return { reason: failed.reason, summary: same > 1 ? `${same} connections: ${failed.summary}` : failed.summary, evidence: this.evidenceOf(failed) };
       }
-      const first = this.firstSingle;
-      const h = this.firstHttpError?.httpError;
-      if (h) {
-        const reason: Reason = h.error === 'invalid_client' ? 'invalid-client' : h.error === 'invalid_grant' ? 'invalid-grant' : 'http-error';
-        return { reason, summary: `the token call is answered ${h.status} ${h.error}${h.description ? ` (${h.description})` : ''}`, evidence: this.evidenceOf(first) };
-      }
-      const count = this.singleCount;
-      return {
-        reason: 'auth-rejected',
-        summary: count > 1 ? `${count} connections, each: ${first.summary} (the same refused call retried)` : first.summary,
-        evidence: this.evidenceOf(first),
-      };
+      return this.refusedCall(this.firstSingle, this.firstHttpError?.httpError ?? null, this.singleCount, '');
     }
     // failures: the lowest layer's reason (inconclusive connections yield to any decisive one), counted
     const best = this.best!;
@@ -279,11 +258,24 @@ class GroupAcc {
 const MAX_TAIL = 32;
 const BURST_GAP_SEC = 600;
 
-/** the connections of the last burst: from the end back to the first gap of BURST_GAP_SEC */
-function lastBurst(latestFirst: JudgedConn[]): JudgedConn[] {
-  let i = latestFirst.length - 1;
-  while (i > 0 && latestFirst[i]!.start - latestFirst[i - 1]!.start <= BURST_GAP_SEC) i--;
-  return latestFirst.slice(i);
+/**
+ * The connections of the last burst (from the end back to the first gap of BURST_GAP_SEC) and that gap;
+ * gap -1 when the kept connections show none (one burst, or one longer than what is kept)
+ */
+function lastBurst(kept: JudgedConn[]): { conns: JudgedConn[]; gap: number } {
+  let i = kept.length - 1;
+  while (i > 0 && kept[i]!.start - kept[i - 1]!.start <= BURST_GAP_SEC) i--;
+  return { conns: kept.slice(i), gap: i > 0 ? kept[i]!.start - kept[i - 1]!.start : -1 };
+}
+
+/**
+ * Connections of one call each carry different calls: requests more than 48 bytes apart, or a few bytes
+ * apart with answers more than 48 bytes apart. A refused call retried repeats its request to the byte (a
+ * session ticket riding along an answer adds a few hundred bytes to one answer, but then the requests are
+ * the same).
+ */
+function differentCalls(requestSpread: number, answerSpread: number): boolean {
+  return requestSpread > 48 || (requestSpread >= 4 && answerSpread > 48);
 }
 
 /** merge two capture-ordered lists, keeping the latest `max` */

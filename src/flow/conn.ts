@@ -136,8 +136,6 @@ export class DirStats {
    * router's way in and out). The copies are left out of everything else: they are not retransmissions.
    */
   captureDuplicates = 0;
-  /** frame of the first copy left out (0: none) */
-  duplicateFrame = 0;
   /**
    * The last two segments of this direction, for telling copies: sequence number; acknowledgment number;
    * window and flags; length and checksum; IPv4 ID and timestamp value; time (-1: none)
@@ -237,8 +235,7 @@ export class Connection {
       (seq === d.dupSeq2 && ack === d.dupAck2 && wf === d.dupWf2 && lc === d.dupLc2 && it === d.dupIt2 && time - d.dupTime2 <= DUP_WINDOW_SEC && time >= d.dupTime2)
     ) {
       d.captureDuplicates++;
-      if (d.duplicateFrame === 0) {
-        d.duplicateFrame = p.frame.number;
+      if (d.captureDuplicates === 1) {
         this.event(p.frame.number, time, fromClient ? 'c' : 's', 'the same packet again (the capture saw it twice: on two interfaces); copies are left out');
       }
       return true;
