@@ -474,9 +474,13 @@ export async function main(args: string[]): Promise<number> {
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
     });
+  // yargs renders the whole help text after running a command (its default handler too), to keep it for a
+  // handler that asks for it later: ~50 ms of every run's start. Nothing here asks, and `--help` renders it
+  // anew, so the cache is left empty (an internal of yargs 18: if it is not there, nothing changes).
+  const usage = (parser as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } }).getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
   try {
-    // the commands have no yargs handlers: yargs renders and caches the whole help text after every handler it
-    // runs (~70 ms of a run's start); we dispatch on the parsed command ourselves
+    // we dispatch on the parsed command ourselves (the commands have no yargs handlers)
     const a = await parser.parseAsync();
     const cmd = a._[0];
     if (cmd === 'packets') code = await cmdPackets(restoreStdin(a as unknown as Parameters<typeof cmdPackets>[0]));
