@@ -23,6 +23,8 @@ export interface Exchange {
   requestBytes: number;
   responseFrame: number;
   responseBytes: number;
+  /** it holds bytes the capture missed: where its request or answer starts and ends is not sure */
+  lost: boolean;
 }
 
 export interface ConnFinding {
@@ -325,10 +327,15 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
         return set('untrusted-certificate', `the client closes after the server's certificate flight without completing the handshake (inferred: it does not trust ${srv}'s certificate)`, true);
       }
     }
+    // bytes of the handshake the capture missed (the peer acknowledged them, or they never came before the
+    // end): what they said, an alert or the rest of a flight, cannot be read, so nobody can be said to refuse
+    const missed = (who: string, n: number) => set('capture-incomplete', `the TLS handshake with ${srv} stops, and ${n} bytes ${who} sent during it are missing from the capture: what they said (an alert, the rest of a flight) cannot be read`);
+    if (r.stream.stats.lostBytes > 0) return missed(srv, r.stream.stats.lostBytes);
     if (r.rstFrame) {
       ev(r.rstFrame, 'the server resets the connection during the handshake');
       return set('reset', `${srv} resets the connection during the TLS handshake`);
     }
+    if (o.stream.stats.lostBytes > 0) return missed('the client', o.stream.stats.lostBytes);
     if (!c.closed && !o.finFrame && !r.finFrame) return set('capture-incomplete', `the TLS handshake with ${srv} is still under way when the capture ends`);
     return set('handshake-incomplete', `the TLS handshake with ${srv} stops with no alert and no sign of who refused`);
   }
@@ -439,12 +446,16 @@ const CERT_FLIGHT_MIN = 400;
  */
 function sameCallRepeated(xs: readonly Exchange[]): { request: number; answer: number } | null {
   if (xs.length < 2) return null;
-  const req = xs[0]!.requestBytes;
-  const ans = xs[1]!.responseBytes;
+  // exchanges holding bytes the capture missed have no sure sizes: the others decide (two at least), each
+  // of them must still have been answered
+  const sure = xs.filter((x) => !x.lost);
+  if (sure.length < 2 || xs.some((x) => x.responseBytes <= 0)) return null;
+  const req = sure[0]!.requestBytes;
+  // (the first exchange's answer may carry TLS 1.3 session tickets)
+  const ans = (sure[0] === xs[0] ? sure[1]! : sure[0]!).responseBytes;
   if (ans <= 0 || ans >= 1000 || ans >= 2 * req) return null;
-  for (let i = 0; i < xs.length; i++) {
-    const x = xs[i]!;
-    if (x.requestBytes !== req || (i > 0 && x.responseBytes !== ans) || x.responseBytes <= 0) return null;
+  for (const x of sure) {
+    if (x.requestBytes !== req || (x !== xs[0] && x.responseBytes !== ans)) return null;
   }
   return { request: req, answer: ans };
 }
@@ -569,7 +580,7 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
     const t = turns[i]!;
     if (t.dir !== 'c') continue;
     const resp = turns[i + 1];
-    f.exchanges.push({ requestFrame: t.frame, requestBytes: t.bytes, responseFrame: resp?.frame ?? 0, responseBytes: resp?.bytes ?? 0 });
+    f.exchanges.push({ requestFrame: t.frame, requestBytes: t.bytes, responseFrame: resp?.frame ?? 0, responseBytes: resp?.bytes ?? 0, lost: false });
   }
   const closer = (frame: number): Closer => {
     const cl = closes.find((x) => x.frame > frame && x.dir === 's');
@@ -620,8 +631,15 @@ function handshakeComplete(s: Session, tls13: boolean): Readonly<{ done: boolean
   // a small snaplen may hide the CCS of a record run; application data both ways also proves it
   const fr = firstAppData(ct);
   if (fr !== undefined && firstAppData(st) !== undefined) return { done: true, frame: fr.frame, text: 'application data both ways: TLS handshake complete' };
+  // ... or the client's application data after the server's ChangeCipherSpec: the client sends data once it has
+  // the server's Finished (its own CCS may be missing: bytes the capture missed)
+  if (fr !== undefined && st.ccsFrame && fr.frame > st.ccsFrame) return { done: true, frame: fr.frame, text: "client application data after the server's ChangeCipherSpec: TLS handshake complete" };
+  // ... or the server's application data after the client's ChangeCipherSpec: a TLS 1.2 server sends data only
+  // once it has sent its Finished (the client's data may be missing: bytes the capture missed)
+  const sd = firstAppData(st);
+  if (sd !== undefined && ct.ccsFrame && sd.frame > ct.ccsFrame) return { done: true, frame: sd.frame, text: "server application data after the client's ChangeCipherSpec: TLS handshake complete" };
   // ... or the server's CCS behind a session ticket: the client sends data after its own CCS and the server's answer to it
-  if (fr !== undefined && ct.ccsFrame && st.records.some((x) => x.frame > ct.ccsFrame && x.frame < fr.frame)) return { done: true, frame: fr.frame, text: "client data after its ChangeCipherSpec and the server's flight (its ChangeCipherSpec cut by the snaplen): TLS handshake complete" };
+  if (fr !== undefined && ct.ccsFrame && st.records.some((x) => x.frame > ct.ccsFrame && (x.frame < fr.frame || (x.frame === fr.frame && x.type === CT_OPAQUE)))) return { done: true, frame: fr.frame, text: "client data after its ChangeCipherSpec and the server's flight (its ChangeCipherSpec cut by the snaplen): TLS handshake complete" };
   return NOT_COMPLETE;
 }
 
@@ -679,17 +697,21 @@ function exchanges(s: Session, from: number, tls13: boolean): Exchange[] {
     const first = cr[ci]!;
     let bytes = 0;
     // the request: client records until a server record arrives after them
-    while (si < sr.length && sr[si]!.frame < first.frame) si = nextData(sr, si + 1, from, min, null, null);
-    const nextServerFrame = si < sr.length ? sr[si]!.frame : Infinity;
-    while (ci < cr.length && cr[ci]!.frame < nextServerFrame) {
+    while (si < sr.length && precedes(sr[si]!, first)) si = nextData(sr, si + 1, from, min, null, null);
+    const nextServer = si < sr.length ? sr[si]! : null;
+    // (at least `first`: every turn of the outer loop takes a record)
+    let lost = false;
+    do {
       bytes += cr[ci]!.length;
+      lost ||= cr[ci]!.lost;
       ci = nextData(cr, ci + 1, from, min, skip, after);
-    }
-    const x: Exchange = { requestFrame: first.frame, requestBytes: bytes, responseFrame: 0, responseBytes: 0 };
-    const nextClientFrame = ci < cr.length ? cr[ci]!.frame : Infinity;
-    while (si < sr.length && sr[si]!.frame < nextClientFrame) {
+    } while (ci < cr.length && (nextServer === null || precedes(cr[ci]!, nextServer)));
+    const x: Exchange = { requestFrame: first.frame, requestBytes: bytes, responseFrame: 0, responseBytes: 0, lost };
+    const nextClient = ci < cr.length ? cr[ci]! : null;
+    while (si < sr.length && (nextClient === null || precedes(sr[si]!, nextClient))) {
       if (!x.responseFrame) x.responseFrame = sr[si]!.frame;
       x.responseBytes += sr[si]!.length;
+      x.lost ||= sr[si]!.lost;
       si = nextData(sr, si + 1, from, min, null, null);
     }
     out.push(x);
@@ -704,6 +726,16 @@ function nextData(recs: readonly TlsRecordInfo[], i: number, from: number, min: 
     if (isData(r, from, min) && r !== skip && (after === null || r.off >= after.off)) return i;
   }
   return i;
+}
+
+/**
+ * Record `a` (one direction) came before record `b` (the other): an earlier frame, or the same frame when
+ * `a` is bytes the capture missed. A frame carries one direction's bytes, so two records of opposite
+ * directions share one only when a hole is placed at the frame of the ACK that proved it (see
+ * StreamReassembler.ackTo): the missed bytes were sent before that ACK and what it carries.
+ */
+function precedes(a: TlsRecordInfo, b: TlsRecordInfo): boolean {
+  return a.frame < b.frame || (a.frame === b.frame && a.type === CT_OPAQUE && b.type !== CT_OPAQUE);
 }
 
 /** a record of the exchanges: protected data from `from` on (opaque bytes, record boundaries lost to the snaplen, are data too), longer than `min` */
@@ -808,7 +840,7 @@ function retransmittedUnacked(c: Connection, d: DirStats, peer: DirStats, who: '
  */
 function sentUnseen(c: Connection, d: DirStats, peer: DirStats, who: 'server' | 'client'): Stalled {
   const other = who === 'server' ? 'client' : 'server';
-  if (d.unseenBytes > 0 && peer.ackedOff < d.stream.next + d.unseenBytes && (peer.finFrame || peer.rstFrame || c.duration > 3)) {
+  if (d.unseenBytes > 0 && peer.ackedOff < d.unseenEnd && (peer.finFrame || peer.rstFrame || c.duration > 3)) {
     return {
       frame: d.unseenFrame,
       text: `the ${who}'s sequence number has moved ${d.unseenBytes} bytes past all it was seen sending: data sent that never reached the ${other}, which never acknowledges it${peer.finFrame || peer.rstFrame ? ' and gives up' : ''}`,

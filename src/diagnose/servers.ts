@@ -44,6 +44,11 @@ export interface JudgedConn {
   requestBytes: number;
   /** bytes of the first exchange's answer (-1 none; absent: unknown) */
   responseBytes?: number;
+  /**
+   * no bytes of it are missing from the capture (lost, not cut by the snaplen): its request and answer sizes
+   * are what was sent. Sizes with bytes missing do not tell calls apart. (Absent: whole.)
+   */
+  sizesWhole?: boolean;
   httpError: { status?: number; error?: string; description?: string } | null;
   /** listed in full in the report's connections[] */
   listed: boolean;
@@ -128,9 +133,11 @@ class GroupAcc {
       this.singleCount++;
       this.firstSingle = earliest(this.firstSingle, j);
       this.lastSingle = latest(this.lastSingle, j);
-      this.reqMin = Math.min(this.reqMin, j.requestBytes);
-      this.reqMax = Math.max(this.reqMax, j.requestBytes);
-      if (j.responseBytes !== undefined && j.responseBytes >= 0) {
+      if (j.sizesWhole !== false) {
+        this.reqMin = Math.min(this.reqMin, j.requestBytes);
+        this.reqMax = Math.max(this.reqMax, j.requestBytes);
+      }
+      if (j.sizesWhole !== false && j.responseBytes !== undefined && j.responseBytes >= 0) {
         this.respMin = Math.min(this.respMin, j.responseBytes);
         this.respMax = Math.max(this.respMax, j.responseBytes);
       }
@@ -219,6 +226,7 @@ class GroupAcc {
         let rlo = Infinity;
         let rhi = -Infinity;
         for (const j of tail) {
+          if (j.sizesWhole === false) continue;
           lo = Math.min(lo, j.requestBytes);
           hi = Math.max(hi, j.requestBytes);
           if (j.responseBytes !== undefined && j.responseBytes >= 0) {

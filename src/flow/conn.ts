@@ -128,6 +128,8 @@ export class DirStats {
    * large segments, only their absence and the small packets that follow are captured)
    */
   unseenBytes = 0;
+  /** the stream offset those bytes reach */
+  unseenEnd = 0;
   unseenFrame = 0;
   /**
    * Packets the capture holds twice (or more): the same TCP segment (sequence and acknowledgment numbers,
@@ -365,7 +367,11 @@ export class Connection {
       const acked = (p.tcpAck - peer.isn - 1) >>> 0;
       // a duplicate ACK: no data, same ACK and window as before, and data outstanding
       if (len === 0 && !syn && !fin && !rst && p.tcpAck === d.lastAck && p.tcpWindow === d.lastWindow && peer.sentOff > acked) d.dupAcks++;
-      if (acked > d.ackedOff && acked < 0x80000000) d.ackedOff = acked;
+      if (acked > d.ackedOff && acked < 0x80000000) {
+        d.ackedOff = acked;
+        // (bytes of the peer this ACK covers that the capture never saw: given up, not waited for)
+        if (acked > peer.stream.next) peer.stream.ackTo(acked, frame);
+      }
       d.lastAck = p.tcpAck;
     }
     if (p.tcpWindow === 0 && !rst && !syn) {
@@ -392,8 +398,10 @@ export class Connection {
       if (ack && !syn && !fin && !rst) this.addHistory(fromClient ? 'A' : 'a');
       // a segment without data whose sequence number is past every byte captured from this side: bytes
       // sent that the capture never saw (bounded, so a stray RST's arbitrary sequence number is not taken)
-      if (!syn && !rst && d.isn >= 0 && off > d.stream.next && off - d.stream.next < 1 << 24 && off - d.stream.next > d.unseenBytes) {
+      // (bytes the peer acknowledged already were received: the capture missed them, the path did not)
+      if (!syn && !rst && d.isn >= 0 && off > d.stream.next && off > d.stream.acked && off - d.stream.next < 1 << 24 && off - d.stream.next > d.unseenBytes) {
         d.unseenBytes = off - d.stream.next;
+        d.unseenEnd = off;
         d.unseenFrame = frame;
       }
     }
@@ -430,6 +438,13 @@ export class Connection {
   finish(): void {
     this.orig.stream.flush(this.lastFrame);
     this.resp.stream.flush(this.lastFrame);
+    // bytes the receiver acknowledged that the capture never saw, with nothing captured after them (its
+    // FIN takes a sequence number of its own). Not for a connection seen mid-stream: its sequence base is a
+    // guess from its first packet, one byte early when that was a keep-alive probe (SND.NXT - 1)
+    if (!this.midstream) {
+      this.orig.stream.loseAckedTail(this.resp.ackedOff - (this.orig.finFrame ? 1 : 0), this.lastFrame);
+      this.resp.stream.loseAckedTail(this.orig.ackedOff - (this.resp.finFrame ? 1 : 0), this.lastFrame);
+    }
     if (this.orig.stream.stats.lostBytes > 0) this.addHistory('G');
     if (this.resp.stream.stats.lostBytes > 0) this.addHistory('g');
   }

@@ -38,12 +38,22 @@ export interface ReassemblyStats {
   retransmittedBytes: number;
   /** segments that arrived ahead of a hole */
   outOfOrder: number;
+  /** the frame the first lost bytes are placed at (0: none lost) */
+  firstLossFrame: number;
 }
 
 export class StreamReassembler {
   /** the next stream offset expected */
   next = 0;
-  readonly stats: ReassemblyStats = { delivered: 0, snaplenBytes: 0, lostBytes: 0, retransmissions: 0, retransmittedBytes: 0, outOfOrder: 0 };
+  /**
+   * How far the receiver acknowledged this stream (stream offset; set by the connection from the peer's
+   * ACKs). A hole it acknowledged was received: the capture missed those bytes, no retransmission will
+   * fill it, so it is given up at once instead of holding what follows until the end of the connection.
+   */
+  acked = 0;
+  /** the frame of the first ACK that covered bytes not captured yet (0: none): where a hole it proves is placed */
+  private holeAckFrame = 0;
+  readonly stats: ReassemblyStats = { delivered: 0, snaplenBytes: 0, lostBytes: 0, retransmissions: 0, retransmittedBytes: 0, outOfOrder: 0, firstLossFrame: 0 };
   private held: Held[] = [];
   private heldBytes = 0;
   /** once the consumer has all it wants, bytes are only counted, not delivered */
@@ -77,9 +87,18 @@ export class StreamReassembler {
       return true;
     }
     if (off > this.next) {
-      this.stats.outOfOrder++;
-      this.hold(off, wireLen, src, start, capLen, frame, time);
-      return false;
+      if (this.acked < off) {
+        this.stats.outOfOrder++;
+        this.hold(off, wireLen, src, start, capLen, frame, time);
+        return false;
+      }
+      // the receiver acknowledged the hole before this segment: it got those bytes, the capture did not
+      if (this.held.length > 0) {
+        this.hold(off, wireLen, src, start, capLen, frame, time);
+        this.ackTo(this.acked, frame);
+        return false;
+      }
+      this.loseAcked(off - this.next, frame);
     }
     if (off < this.next) {
       // overlapping retransmission that also brings new bytes: keep the new part
@@ -89,6 +108,43 @@ export class StreamReassembler {
     } else this.deliver(off, wireLen, src, start, capLen, frame, time);
     if (this.held.length > 0) this.drain();
     return false;
+  }
+
+  /**
+   * The receiver acknowledged up to stream offset `off`: a hole before held bytes that it covers was
+   * received and missed by the capture; it is given up and what waited behind it delivered.
+   */
+  ackTo(off: number, frame: number): void {
+    if (off > this.acked) {
+      // (holes an earlier ACK proved are filled or given up by now: its frame is no longer the one)
+      if (this.acked <= this.next) this.holeAckFrame = 0;
+      this.acked = off;
+      if (off > this.next && this.holeAckFrame === 0) this.holeAckFrame = frame;
+    }
+    while (this.held.length > 0) {
+      const h = this.held[0]!;
+      if (h.off > this.next) {
+        if (h.off > this.acked) return;
+        this.loseAcked(h.off - this.next, frame);
+      }
+      this.drain();
+    }
+  }
+
+  /**
+   * End of the connection: the receiver acknowledged bytes up to stream offset `end` that were never
+   * captured and nothing came after them (call after flush): they are lost to the capture.
+   */
+  loseAckedTail(end: number, frame: number): void {
+    if (this.held.length === 0 && end > this.next && end - this.next < 1 << 24) {
+      if (end > this.acked) this.acked = end;
+      this.loseAcked(end - this.next, frame);
+    }
+  }
+
+  /** a hole the receiver acknowledged: lost to the capture, placed at the ACK that proved it */
+  private loseAcked(len: number, frame: number): void {
+    this.lose(len, this.holeAckFrame || frame);
   }
 
   /** deliver whatever is held, marking the holes before it as lost (end of connection) */
@@ -102,6 +158,7 @@ export class StreamReassembler {
 
   /** a hole in front of held data that will not be filled: skip it */
   private lose(len: number, frame: number): void {
+    if (this.stats.lostBytes === 0) this.stats.firstLossFrame = frame;
     this.stats.lostBytes += len;
     this.consumer?.gap(len, this.next, 'loss', frame);
     this.next += len;

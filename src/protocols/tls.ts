@@ -133,6 +133,8 @@ export interface TlsRecordInfo {
   handshakes: number[];
   /** frame of the record's last byte (set when the record ends) */
   endFrame?: number;
+  /** bytes the capture missed (a hole, not a record): its length is the hole's, the records in it unknown */
+  lost: boolean;
   /** read by decrypting the record with a key log */
   decrypted?: boolean;
   /** TLS 1.3, decrypted: the inner content type */
@@ -352,7 +354,7 @@ export class TlsStream implements StreamConsumer {
     return (this.fallback ??= this.owner?.fallbackFor(this) ?? null);
   }
 
-  gap(len: number, off: number, _kind: GapKind, frame: number): void {
+  gap(len: number, off: number, kind: GapKind, frame: number): void {
     if (this.state === 'body') {
       // the body is incomplete: what was captured of it is kept for the message type, nothing is parsed from it
       this.cur!.cut = true;
@@ -367,19 +369,20 @@ export class TlsStream implements StreamConsumer {
       if (this.state === 'header' && this.hdrLen === 0 && len === 0) return;
       this.state = 'lost';
       this.hdrLen = 0;
-      this.opaque(len, off, frame, this.lastTime);
-    } else if (this.state === 'lost') this.opaque(len, off, frame, this.lastTime);
+      this.opaque(len, off, frame, this.lastTime, kind === 'loss');
+    } else if (this.state === 'lost') this.opaque(len, off, frame, this.lastTime, kind === 'loss');
   }
 
-  private opaque(len: number, off: number, frame: number, time: number): void {
+  private opaque(len: number, off: number, frame: number, time: number, lost = false): void {
     this.unsyncedBytes += len;
     const last = this.records.at(-1);
     if (last && last.type === CT_OPAQUE && last.frame === frame) {
       last.length += len;
+      last.lost ||= lost;
       return;
     }
     this.recordCount++;
-    const rec: TlsRecordInfo = { type: CT_OPAQUE, version: 0, length: len, frame, time, off, encrypted: true, cut: true, handshakes: NO_TYPES, endFrame: 0 };
+    const rec: TlsRecordInfo = { type: CT_OPAQUE, version: 0, length: len, frame, time, off, encrypted: true, cut: true, handshakes: NO_TYPES, endFrame: 0, lost: lost };
     if (this.records.length < this.maxRecordsKept) this.records.push(rec);
     this.onProtected?.(rec, null, frame, time);
   }
@@ -399,11 +402,11 @@ export class TlsStream implements StreamConsumer {
     this.recordCount++;
     let rec: TlsRecordInfo;
     if (this.records.length < this.maxRecordsKept) {
-      rec = { type, version, length, frame, time, off, encrypted, cut: false, handshakes: NO_TYPES, endFrame: 0 };
+      rec = { type, version, length, frame, time, off, encrypted, cut: false, handshakes: NO_TYPES, endFrame: 0, lost: false };
       this.records.push(rec);
     } else {
       // past the records kept, one scratch record per stream carries the current one to its end
-      rec = this.scratch ??= { type, version, length, frame, time, off, encrypted, cut: false, handshakes: NO_TYPES, endFrame: 0 };
+      rec = this.scratch ??= { type, version, length, frame, time, off, encrypted, cut: false, handshakes: NO_TYPES, endFrame: 0, lost: false };
       rec.type = type;
       rec.version = version;
       rec.length = length;

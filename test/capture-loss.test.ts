@@ -1,0 +1,158 @@
+/**
+ * Packets the capture missed (tcpdump's "packets dropped by kernel", a SPAN port that drops) are not packets
+ * the network lost: the receiver acknowledged those bytes (Wireshark's "ACKed segment that wasn't captured",
+ * Zeek's capture_loss). Every sample capture with one data segment left out, one at a time, must keep its
+ * verdict and reason, except where the left-out segment held the very bytes that tell (listed, with why).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyzeCapture } from '../src/diagnose/analyze.js';
+import { StreamReassembler, type GapKind, type StreamConsumer } from '../src/flow/reassembly.js';
+import { ROOT } from './helpers/cli.js';
+import { labels, reasonMatches } from './helpers/labels.js';
+
+/** the classic pcap records of a file: [start, end) of each (header included) */
+function pcapRecords(buf: Buffer): [number, number][] {
+  const out: [number, number][] = [];
+  for (let o = 24; o + 16 <= buf.length; ) {
+    const cl = buf.readUInt32LE(o + 8);
+    out.push([o, o + 16 + cl]);
+    o += 16 + cl;
+  }
+  return out;
+}
+
+/** whether a frame (link type 1, 113, 276 or 0) is a TCP segment with payload */
+function isTcpData(d: Buffer, link: number): boolean {
+  let ip = link === 1 ? 14 : link === 113 ? 16 : link === 276 ? 20 : link === 0 ? 4 : -1;
+  if (ip < 0 || d.length < ip + 20) return false;
+  if (link === 1 && d.readUInt16BE(12) === 0x8100) ip += 4;
+  const v = d[ip]! >> 4;
+  let tcp: number;
+  let plen: number;
+  if (v === 4) {
+    if (d[ip + 9] !== 6) return false;
+    tcp = ip + (d[ip]! & 15) * 4;
+    plen = d.readUInt16BE(ip + 2) - (d[ip]! & 15) * 4;
+  } else if (v === 6) {
+    if (d[ip + 6] !== 6) return false;
+    tcp = ip + 40;
+    plen = d.readUInt16BE(ip + 4);
+  } else return false;
+  return tcp + 13 <= d.length && plen - (d[tcp + 12]! >> 4) * 4 > 0;
+}
+
+/**
+ * Left-out segments that carry what the verdict rests on: with them gone, another answer is the right one.
+ * Keyed by capture and the 1-based frame number (of the whole capture) left out.
+ */
+const TELLING: Record<string, { verdict: string; reason?: string; why: string }> = {
+  'a11-tls-version-mismatch.pcap#6': { verdict: 'inconclusive', reason: 'capture-incomplete', why: "the server's only answer, its alert protocol_version, is the segment left out: the client acknowledged 7 bytes nobody can read" },
+  'a13-tls-to-plain-http-server.pcap#6': { verdict: 'inconclusive', reason: 'capture-incomplete', why: "the server's plain-HTTP answer (what shows it is not TLS) is the segment left out" },
+  'a16-proxy-407.pcap#4': { verdict: 'none', why: 'the CONNECT request is the segment left out: nothing says the connection to port 3128 is a proxy leg, so the capture holds no traffic to the server' },
+  'a16-proxy-407.pcap#6': { verdict: 'inconclusive', reason: 'capture-incomplete', why: "the proxy's 407 answer is the segment left out" },
+  'a17-proxy-tunnel-auth-403.pcap#9': { verdict: 'transport', reason: 'proxy-refused', why: "the proxy's 200 answer to CONNECT is the segment left out: the tunnel is not seen to open" },
+  'a18-proxy-502-upstream-refused.pcap#4': { verdict: 'transport', reason: 'refused', why: 'the CONNECT request is the segment left out: the 502 is not read as the answer to a tunnel, and the proxy\'s own refused connection to the server is what is left' },
+  'a18-proxy-502-upstream-refused.pcap#8': { verdict: 'inconclusive', reason: 'capture-incomplete', why: "the proxy's 502 answer is the segment left out" },
+};
+
+describe('capture loss is not network loss', () => {
+  const tmp = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR ?? '/tmp'), 'ssmcap-loss-'));
+  for (const l of labels) {
+    const file = path.join(ROOT, 'captures', l.file);
+    if (!file.endsWith('.pcap')) continue;
+    const buf = fs.readFileSync(file);
+    const magic = buf.readUInt32LE(0);
+    if (magic !== 0xa1b2c3d4 && magic !== 0xa1b23c4d) continue;
+    const link = buf.readUInt32LE(20);
+    const recs = pcapRecords(buf);
+    const data = recs.flatMap(([s, e], i) => (isTcpData(buf.subarray(s + 16, e), link) ? [i] : []));
+    // (captures of refused or unanswered connections carry no data: nothing to leave out)
+    if (data.length === 0) continue;
+    it(`${l.file}: each of its ${data.length} data segments left out in turn`, async () => {
+      const keys = `${file}.keys`;
+      const wrong: string[] = [];
+      for (const i of data) {
+        const out = path.join(tmp, `${l.file}-without-${i + 1}.pcap`);
+        fs.writeFileSync(out, Buffer.concat([buf.subarray(0, 24), ...recs.filter((_, k) => k !== i).map(([a, b]) => buf.subarray(a, b))]));
+        const a = await analyzeCapture(out, fs.existsSync(keys) ? { keylog: [keys] } : {});
+        fs.rmSync(out);
+        const sv = a.servers.find((x) => x.address === l.server.address && x.port === l.server.port);
+        const got = sv ? `${sv.verdict}/${sv.reason}` : 'none';
+        const special = TELLING[`${l.file}#${i + 1}`];
+        const ok = special ? got === (special.reason ? `${special.verdict}/${special.reason}` : special.verdict) : !!sv && sv.verdict === l.verdict && reasonMatches(sv.reason, l);
+        if (!ok) wrong.push(`frame ${i + 1} left out: ${got}${special ? ` (expected ${special.verdict}/${special.reason}: ${special.why})` : ` (label ${l.verdict}/${l.subclass})`}`);
+      }
+      expect(wrong).toEqual([]);
+    });
+  }
+});
+
+class Collect implements StreamConsumer {
+  readonly parts: { off: number; len: number; kind: GapKind | 'data'; frame: number }[] = [];
+  data(bytes: Uint8Array, off: number, frame: number): void {
+    this.parts.push({ off, len: bytes.length, kind: 'data', frame });
+  }
+  gap(len: number, off: number, kind: GapKind, frame: number): void {
+    this.parts.push({ off, len, kind, frame });
+  }
+}
+
+describe('StreamReassembler: holes the receiver acknowledged', () => {
+  const bytes = (n: number) => new Uint8Array(n).fill(7);
+  it('a hole the ACK covers is given up when the next segment comes, placed at the frame of that ACK', () => {
+    const c = new Collect();
+    const r = new StreamReassembler(c);
+    r.segment(0, 100, bytes(100), 1, 0);
+    // frame 2 (missed by the capture) held bytes 100..200; frame 3 is the receiver's ACK of 200
+    r.ackTo(200, 3);
+    r.segment(200, 50, bytes(50), 4, 0);
+    expect(c.parts).toEqual([
+      { off: 0, len: 100, kind: 'data', frame: 1 },
+      { off: 100, len: 100, kind: 'loss', frame: 3 },
+      { off: 200, len: 50, kind: 'data', frame: 4 },
+    ]);
+    expect(r.stats.lostBytes).toBe(100);
+    expect(r.stats.outOfOrder).toBe(0);
+  });
+  it('a hole not acknowledged waits for its retransmission (real loss, or reordering)', () => {
+    const c = new Collect();
+    const r = new StreamReassembler(c);
+    r.segment(0, 100, bytes(100), 1, 0);
+    r.ackTo(100, 2);
+    r.segment(200, 50, bytes(50), 3, 0);
+    expect(c.parts.map((p) => p.kind)).toEqual(['data']);
+    r.segment(100, 100, bytes(100), 4, 0);
+    expect(c.parts.map((p) => [p.off, p.kind])).toEqual([
+      [0, 'data'],
+      [100, 'data'],
+      [200, 'data'],
+    ]);
+    expect(r.stats.lostBytes).toBe(0);
+  });
+  it('an ACK that comes after held data gives up the hole before it and delivers what waited', () => {
+    const c = new Collect();
+    const r = new StreamReassembler(c);
+    r.segment(0, 100, bytes(100), 1, 0);
+    r.segment(200, 50, bytes(50), 3, 0);
+    r.segment(250, 50, bytes(50), 4, 0);
+    r.ackTo(300, 5);
+    expect(c.parts).toEqual([
+      { off: 0, len: 100, kind: 'data', frame: 1 },
+      { off: 100, len: 100, kind: 'loss', frame: 5 },
+      { off: 200, len: 50, kind: 'data', frame: 3 },
+      { off: 250, len: 50, kind: 'data', frame: 4 },
+    ]);
+  });
+  it('acknowledged bytes with nothing captured after them are lost at the end', () => {
+    const c = new Collect();
+    const r = new StreamReassembler(c);
+    r.segment(0, 100, bytes(100), 1, 0);
+    r.ackTo(107, 2);
+    r.flush(9);
+    r.loseAckedTail(107, 9);
+    expect(c.parts.at(-1)).toEqual({ off: 100, len: 7, kind: 'loss', frame: 2 });
+    expect(r.next).toBe(107);
+  });
+});
