@@ -503,16 +503,18 @@ describe('real retransmissions stay retransmissions', () => {
   function payload(n: number, from: number): Uint8Array {
     return Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff);
   }
-  async function run(again: { dtUs: number; ifindex: number; ttl: number; link: 'sll2' | 'eth' }) {
+  /** a client data view: stream offset and length of the 3000 bytes, when, where, with which TTL */
+  type Data = { us: number; off: number; len: number; ifindex: number; ttl?: number; ipId?: number };
+  async function conn(data: Data[], link: 'sll2' | 'eth' = 'sll2') {
     type F = { us: number; ifindex: number; frame: Uint8Array };
     const fr: F[] = [];
     const at = (us: number, frame: Uint8Array, ifindex = 2) => fr.push({ us, ifindex, frame });
     at(0, tcp4(C, S, 40000, 8443, SYN, 100, 0));
     at(100, tcp4(S, C, 8443, 40000, SYN | ACK, 900, 101));
     at(200, tcp4(C, S, 40000, 8443, ACK, 101, 901));
-    at(300, tcp4(C, S, 40000, 8443, ACK, 101, 901, { payload: payload(1500, 0), ipId: 3 }));
-    at(310, tcp4(C, S, 40000, 8443, PSH | ACK, 1601, 901, { payload: payload(1500, 1500), ipId: 4 }));
-    at(310 + again.dtUs, tcp4(C, S, 40000, 8443, PSH | ACK, 101, 901, { payload: payload(3000, 0), ipId: 3, ttl: again.ttl }), again.ifindex);
+    for (const d of data) {
+      at(d.us, tcp4(C, S, 40000, 8443, (d.off + d.len === 3000 ? PSH : 0) | ACK, 101 + d.off, 901, { payload: payload(d.len, d.off), ipId: d.ipId ?? 3 + Math.floor(d.off / 1500), ttl: d.ttl }), d.ifindex);
+    }
     at(1_000_000, tcp4(S, C, 8443, 40000, ACK, 901, 3101));
     at(1_000_100, tcp4(C, S, 40000, 8443, FIN | ACK, 3101, 901));
     at(1_000_200, tcp4(S, C, 8443, 40000, FIN | ACK, 901, 3102));
@@ -520,11 +522,23 @@ describe('real retransmissions stay retransmissions', () => {
     fr.sort((a, b) => a.us - b.us);
     const rs: PcapRecord[] = fr.map((f) => {
       const v: View = { us: f.us, order: 0, netType: 0x0800, net: f.frame.subarray(14), wireLen: f.frame.length - 14, ifindex: f.ifindex, pktType: 0 };
-      const data = again.link === 'eth' ? ethernet(v) : sll2(v);
-      return { sec: 1 + Math.floor(f.us / 1e6), frac: f.us % 1e6, data };
+      const b = link === 'eth' ? ethernet(v) : sll2(v);
+      return { sec: 1 + Math.floor(f.us / 1e6), frac: f.us % 1e6, data: b };
     });
-    const a = await analyzeCapture(bytesOf(writePcap({ linkType: again.link === 'eth' ? 1 : 276 }, rs).bytes));
+    const a = await analyzeCapture(bytesOf(writePcap({ linkType: link === 'eth' ? 1 : 276 }, rs).bytes));
     return a.connections[0]!;
+  }
+
+  /** the 3000 bytes as two pieces on interface 2, then again as one segment: `again` says when, where, which TTL */
+  function run(again: { dtUs: number; ifindex: number; ttl: number; link: 'sll2' | 'eth' }) {
+    return conn(
+      [
+        { us: 300, off: 0, len: 1500, ifindex: 2 },
+        { us: 310, off: 1500, len: 1500, ifindex: 2 },
+        { us: 310 + again.dtUs, off: 0, len: 3000, ifindex: again.ifindex, ttl: again.ttl, ipId: 3 },
+      ],
+      again.link,
+    );
   }
 
   it('the same bytes in one segment from another interface microseconds later are a copy', async () => {
@@ -560,5 +574,34 @@ describe('real retransmissions stay retransmissions', () => {
     expect(c.history).toContain('T');
     const e = await run({ dtUs: 12_000, ifindex: 3, ttl: 63, link: 'sll2' });
     expect([e.tcp!.orig.capture_duplicates, e.tcp!.orig.retransmissions]).toEqual([0, 1]);
+  });
+
+  it('the sender\'s retransmission, seen again in pieces on the other interface, is one retransmission', async () => {
+    const c = await conn([
+      { us: 300, off: 0, len: 3000, ifindex: 2 },
+      { us: 303, off: 0, len: 1500, ifindex: 3, ttl: 63 },
+      { us: 304, off: 1500, len: 1500, ifindex: 3, ttl: 63 },
+      { us: 200_300, off: 0, len: 3000, ifindex: 2, ipId: 9 },
+      { us: 200_303, off: 0, len: 1500, ifindex: 3, ttl: 63, ipId: 9 },
+      { us: 200_304, off: 1500, len: 1500, ifindex: 3, ttl: 63, ipId: 10 },
+    ]);
+    expect([c.tcp!.orig.retransmissions, c.tcp!.orig.retransmitted_bytes, c.tcp!.orig.capture_duplicates, c.tcp!.orig.packets]).toEqual([1, 3000, 4, 6]);
+    expect(c.history).toContain('T');
+  });
+
+  it('a segment partly new whose repeated part came from another interface: its new part counts, its repeated part is no retransmitted byte', async () => {
+    // the first piece on interface 2, one segment of both on interface 3, then the second piece on 2
+    const c = await conn([
+      { us: 300, off: 0, len: 1500, ifindex: 2 },
+      { us: 302, off: 0, len: 3000, ifindex: 3, ipId: 3 },
+      { us: 310, off: 1500, len: 1500, ifindex: 2 },
+    ]);
+    expect([c.tcp!.orig.retransmissions, c.tcp!.orig.retransmitted_bytes, c.tcp!.orig.capture_duplicates]).toEqual([0, 0, 1]);
+    // from the same interface the overlap is the sender's: its repeated bytes are retransmitted bytes
+    const same = await conn([
+      { us: 300, off: 0, len: 1500, ifindex: 2 },
+      { us: 302, off: 0, len: 3000, ifindex: 2, ipId: 3 },
+    ]);
+    expect([same.tcp!.orig.retransmissions, same.tcp!.orig.retransmitted_bytes, same.tcp!.orig.capture_duplicates]).toEqual([0, 1500, 0]);
   });
 });
