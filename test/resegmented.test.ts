@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeCapture, type CaptureAnalysis } from '../src/diagnose/analyze.js';
 import { Decoder } from '../src/decode/packet.js';
 import { readCapture } from '../src/index.js';
-import { writePcap, type PcapRecord } from './helpers/capture-writer.js';
+import { PcapngWriter, writePcap, type PcapRecord } from './helpers/capture-writer.js';
 import { ROOT } from './helpers/cli.js';
 import { ACK, bytesOf, PSH, SYN, FIN, tcp4 } from './helpers/frames.js';
 
@@ -505,7 +505,7 @@ describe('real retransmissions stay retransmissions', () => {
   }
   /** a client data view: stream offset and length of the 3000 bytes, when, where, with which TTL */
   type Data = { us: number; off: number; len: number; ifindex: number; ttl?: number; ipId?: number };
-  async function conn(data: Data[], link: 'sll2' | 'eth' = 'sll2') {
+  async function conn(data: Data[], link: 'sll2' | 'eth' | 'pcapng' = 'sll2') {
     type F = { us: number; ifindex: number; frame: Uint8Array };
     const fr: F[] = [];
     const at = (us: number, frame: Uint8Array, ifindex = 2) => fr.push({ us, ifindex, frame });
@@ -520,6 +520,15 @@ describe('real retransmissions stay retransmissions', () => {
     at(1_000_200, tcp4(S, C, 8443, 40000, FIN | ACK, 901, 3102));
     at(1_000_300, tcp4(C, S, 40000, 8443, ACK, 3102, 902));
     fr.sort((a, b) => a.us - b.us);
+    if (link === 'pcapng') {
+      // dumpcap -i eth0 -i eth1: one Ethernet interface description each, interface 2 is id 0
+      const w = new PcapngWriter();
+      w.shb();
+      w.idb({ linkType: 1, snaplen: 262144, tsresol: 6 });
+      w.idb({ linkType: 1, snaplen: 262144, tsresol: 6 });
+      for (const f of fr) w.epb(f.ifindex - 2, BigInt(1_000_000 + f.us), f.frame, f.frame.length);
+      return (await analyzeCapture(bytesOf(w.done().bytes))).connections[0]!;
+    }
     const rs: PcapRecord[] = fr.map((f) => {
       const v: View = { us: f.us, order: 0, netType: 0x0800, net: f.frame.subarray(14), wireLen: f.frame.length - 14, ifindex: f.ifindex, pktType: 0 };
       const b = link === 'eth' ? ethernet(v) : sll2(v);
@@ -549,6 +558,18 @@ describe('real retransmissions stay retransmissions', () => {
     // the same on a bridge: another interface, the same TTL
     const b = await run({ dtUs: 5, ifindex: 3, ttl: 64, link: 'sll2' });
     expect([b.tcp!.orig.capture_duplicates, b.tcp!.orig.retransmissions]).toEqual([1, 0]);
+  });
+
+  it('pcapng: another interface description is another interface', async () => {
+    const views = (ifindex: number) => [
+      { us: 300, off: 0, len: 1500, ifindex: 2 },
+      { us: 310, off: 1500, len: 1500, ifindex: 2 },
+      { us: 315, off: 0, len: 3000, ifindex, ipId: 3 },
+    ];
+    const c = await conn(views(3), 'pcapng');
+    expect([c.tcp!.orig.capture_duplicates, c.tcp!.orig.retransmissions]).toEqual([1, 0]);
+    const same = await conn(views(2), 'pcapng');
+    expect([same.tcp!.orig.capture_duplicates, same.tcp!.orig.retransmissions]).toEqual([0, 1]);
   });
 
   it('without interfaces in the link layer, a TTL one hop apart tells the copy', async () => {

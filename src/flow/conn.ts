@@ -134,6 +134,7 @@ export class DirStats {
    * flags, window, length, checksum, timestamp option, IPv4 ID) again within DUP_WINDOW_SEC, as `tcpdump -i
    * any` records a packet once per interface it crosses (a bridge and its port, a VLAN and its parent, a
    * router's way in and out). The copies are left out of everything else: they are not retransmissions.
+   * Also the same bytes in another segmentation from another interface (resegmentedCopies).
    */
   captureDuplicates = 0;
   /**
