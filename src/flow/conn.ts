@@ -162,9 +162,10 @@ export class DirStats {
    * Where this direction's latest data segments were captured, for telling a re-segmented copy from a
    * retransmission: a ring of SOURCE_RUNS runs, newest at `runHead`, each SOURCE_SLOTS numbers (first and
    * end stream offset, time of its first and last segment, interface key, TTL). A run is contiguous bytes
-   * from segments of one interface and TTL within SOURCE_RUN_SEC. Made at the direction's first data.
+   * from segments of one interface and TTL within SOURCE_RUN_SEC. Made at the direction's first data (a
+   * plain array of doubles, as SegmentLog's: on the heap, no backing store of its own to track).
    */
-  runs: Float64Array | null = null;
+  runs: number[] | null = null;
   runHead = 0;
   runCount = 0;
 }
@@ -194,7 +195,7 @@ function interfaceKey(p: Packet): number {
 /** remember that bytes [start, end) of this direction were seen at `key` with `ttl` (copies left out are not noted) */
 function noteSource(d: DirStats, start: number, end: number, time: number, key: number, ttl: number): void {
   let r = d.runs;
-  if (r === null) r = d.runs = new Float64Array(SOURCE_RUNS * SOURCE_SLOTS);
+  if (r === null) r = d.runs = new Array<number>(SOURCE_RUNS * SOURCE_SLOTS).fill(0);
   if (d.runCount > 0) {
     const k = d.runHead * SOURCE_SLOTS;
     if (r[k + 1] === start && r[k + 4] === key && r[k + 5] === ttl && time >= r[k + 2]! && time - r[k + 2]! <= SOURCE_RUN_SEC) {
@@ -215,7 +216,7 @@ function noteSource(d: DirStats, start: number, end: number, time: number, key: 
 }
 
 /** whether a packet seen at (`key`, `ttl`) was seen at another capture point than run `k` */
-function otherPoint(r: Float64Array, k: number, key: number, ttl: number, namesInterface: boolean): boolean {
+function otherPoint(r: number[], k: number, key: number, ttl: number, namesInterface: boolean): boolean {
   return r[k + 4] !== key || (!namesInterface && Math.abs(r[k + 5]! - ttl) === 1);
 }
 
@@ -676,6 +677,7 @@ export class ConnTracker {
     c.entry = null;
     c.events.length = 0;
     c.segments.clear();
+    c.orig.runs = c.resp.runs = null;
   }
 
   /**
