@@ -244,22 +244,25 @@ function mergeRuns(recs: Rec[], segs: (Seg | null)[], front: boolean[]): number[
   segs.forEach((s, i) => {
     if (!s) return;
     const key = `${s.src}/${s.sport}>${s.dst}/${s.dport}`;
-    const data = s.len > 0 && s.whole && (s.flags & 0x27) === 0 && front[i]!; // no FIN, SYN, RST, URG
+    // no SYN, RST, URG; a FIN ends a run (GRO merges it and lets the segment go)
+    const data = s.len > 0 && s.whole && (s.flags & 0x26) === 0 && front[i]!;
+    const fin = (s.flags & 0x01) !== 0;
     const g = open.get(key);
     if (data && g && s.seq === g.end && recs[i]!.us - g.t0 <= GRO_SPAN_US && g.idx.length < MAX_PIECES && g.bytes + s.len <= 60000) {
       g.idx.push(i);
       g.end = (s.seq + s.len) >>> 0;
       g.bytes += s.len;
+      if (fin) close(key);
     } else {
       close(key);
-      if (data) open.set(key, { idx: [i], end: (s.seq + s.len) >>> 0, t0: recs[i]!.us, bytes: s.len });
+      if (data && !fin) open.set(key, { idx: [i], end: (s.seq + s.len) >>> 0, t0: recs[i]!.us, bytes: s.len });
     }
   });
   for (const k of [...open.keys()]) close(k);
   return groups;
 }
 
-/** one segment cut into pieces of PIECE bytes (sequence numbers, IP IDs counting up; PSH on the last) */
+/** one segment cut into pieces of PIECE bytes (sequence numbers, IP IDs counting up; PSH and FIN on the last) */
 function split(r: Rec, s: Seg): Uint8Array[] {
   const hdr = s.ipHdr + s.tcpHdr;
   const out: Uint8Array[] = [];
@@ -274,7 +277,7 @@ function split(r: Rec, s: Seg): Uint8Array[] {
       dv.setUint16(4, (dv.getUint16(4) + out.length) & 0xffff);
     } else dv.setUint16(4, b.length - 40);
     dv.setUint32(s.ipHdr + 4, (s.seq + at) >>> 0);
-    if (at + n < s.len) b[s.ipHdr + 13] = b[s.ipHdr + 13]! & ~0x08;
+    if (at + n < s.len) b[s.ipHdr + 13] = b[s.ipHdr + 13]! & ~0x09;
     fixChecksums(b, s);
     out.push(b);
   }
@@ -294,7 +297,7 @@ function rewrite(recs: Rec[], shape: Shape): { views: View[]; expect: Expect } {
   // the sender's repeats are split only where the way in shows them whole (as the sender sent them)
   const splitRepeats = shape === 'gro-in' || shape === 'mirror-ttl';
   segs.forEach((s, i) => {
-    if (!s || groupOf.has(i) || !(s.len > PIECE && s.whole && (s.flags & 0x27) === 0) || !(front[i] || splitRepeats)) return;
+    if (!s || groupOf.has(i) || !(s.len > PIECE && s.whole && (s.flags & 0x26) === 0) || !(front[i] || splitRepeats)) return;
     const r = recs[i]!;
     groupOf.set(i, { idx: [i], fine: split(r, s).map((net, j) => ({ us: r.us + 2 * j, net })), coarse: r.net });
     ex.split++;
@@ -504,16 +507,16 @@ describe('real retransmissions stay retransmissions', () => {
     return Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff);
   }
   /** a client data view: stream offset and length of the 3000 bytes, when, where, with which TTL */
-  type Data = { us: number; off: number; len: number; ifindex: number; ttl?: number; ipId?: number };
+  type Data = { us: number; off: number; len: number; ifindex: number; ttl?: number; ipId?: number; stampUs?: number };
   async function conn(data: Data[], link: 'sll2' | 'eth' | 'pcapng' = 'sll2') {
-    type F = { us: number; ifindex: number; frame: Uint8Array };
+    type F = { us: number; ifindex: number; frame: Uint8Array; stamp: number };
     const fr: F[] = [];
-    const at = (us: number, frame: Uint8Array, ifindex = 2) => fr.push({ us, ifindex, frame });
+    const at = (us: number, frame: Uint8Array, ifindex = 2, stamp = us) => fr.push({ us, ifindex, frame, stamp });
     at(0, tcp4(C, S, 40000, 8443, SYN, 100, 0));
     at(100, tcp4(S, C, 8443, 40000, SYN | ACK, 900, 101));
     at(200, tcp4(C, S, 40000, 8443, ACK, 101, 901));
     for (const d of data) {
-      at(d.us, tcp4(C, S, 40000, 8443, (d.off + d.len === 3000 ? PSH : 0) | ACK, 101 + d.off, 901, { payload: payload(d.len, d.off), ipId: d.ipId ?? 3 + Math.floor(d.off / 1500), ttl: d.ttl }), d.ifindex);
+      at(d.us, tcp4(C, S, 40000, 8443, (d.off + d.len === 3000 ? PSH : 0) | ACK, 101 + d.off, 901, { payload: payload(d.len, d.off), ipId: d.ipId ?? 3 + Math.floor(d.off / 1500), ttl: d.ttl }), d.ifindex, d.stampUs);
     }
     at(1_000_000, tcp4(S, C, 8443, 40000, ACK, 901, 3101));
     at(1_000_100, tcp4(C, S, 40000, 8443, FIN | ACK, 3101, 901));
@@ -526,13 +529,13 @@ describe('real retransmissions stay retransmissions', () => {
       w.shb();
       w.idb({ linkType: 1, snaplen: 262144, tsresol: 6 });
       w.idb({ linkType: 1, snaplen: 262144, tsresol: 6 });
-      for (const f of fr) w.epb(f.ifindex - 2, BigInt(1_000_000 + f.us), f.frame, f.frame.length);
+      for (const f of fr) w.epb(f.ifindex - 2, BigInt(1_000_000 + f.stamp), f.frame, f.frame.length);
       return (await analyzeCapture(bytesOf(w.done().bytes))).connections[0]!;
     }
     const rs: PcapRecord[] = fr.map((f) => {
-      const v: View = { us: f.us, order: 0, netType: 0x0800, net: f.frame.subarray(14), wireLen: f.frame.length - 14, ifindex: f.ifindex, pktType: 0 };
+      const v: View = { us: f.stamp, order: 0, netType: 0x0800, net: f.frame.subarray(14), wireLen: f.frame.length - 14, ifindex: f.ifindex, pktType: 0 };
       const b = link === 'eth' ? ethernet(v) : sll2(v);
-      return { sec: 1 + Math.floor(f.us / 1e6), frac: f.us % 1e6, data: b };
+      return { sec: 1 + Math.floor(f.stamp / 1e6), frac: f.stamp % 1e6, data: b };
     });
     const a = await analyzeCapture(bytesOf(writePcap({ linkType: link === 'eth' ? 1 : 276 }, rs).bytes));
     return a.connections[0]!;
@@ -570,6 +573,15 @@ describe('real retransmissions stay retransmissions', () => {
     expect([c.tcp!.orig.capture_duplicates, c.tcp!.orig.retransmissions]).toEqual([1, 0]);
     const same = await conn(views(2), 'pcapng');
     expect([same.tcp!.orig.capture_duplicates, same.tcp!.orig.retransmissions]).toEqual([0, 1]);
+  });
+
+  it('a copy whose timestamp is microseconds before the pieces it copies (-i any merges interfaces slightly out of order) is a copy', async () => {
+    const c = await conn([
+      { us: 300, off: 0, len: 1500, ifindex: 2 },
+      { us: 310, off: 1500, len: 1500, ifindex: 2 },
+      { us: 311, stampUs: 305, off: 0, len: 3000, ifindex: 3, ipId: 3 },
+    ]);
+    expect([c.tcp!.orig.capture_duplicates, c.tcp!.orig.retransmissions]).toEqual([1, 0]);
   });
 
   it('without interfaces in the link layer, a TTL one hop apart tells the copy', async () => {

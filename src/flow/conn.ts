@@ -233,15 +233,16 @@ function copiedElsewhere(d: DirStats, off: number, end: number, time: number, ke
   const r = d.runs;
   if (r === null) return false;
   const n = d.runCount;
+  // (times either way: `-i any` merges its interfaces' packets in an order off by microseconds at times)
   // the same capture point saw some of these bytes just now: the sender repeats them
   for (let k = 0; k < n * SOURCE_SLOTS; k += SOURCE_SLOTS) {
-    if (r[k]! < end && r[k + 1]! > off && time - r[k + 3]! <= DUP_WINDOW_SEC && !otherPoint(r, k, key, ttl, namesInterface)) return false;
+    if (r[k]! < end && r[k + 1]! > off && time - r[k + 3]! <= DUP_WINDOW_SEC && r[k + 2]! - time <= DUP_WINDOW_SEC && !otherPoint(r, k, key, ttl, namesInterface)) return false;
   }
   let at = off;
   while (at < end) {
     let reach = at;
     for (let k = 0; k < n * SOURCE_SLOTS; k += SOURCE_SLOTS) {
-      if (r[k]! <= at && r[k + 1]! > reach && time >= r[k + 3]! && time - r[k + 2]! <= DUP_WINDOW_SEC && otherPoint(r, k, key, ttl, namesInterface)) reach = r[k + 1]!;
+      if (r[k]! <= at && r[k + 1]! > reach && time - r[k + 2]! <= DUP_WINDOW_SEC && r[k + 3]! - time <= DUP_WINDOW_SEC && otherPoint(r, k, key, ttl, namesInterface)) reach = r[k + 1]!;
     }
     if (reach === at) return false;
     at = reach;
