@@ -222,7 +222,7 @@ function otherPoint(r: number[], k: number, key: number, ttl: number, namesInter
 
 /**
  * Whether bytes [off, end) of this direction, all seen before, are a copy the capture made rather than the
- * sender's repeat: every one of them was seen within DUP_WINDOW_SEC before `time` at another capture point
+ * sender's repeat: every one of them was seen within DUP_WINDOW_SEC of `time` at another capture point
  * (another interface key; when the link layer names no interface, a TTL one hop apart: a router's way in
  * and out), and none of them at this one. A sender's retransmission comes after a timer (a tail loss
  * probe 10 ms, a timeout 200 ms and more) and through the same interface with the same TTL; its own copy on
@@ -329,7 +329,7 @@ export class Connection {
       return true;
     }
     // the same bytes in another segmentation (GRO merged them on one interface, GSO split them on the
-    // other): a data segment whose bytes were all delivered, just now, from another capture point
+    // other): a data segment whose bytes were all seen just now at another capture point, none at this one
     const len = p.tcpLen;
     let copy = false;
     if (len > 0 && d.runs !== null && (p.tcpFlags & (TCP_SYN | TCP_RST)) === 0 && ((p.tcpFlags & TCP_FIN) === 0 || d.finFrame !== 0)) {
