@@ -136,6 +136,7 @@ export class DirStats {
    * flags, window, length, checksum, timestamp option, IPv4 ID) again within DUP_WINDOW_SEC, as `tcpdump -i
    * any` records a packet once per interface it crosses (a bridge and its port, a VLAN and its parent, a
    * router's way in and out). The copies are left out of everything else: they are not retransmissions.
+   * Also the same bytes in another segmentation from another interface (resegmentedCopies).
    */
   captureDuplicates = 0;
   /**
@@ -154,6 +155,21 @@ export class DirStats {
   dupLc2 = -1;
   dupIt2 = -1;
   dupTime2 = -1;
+  /**
+   * Of the captureDuplicates, the copies in another segmentation: the same bytes again, merged or split
+   * differently (GRO on the way in, GSO/TSO on the way out), from another interface within DUP_WINDOW_SEC
+   */
+  resegmentedCopies = 0;
+  /**
+   * Where this direction's latest data segments were captured, for telling a re-segmented copy from a
+   * retransmission: a ring of SOURCE_RUNS runs, newest at `runHead`, each SOURCE_SLOTS numbers (first and
+   * end stream offset, time of its first and last segment, interface key, TTL). A run is contiguous bytes
+   * from segments of one interface and TTL within SOURCE_RUN_SEC. Made at the direction's first data (a
+   * plain array of doubles, as SegmentLog's: on the heap, no backing store of its own to track).
+   */
+  runs: number[] | null = null;
+  runHead = 0;
+  runCount = 0;
 }
 
 /**
@@ -163,6 +179,78 @@ export class DirStats {
  * is seen twice within microseconds.
  */
 const DUP_WINDOW_SEC = 0.005;
+
+const SOURCE_RUNS = 8;
+const SOURCE_SLOTS = 6;
+/** the longest time one source run spans (a run of one interface is cut into pieces this long) */
+const SOURCE_RUN_SEC = 0.001;
+
+/**
+ * Which capture point a packet was seen at, as far as the link layer tells: the pcapng interface (0 in
+ * pcap), the Linux cooked interface index (SLL2) and packet type (incoming, outgoing: SLL and SLL2), each
+ * -1 when absent. Two views of one packet on a router's way in and out differ in at least one of them.
+ */
+function interfaceKey(p: Packet): number {
+  return ((p.frame.interfaceId & 0xfff) + 1) * 1099511627776 + (p.sllIfindex + 1) * 256 + ((p.sllPktType + 1) & 0xff);
+}
+
+/** remember that bytes [start, end) of this direction were seen at `key` with `ttl` (copies left out are not noted) */
+function noteSource(d: DirStats, start: number, end: number, time: number, key: number, ttl: number): void {
+  let r = d.runs;
+  if (r === null) r = d.runs = new Array<number>(SOURCE_RUNS * SOURCE_SLOTS).fill(0);
+  if (d.runCount > 0) {
+    const k = d.runHead * SOURCE_SLOTS;
+    if (r[k + 1] === start && r[k + 4] === key && r[k + 5] === ttl && time >= r[k + 2]! && time - r[k + 2]! <= SOURCE_RUN_SEC) {
+      r[k + 1] = end;
+      r[k + 3] = time;
+      return;
+    }
+    d.runHead = (d.runHead + 1) % SOURCE_RUNS;
+  }
+  if (d.runCount < SOURCE_RUNS) d.runCount++;
+  const k = d.runHead * SOURCE_SLOTS;
+  r[k] = start;
+  r[k + 1] = end;
+  r[k + 2] = time;
+  r[k + 3] = time;
+  r[k + 4] = key;
+  r[k + 5] = ttl;
+}
+
+/** whether a packet seen at (`key`, `ttl`) was seen at another capture point than run `k` */
+function otherPoint(r: number[], k: number, key: number, ttl: number, namesInterface: boolean): boolean {
+  return r[k + 4] !== key || (!namesInterface && Math.abs(r[k + 5]! - ttl) === 1);
+}
+
+/**
+ * Whether bytes [off, end) of this direction, all seen before, are a copy the capture made rather than the
+ * sender's repeat: every one of them was seen within DUP_WINDOW_SEC of `time` at another capture point
+ * (another interface key; when the link layer names no interface, a TTL one hop apart: a router's way in
+ * and out), and none of them at this one. A sender's retransmission comes after a timer (a tail loss
+ * probe 10 ms, a timeout 200 ms and more) and through the same interface with the same TTL; its own copy on
+ * the other interface is a copy of it. Bytes older than the runs held are not known to be copies. Runs
+ * only on the rare path (a segment repeats bytes); at most SOURCE_RUNS squared steps.
+ */
+function copiedElsewhere(d: DirStats, off: number, end: number, time: number, key: number, ttl: number, namesInterface: boolean): boolean {
+  const r = d.runs;
+  if (r === null) return false;
+  const n = d.runCount;
+  // (times either way: `-i any` merges its interfaces' packets in an order off by microseconds at times)
+  // the same capture point saw some of these bytes just now: the sender repeats them
+  for (let k = 0; k < n * SOURCE_SLOTS; k += SOURCE_SLOTS) {
+    if (r[k]! < end && r[k + 1]! > off && time - r[k + 3]! <= DUP_WINDOW_SEC && r[k + 2]! - time <= DUP_WINDOW_SEC && !otherPoint(r, k, key, ttl, namesInterface)) return false;
+  }
+  let at = off;
+  while (at < end) {
+    let reach = at;
+    for (let k = 0; k < n * SOURCE_SLOTS; k += SOURCE_SLOTS) {
+      if (r[k]! <= at && r[k + 1]! > reach && time - r[k + 2]! <= DUP_WINDOW_SEC && r[k + 3]! - time <= DUP_WINDOW_SEC && otherPoint(r, k, key, ttl, namesInterface)) reach = r[k + 1]!;
+    }
+    if (reach === at) return false;
+    at = reach;
+  }
+  return true;
+}
 
 export type ConnState = 'S0' | 'S1' | 'SF' | 'REJ' | 'S2' | 'S3' | 'RSTO' | 'RSTR' | 'RSTOS0' | 'RSTRH' | 'SH' | 'SHR' | 'OTH';
 
@@ -242,6 +330,21 @@ export class Connection {
       }
       return true;
     }
+    // the same bytes in another segmentation (GRO merged them on one interface, GSO split them on the
+    // other): a data segment whose bytes were all seen just now at another capture point, none at this one
+    const len = p.tcpLen;
+    let copy = false;
+    if (len > 0 && d.runs !== null && (p.tcpFlags & (TCP_SYN | TCP_RST)) === 0 && ((p.tcpFlags & TCP_FIN) === 0 || d.finFrame !== 0)) {
+      const off = (seq - d.isn - 1) >>> 0;
+      if (off < 0x80000000 && off + len <= d.stream.next && copiedElsewhere(d, off, off + len, time, interfaceKey(p), p.ipTtl, p.sllIfindex >= 0)) {
+        copy = true;
+        d.captureDuplicates++;
+        d.resegmentedCopies++;
+        if (d.resegmentedCopies === 1) {
+          this.event(p.frame.number, time, fromClient ? 'c' : 's', `the same ${len} bytes again, segmented differently, from another interface (the capture saw them twice: merged by GRO on one interface, split on the other); copies are left out`);
+        }
+      }
+    }
     d.dupSeq2 = d.dupSeq1;
     d.dupAck2 = d.dupAck1;
     d.dupWf2 = d.dupWf1;
@@ -254,7 +357,7 @@ export class Connection {
     d.dupLc1 = lc;
     d.dupIt1 = it;
     d.dupTime1 = time;
-    return false;
+    return copy;
   }
 
   get history(): string {
@@ -386,7 +489,13 @@ export class Connection {
       if (len > d.maxSegment) d.maxSegment = len;
       if (peer.mss > 0 && len > peer.mss) d.superSegments++;
       this.addHistory(fromClient ? 'D' : 'd');
+      const before = d.stream.next;
+      // a segment partly new whose repeated part is a copy from another interface (see copiedElsewhere):
+      // its new part counts as usual, its repeated part is neither retransmitted bytes nor a duplicate
+      const copied = off < before && off + len > before && off < 0x80000000 && copiedElsewhere(d, off, before, time, interfaceKey(p), p.ipTtl, p.sllIfindex >= 0) ? before - off : 0;
       const retrans = d.stream.segmentIn(off, len, p.tBuf, p.tcpPayloadOff, p.tcpPayloadCapLen, frame, time);
+      if (copied > 0) d.stream.notRetransmitted(copied);
+      if (off < 0x80000000) noteSource(d, off, off + len, time, interfaceKey(p), p.ipTtl);
       if (retrans) {
         this.addHistory(fromClient ? 'T' : 't');
         if (off + len > peer.ackedOff) d.unackedRetrans++;
@@ -584,6 +693,7 @@ export class ConnTracker {
     c.entry = null;
     c.events.length = 0;
     c.segments.clear();
+    c.orig.runs = c.resp.runs = null;
   }
 
   /**

@@ -147,6 +147,14 @@ export class StreamReassembler {
     this.lose(len, this.holeAckFrame || frame);
   }
 
+  /**
+   * The repeated `bytes` of the last segment (an overlap that also brought new bytes) were not the
+   * sender's repeat but a copy the capture made (seen on another interface): not retransmitted bytes
+   */
+  notRetransmitted(bytes: number): void {
+    this.stats.retransmittedBytes -= bytes;
+  }
+
   /** deliver whatever is held, marking the holes before it as lost (end of connection) */
   flush(frame: number): void {
     while (this.held.length > 0) {
