@@ -238,17 +238,6 @@ export function keyBefore(a: JudgeKey, b: JudgeKey): boolean {
   return a.frame < b.frame || (a.frame === b.frame && (a.phase < b.phase || (a.phase === b.phase && a.sub < b.sub)));
 }
 
-/**
- * Bytes of the connection the capture missed before its first request (`frame`; 0: none): its handshake
- * was not read whole, so where its request starts and how long it is are not known (a lost ClientHello
- * leaves the TLS 1.3 Finished to be counted in the request). Holes after it keep their lengths.
- */
-function lossBefore(c: Connection, frame: number): boolean {
-  const a = c.orig.stream.stats.firstLossFrame;
-  const b = c.resp.stream.stats.firstLossFrame;
-  return (a > 0 && a <= frame) || (b > 0 && b <= frame);
-}
-
 /** which of `count` shards a flow belongs to: both directions, and ICMP errors quoting it, alike */
 export function shardOf(count: number, proto: number, b: Uint8Array, alen: number, src: number, dst: number, sport: number, dport: number): number {
   return (hashFlow(proto, b, alen, src, dst, sport, dport) >>> 0) % count;
@@ -660,7 +649,7 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
           singleExchange: f.singleExchange,
           requestBytes: f.exchanges[0]?.requestBytes ?? -1,
           responseBytes: f.exchanges[0]?.responseBytes ?? -1,
-          sizesWhole: !lossBefore(c, f.exchanges[0]?.requestFrame ?? 0),
+          sizesWhole: !f.exchanges[0]?.lost,
           httpError: h ? { status: h.status, error: h.error, description: h.description } : null,
           clientAddr: c.client.addr,
           clientPort: c.client.port,

@@ -45,8 +45,8 @@ export interface JudgedConn {
   /** bytes of the first exchange's answer (-1 none; absent: unknown) */
   responseBytes?: number;
   /**
-   * no bytes of it are missing from the capture (lost, not cut by the snaplen): its request and answer sizes
-   * are what was sent. Sizes with bytes missing do not tell calls apart. (Absent: whole.)
+   * its first exchange holds no bytes the capture missed (lost, not cut by the snaplen): its request and
+   * answer sizes are what was sent. Sizes with bytes missing do not tell calls apart. (Absent: whole.)
    */
   sizesWhole?: boolean;
   httpError: { status?: number; error?: string; description?: string } | null;

@@ -38,8 +38,6 @@ export interface ReassemblyStats {
   retransmittedBytes: number;
   /** segments that arrived ahead of a hole */
   outOfOrder: number;
-  /** the frame the first lost bytes are placed at (0: none lost) */
-  firstLossFrame: number;
 }
 
 export class StreamReassembler {
@@ -53,7 +51,7 @@ export class StreamReassembler {
   acked = 0;
   /** the frame of the first ACK that covered bytes not captured yet (0: none): where a hole it proves is placed */
   private holeAckFrame = 0;
-  readonly stats: ReassemblyStats = { delivered: 0, snaplenBytes: 0, lostBytes: 0, retransmissions: 0, retransmittedBytes: 0, outOfOrder: 0, firstLossFrame: 0 };
+  readonly stats: ReassemblyStats = { delivered: 0, snaplenBytes: 0, lostBytes: 0, retransmissions: 0, retransmittedBytes: 0, outOfOrder: 0 };
   private held: Held[] = [];
   private heldBytes = 0;
   /** once the consumer has all it wants, bytes are only counted, not delivered */
@@ -166,7 +164,6 @@ export class StreamReassembler {
 
   /** a hole in front of held data that will not be filled: skip it */
   private lose(len: number, frame: number): void {
-    if (this.stats.lostBytes === 0) this.stats.firstLossFrame = frame;
     this.stats.lostBytes += len;
     this.consumer?.gap(len, this.next, 'loss', frame);
     this.next += len;
