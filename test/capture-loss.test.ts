@@ -168,3 +168,43 @@ describe('StreamReassembler: holes the receiver acknowledged', () => {
     expect(r.next).toBe(107);
   });
 });
+
+/**
+ * Two packets stamped out of order (an `-i any` capture merges its interfaces' packets by their own clocks;
+ * captures of two hosts merged with mergecap carry two clocks): a SYN-ACK or RST/ACK before the SYN it
+ * answers is one connection, not a mid-stream one and a new one. Every pair of neighbouring packets of
+ * every sample less than 2 ms apart is swapped in turn (their stamps too, so the file stays in time order).
+ */
+describe('packets stamped out of order', () => {
+  const tmp = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR ?? '/tmp'), 'ssmcap-order-'));
+  for (const l of labels) {
+    const file = path.join(ROOT, 'captures', l.file);
+    if (!file.endsWith('.pcap')) continue;
+    const buf = fs.readFileSync(file);
+    const magic = buf.readUInt32LE(0);
+    if (magic !== 0xa1b2c3d4 && magic !== 0xa1b23c4d) continue;
+    const recs = pcapRecords(buf);
+    const stamp = ([s]: [number, number]) => buf.readUInt32LE(s) + buf.readUInt32LE(s + 4) / (magic === 0xa1b2c3d4 ? 1e6 : 1e9);
+    const pairs = recs.flatMap((r, i) => (i + 1 < recs.length && stamp(recs[i + 1]!) - stamp(r) < 0.002 ? [i] : []));
+    it(`${l.file}: each of its ${pairs.length} close pairs swapped in turn`, async () => {
+      const keys = `${file}.keys`;
+      const wrong: string[] = [];
+      for (const i of pairs) {
+        const parts = recs.map(([s, e]) => Buffer.from(buf.subarray(s, e)));
+        const [a, b] = [parts[i]!, parts[i + 1]!];
+        const stampA = Buffer.from(a.subarray(0, 8));
+        a.set(b.subarray(0, 8), 0);
+        b.set(stampA, 0);
+        parts[i] = b;
+        parts[i + 1] = a;
+        const out = path.join(tmp, `${l.file}-swap-${i + 1}.pcap`);
+        fs.writeFileSync(out, Buffer.concat([buf.subarray(0, 24), ...parts]));
+        const r = await analyzeCapture(out, fs.existsSync(keys) ? { keylog: [keys] } : {});
+        fs.rmSync(out);
+        const sv = r.servers.find((x) => x.address === l.server.address && x.port === l.server.port);
+        if (!sv || sv.verdict !== l.verdict || !reasonMatches(sv.reason, l)) wrong.push(`frames ${i + 1} and ${i + 2} swapped: ${sv ? `${sv.verdict}/${sv.reason}` : 'no such server'} (label ${l.verdict}/${l.subclass})`);
+      }
+      expect(wrong).toEqual([]);
+    });
+  }
+});

@@ -426,6 +426,16 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
         attachConsumers(c, sniffer, null);
       }
     },
+    onLateSyn: (c) => {
+      // its SYN came after its SYN-ACK: its streams are read from their first byte; on another port, its
+      // client's first bytes may still be a CONNECT
+      sessions.get(c)?.notMidstream();
+      if (!interesting(c) && c.app === null && !c.dropped) {
+        const sniffer = new ConnectSniffer(c, opener);
+        c.app = sniffer;
+        attachConsumers(c, sniffer, null);
+      }
+    },
     onClose: (c) => {
       if (!c.dropped) closedQueue.push(c);
     },

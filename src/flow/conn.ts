@@ -279,6 +279,10 @@ export class Connection {
   ackRtt = -1;
   private synTime = -1;
   private synAckTime = -1;
+  /** the acknowledgment number of the first SYN-ACK (-1 none): the SYN it answers carries one less */
+  synAckAck = -1;
+  /** the acknowledgment number of the first RST/ACK (-1 none) */
+  rstAck = -1;
   /** frames worth citing, in order (bounded) */
   readonly events: ConnEvent[] = [];
   /**
@@ -441,6 +445,7 @@ export class Connection {
       if (p.tcpWscale >= 0) d.wscale = p.tcpWscale;
       if (ack) {
         this.addHistory(fromClient ? 'H' : 'h');
+        if (this.synAckAck < 0) this.synAckAck = p.tcpAck;
         if (this.synAckTime < 0) {
           this.synAckTime = time;
           if (this.synTime >= 0) this.synAckRtt = time - this.synTime;
@@ -457,6 +462,7 @@ export class Connection {
       d.isn = (seq - 1) >>> 0;
     }
     if (rst) {
+      if (ack && this.rstAck < 0) this.rstAck = p.tcpAck;
       this.addHistory(fromClient ? 'R' : 'r');
       if (d.rstFrame === 0) d.rstFrame = frame;
       this.closed = true;
@@ -564,6 +570,8 @@ export interface TrackerOptions {
   port: number;
   /** called when a connection is created, to attach stream consumers */
   onOpen?: (c: Connection) => void;
+  /** called when the SYN of a connection first seen by its SYN-ACK comes after it: it is not mid-stream after all */
+  onLateSyn?: (c: Connection) => void;
   /** called when a connection ends (RST, FIN both ways, or end of capture) */
   onClose?: (c: Connection) => void;
   /** asked after each packet until it says true: then the connection is dropped */
@@ -600,8 +608,18 @@ export class ConnTracker {
     if (e && syn) {
       const c = e.value.conn;
       const fromClient = t.forward === e.value.aIsClient;
+      // the SYN-ACK came first in the capture (an `-i any` capture, or captures of two hosts merged, stamp the
+      // two directions on different clocks): this is the SYN it answers, not a new connection
+      // (or its refusal, a RST/ACK of the SYN, came first)
+      const answered = c.resp.syn > 0 ? c.synAckAck : c.resp.rstFrame ? c.rstAck : -1;
+      if (fromClient && c.midstream && c.orig.packets === 0 && answered >= 0 && ((p.tcpSeq + 1) >>> 0) === answered) {
+        c.midstream = false;
+        // (one on another port was let go at its first packet, as one seen mid-stream: it is wanted again)
+        if (c.dropped && !c.closed) c.dropped = false;
+        this.opts.onLateSyn?.(c);
+      }
       // a SYN after the connection closed, or a SYN with another ISN, or a SYN from the former server: a new connection
-      if (c.closed || !fromClient || (c.orig.isn >= 0 && c.orig.isn !== p.tcpSeq && c.orig.payloadBytes + c.resp.payloadBytes > 0) || c.resp.syn > 0 && c.orig.isn !== p.tcpSeq) {
+      else if (c.closed || !fromClient || (c.orig.isn >= 0 && c.orig.isn !== p.tcpSeq && c.orig.payloadBytes + c.resp.payloadBytes > 0) || c.resp.syn > 0 && c.orig.isn !== p.tcpSeq) {
         this.close(e.value.conn, p.frame.number);
         t.delete(e);
         e = null;

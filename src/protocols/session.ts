@@ -66,6 +66,11 @@ export class Session implements TlsOwner {
     attachConsumers(conn, new SideConsumer(this, true), new SideConsumer(this, false));
   }
 
+  /** the connection's SYN came after all (after its SYN-ACK in the capture): its streams start at their first byte */
+  notMidstream(): void {
+    for (const t of [this.clientTls, this.serverTls]) if (t.state === 'lost' && t.recordCount === 0 && t.unsyncedBytes === 0) t.state = 'start';
+  }
+
   get clientHttp(): HttpStream {
     if (this.ch === null) {
       this.ch = new HttpStream('client');
