@@ -148,9 +148,12 @@ describe('connections seen mid-stream and server selection', () => {
     const { readCapture } = await import('../src/index.js');
     const { writePcap } = await import('./helpers/capture-writer.js');
     const os = await import('node:os');
+    // (one request and its short answer, then a close, seen from the middle, is the refused token call of a03
+    // or the last call of a01's healthy keep-alive connection alike: what came before is not in the capture)
     for (const [file, from, verdict] of [
       ['a01-healthy-tls12.pcap', 7, 'healthy'],
-      ['a03-auth-403-invalid-client-tls12.pcap', 10, 'application'],
+      ['a01-healthy-tls12.pcap', 15, 'inconclusive'],
+      ['a03-auth-403-invalid-client-tls12.pcap', 10, 'inconclusive'],
     ] as const) {
       const recs: { sec: number; frac: number; data: Uint8Array }[] = [];
       await readCapture(path.join(ROOT, 'captures', file), (f) => {

@@ -208,3 +208,50 @@ describe('packets stamped out of order', () => {
     });
   }
 });
+
+/**
+ * A capture started late or stopped early (a half-written live file, tcpdump started after the sync began):
+ * the verdict is the label's or inconclusive, never another layer's. Every sample cut at every packet.
+ * Where the cut leaves a confident other answer, it is listed with why.
+ */
+const CUT_OTHERWISE: Record<string, string> = {
+  'a15-pmtu-blackhole.pcap from 7': "the capture starts after the server's large segments were lost: the client's ACKs of the handshake and its close are all that is left, and the client closes after the server's flight without a Finished (read as refusing the certificate)",
+  'a18-proxy-502-upstream-refused.pcap from 2': "the CONNECT's SYN is cut off: the leg to the proxy is mid-stream on port 3128 and not read; what is left is the proxy's own connection to the server, refused (which is why the proxy answered 502)",
+  'a18-proxy-502-upstream-refused.pcap from 3': 'as from 2',
+  'a18-proxy-502-upstream-refused.pcap from 4': 'as from 2',
+  'a18-proxy-502-upstream-refused.pcap from 5': 'as from 2',
+  'a18-proxy-502-upstream-refused.pcap from 6': 'as from 2',
+  'a21-routed-healthy-tls12-java.pcap up to 17': 'the capture stops right after the first answer on an open connection: one request, one short answer and nothing after it reads as a refused call',
+};
+
+describe('captures started late or stopped early', () => {
+  const tmp = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR ?? '/tmp'), 'ssmcap-cut-'));
+  for (const l of labels) {
+    const file = path.join(ROOT, 'captures', l.file);
+    if (!file.endsWith('.pcap')) continue;
+    const buf = fs.readFileSync(file);
+    const magic = buf.readUInt32LE(0);
+    if (magic !== 0xa1b2c3d4 && magic !== 0xa1b23c4d) continue;
+    const recs = pcapRecords(buf);
+    it(`${l.file}: started at each of its ${recs.length} packets, and stopped at each`, async () => {
+      const keys = `${file}.keys`;
+      const wrong: string[] = [];
+      for (let k = 1; k < recs.length; k++) {
+        for (const [cut, keep] of [
+          [`from ${k + 1}`, recs.slice(k)],
+          [`up to ${k}`, recs.slice(0, k)],
+        ] as const) {
+          const out = path.join(tmp, `${l.file}-${cut.replace(' ', '-')}.pcap`);
+          fs.writeFileSync(out, Buffer.concat([buf.subarray(0, 24), ...keep.map(([s, e]) => buf.subarray(s, e))]));
+          const r = await analyzeCapture(out, fs.existsSync(keys) ? { keylog: [keys] } : {});
+          fs.rmSync(out);
+          const sv = r.servers.find((x) => x.address === l.server.address && x.port === l.server.port);
+          const fine = !sv || sv.verdict === 'inconclusive' || (sv.verdict === l.verdict && reasonMatches(sv.reason, l));
+          const listed = `${l.file} ${cut}` in CUT_OTHERWISE;
+          if (fine === listed) wrong.push(`${cut}: ${sv ? `${sv.verdict}/${sv.reason}` : 'no such server'}${listed ? ` (listed as judged otherwise: ${CUT_OTHERWISE[`${l.file} ${cut}`]})` : ` (label ${l.verdict}/${l.subclass})`}`);
+        }
+      }
+      expect(wrong).toEqual([]);
+    });
+  }
+});

@@ -288,10 +288,13 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
     ev(complete.frame, complete.text);
   } else {
     // who stopped the handshake?
-    if (c.midstream && !ch && !sh && !r.rstFrame) {
+    // (a reset at the end of a connection seen only from its middle closes an exchange the capture does not
+    // hold: a server that resets after its own FIN, or after the client's close_notify, is no failure, and
+    // what else came before cannot be told)
+    if (c.midstream && !ch && !sh) {
       // the capture started after the handshake (no hello seen) and what is left is no exchange: a close, a
       // stray record; nobody can be said to have refused anything
-      return set('capture-incomplete', `the capture starts inside the connection to ${srv}, after its TLS handshake, and shows no request and answer`);
+      return set('capture-incomplete', `the capture starts inside the connection to ${srv}, after its TLS handshake, and shows no request and answer${r.rstFrame || o.rstFrame ? ', only its end (a reset)' : ''}`);
     }
     const serverFlight = st.recordCount > 0;
     if (!serverFlight) {
@@ -342,7 +345,8 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
 
   // ---- application: HTTP in clear inside the tunnel is not possible; encrypted exchanges
   addHttp(f, s);
-  f.exchanges = exchanges(s, complete.frame, tls13);
+  // (a capture that starts after the handshake holds no client Finished to leave out of the first request)
+  f.exchanges = exchanges(s, complete.frame, tls13 && !afterHandshake(s));
   const dec = fromDecrypted(s, set, ev);
   if (dec) return dec;
   const refused = tls13RefusedAtFinished(c, s, f, complete.frame, tls13);
@@ -379,6 +383,9 @@ function decideExchanges(c: Connection, f: ConnFinding, set: Setter, ev: Evid, s
     return set('reset', `the connection to ${srv} closes after the request without any answer`);
   }
   if (f.exchanges.length === 0) {
+    // seen from the middle: the request, if any, came before the capture; a server that resets after its own
+    // FIN answers bytes that came after it closed
+    if (c.midstream) return set('capture-incomplete', `the capture starts inside the connection to ${srv}, after its TLS handshake, and shows no request and answer${r.rstFrame || o.rstFrame ? ', only its end (a reset)' : ''}`);
     if (r.rstFrame && !o.finFrame) {
       ev(r.rstFrame, 'the server resets the connection after the handshake');
       return set('reset', `${srv} resets the connection right after the TLS handshake`);
@@ -408,7 +415,8 @@ function decideExchanges(c: Connection, f: ConnFinding, set: Setter, ev: Evid, s
     const v = f.tlsVersion ?? '';
     return set('ok', `${v.startsWith('TLS') ? v : `TLS ${v}`} completes and ${f.exchanges.length} requests are answered on the same connection`, f.inferred);
   }
-  // one request, one answer
+  // one request, one answer; seen from the middle of the connection, what came before it is not in the capture
+  if (c.midstream && c.resp.syn === 0) return set('capture-incomplete', `the capture starts inside the connection to ${srv}: one request and its answer are seen, not what came before them`);
   f.singleExchange = true;
   const cl = closer(lastResp!.responseFrame);
   if (cl) ev(cl.frame, cl.text);
@@ -618,6 +626,13 @@ const isProtected = (r: { type: number }) => r.type === CT_APPDATA || r.type ===
 function handshakeComplete(s: Session, tls13: boolean): Readonly<{ done: boolean; frame: number; text: string }> {
   const ct = s.clientTls;
   const st = s.serverTls;
+  if (afterHandshake(s)) {
+    // the capture starts inside the connection, both sides already sending protected data: the handshake
+    // was done before the capture began
+    const cd = ct.records.find(isProtected)!;
+    const sd = st.records.find(isProtected)!;
+    return { done: true, frame: Math.min(cd.frame, sd.frame), text: 'the capture starts after the TLS handshake: protected data both ways' };
+  }
   if (tls13) {
     const firstServerEnc = st.records.find(isProtected);
     if (!firstServerEnc) return NOT_COMPLETE;
@@ -644,6 +659,11 @@ function handshakeComplete(s: Session, tls13: boolean): Readonly<{ done: boolean
 }
 
 const NOT_COMPLETE = Object.freeze({ done: false, frame: 0, text: '' });
+
+/** seen mid-stream with no hello of either side, and protected data (or records the snaplen hid) both ways */
+function afterHandshake(s: Session): boolean {
+  return s.conn.midstream && !s.clientTls.clientHello && !s.serverTls.serverHello && s.clientTls.records.some(isProtected) && s.serverTls.records.some(isProtected);
+}
 
 function firstAppData(t: TlsStream): TlsRecordInfo | undefined {
   for (const r of t.records) if (r.type === CT_APPDATA) return r;

@@ -265,6 +265,8 @@ export class Connection {
   ipVersion = 4;
   /** the first packet seen was not the client's SYN */
   midstream = false;
+  /** the first packet seen was the server's SYN-ACK: both streams are seen from their first byte all the same */
+  openedBySynAck = false;
   firstFrame = 0;
   lastFrame = 0;
   start = 0;
@@ -641,6 +643,7 @@ export class ConnTracker {
       c.client = srcIsClient ? src : dst;
       c.server = srcIsClient ? dst : src;
       c.midstream = !syn;
+      c.openedBySynAck = synAck;
       if (this.all.length >= this.compactAt) {
         this.all = this.all.filter((x) => !(x.dropped && x.closed));
         this.compactAt = Math.max(4096, this.all.length * 2);

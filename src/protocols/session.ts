@@ -55,7 +55,7 @@ export class Session implements TlsOwner {
         if (missing > 0) h.gap(missing, off + data.length, 'snaplen', frame);
       });
     }
-    if (conn.midstream) {
+    if (conn.midstream && !conn.openedBySynAck) {
       // the capture starts inside the connection: the first bytes are somewhere in a record, so each
       // side waits for a segment that starts with a record header (and is never judged "not TLS")
       this.clientTls.state = 'lost';
@@ -101,6 +101,9 @@ export class Session implements TlsOwner {
       if (this.clientKind === '') this.classifyClient(bytes);
       if (this.clientKind === 'connect') this.clientHttp.data(bytes, off, frame, time);
       else this.clientTls.data(bytes, off, frame, time);
+      // seen from the middle, the client's bytes start with its ClientHello: the session starts here, and the
+      // server's first bytes are its answer (a ServerHello, or what a server that is not TLS says)
+      if (this.conn.midstream && this.clientTls.clientHello && this.serverTls.state === 'lost' && this.serverTls.recordCount === 0 && this.serverTls.unsyncedBytes === 0) this.serverTls.state = 'start';
     } else {
       if (this.serverKind === '') this.serverKind = looksLikeTls(bytes) ? 'tls' : isHttpResponse(bytes) ? 'http' : 'other';
       if (this.clientKind === 'connect') this.serverHttp.data(bytes, off, frame, time);
