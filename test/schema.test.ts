@@ -11,6 +11,9 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { analyzeCapture } from '../src/diagnose/analyze.js';
+import { analyzeMany } from '../src/diagnose/parallel.js';
+import { buildReport, writeReportJson } from '../src/report/analysis.js';
 import { ROOT, runCli } from './helpers/cli.js';
 import { ngxStamp, sysStamp, TOKEN_URI, vmStamp } from './helpers/log-stamps.js';
 
@@ -48,11 +51,29 @@ function checkReport(doc: Doc): void {
   }
 }
 
+/**
+ * `analyze FILE --format json` made in this process, as the CLI makes it: analyzeMany over the one file
+ * (which analyses it in this thread), buildReport, writeReportJson. The CLI itself prints the directory's
+ * document below, and the documents with --log, --keylog and --server.
+ */
+async function jsonHere(file: string): Promise<string> {
+  const analyses = await analyzeMany([file], { port: 8443, maxConnections: 1000 });
+  expect(analyses[0]!.error).toBeNull();
+  let out = '';
+  writeReportJson(buildReport(analyses, '0.1.0'), (t) => void (out += t));
+  return out;
+}
+
 describe('analyze --format json matches schema/report.schema.json', () => {
   it.each([...captures, ...texts])('%s', async (name) => {
-    const r = await runCli(['analyze', path.join(dir, name), '--format', 'json']);
+    checkReport(JSON.parse(await jsonHere(path.join(dir, name))));
+  });
+
+  it('the document made in this process is the one the CLI prints', async () => {
+    const file = path.join(dir, 'a20-retries-403-with-background.pcap');
+    const r = await runCli(['analyze', file, '--format', 'json']);
     expect(r.stderr).toBe('');
-    checkReport(JSON.parse(r.stdout));
+    expect(r.stdout).toBe(await jsonHere(file));
   });
 
   it('a whole directory in one document: each input with its directory, the files skipped', async () => {
@@ -126,8 +147,7 @@ let logsMade: Promise<{ vmanage: string; backend: string }> | undefined;
 /** a vManage log (gzip, in a directory) of the refused token call at a19's connection, and an SSM syslog of nginx failing its backend then */
 function a19Logs(): Promise<{ vmanage: string; backend: string }> {
   logsMade ??= (async () => {
-    const plain = JSON.parse((await runCli(['analyze', a19, '--format', 'json'])).stdout);
-    const c = plain.connections[0];
+    const c = (await analyzeCapture(a19)).connections[0]!;
     const start = Number(c.start);
     const end = start + c.duration;
     const vm = path.join(tmp, 'vmanage');
@@ -249,7 +269,7 @@ describe('unanswered neighbors: a server that never answered ARP', () => {
 
 describe('the schemas are strict enough to catch a typo', () => {
   it('rejects a renamed field, an unknown reason, a missing ladder label, an unknown line type', async () => {
-    const r = await runCli(['analyze', path.join(dir, 'a05-port-closed-rst.pcap'), '--format', 'json']);
+    const r = { stdout: await jsonHere(path.join(dir, 'a05-port-closed-rst.pcap')) };
     const doc = JSON.parse(r.stdout);
     expect(validateReport(doc)).toBe(true);
     const clone = () => JSON.parse(r.stdout);
