@@ -12,9 +12,8 @@ import { gzipSync } from 'node:zlib';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeCapture } from '../src/diagnose/analyze.js';
-import { analyzeMany } from '../src/diagnose/parallel.js';
-import { buildReport, writeReportJson } from '../src/report/analysis.js';
 import { ROOT, runCli } from './helpers/cli.js';
+import { analyzeJsonHere } from './helpers/report.js';
 import { ngxStamp, sysStamp, TOKEN_URI, vmStamp } from './helpers/log-stamps.js';
 
 const dir = path.join(ROOT, 'captures');
@@ -51,16 +50,10 @@ function checkReport(doc: Doc): void {
   }
 }
 
-/**
- * `analyze FILE --format json` made in this process, as the CLI makes it: analyzeMany over the one file
- * (which analyses it in this thread), buildReport, writeReportJson. The CLI itself prints the directory's
- * document below, and the documents with --log, --keylog and --server.
- */
+/** `analyze FILE --format json` made in this process (the CLI's own output is checked on the directory, --log, --keylog and --server below) */
 async function jsonHere(file: string): Promise<string> {
-  const analyses = await analyzeMany([file], { port: 8443, maxConnections: 1000 });
-  expect(analyses[0]!.error).toBeNull();
-  let out = '';
-  writeReportJson(buildReport(analyses, '0.1.0'), (t) => void (out += t));
+  const out = await analyzeJsonHere([file]);
+  expect(JSON.parse(out).inputs[0].error).toBeNull();
   return out;
 }
 
@@ -70,10 +63,11 @@ describe('analyze --format json matches schema/report.schema.json', () => {
   });
 
   it('the document made in this process is the one the CLI prints', async () => {
-    const file = path.join(dir, 'a20-retries-403-with-background.pcap');
-    const r = await runCli(['analyze', file, '--format', 'json']);
-    expect(r.stderr).toBe('');
-    expect(r.stdout).toBe(await jsonHere(file));
+    for (const files of [[path.join(dir, 'a20-retries-403-with-background.pcap')], [path.join(dir, 'a03-auth-403-invalid-client-tls12.pcap'), path.join(dir, texts[1]!)]]) {
+      const r = await runCli(['analyze', ...files, '--format', 'json']);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(await analyzeJsonHere(files));
+    }
   });
 
   it('a whole directory in one document: each input with its directory, the files skipped', async () => {
