@@ -97,7 +97,7 @@ describe('analyze --format json matches schema/report.schema.json', () => {
   });
 });
 
-describe('analyze --format ndjson: each line matches schema/ndjson.schema.json', () => {
+describe.concurrent('analyze --format ndjson: each line matches schema/ndjson.schema.json', () => {
   // one run over every capture (and one over the tcpdump texts): each input's connections, servers, and the summary
   it.each([
     ['every capture in captures/', [dir], captures.length],
@@ -171,7 +171,8 @@ function a19Logs(): Promise<{ vmanage: string; backend: string }> {
 }
 const seedLogs = ['--log', path.join(FIX, 'seed-pt-vmanage-server.log'), '--log', path.join(FIX, 'seed-pt-ssm-messages.log')];
 
-describe('--log: logs, timeline, log findings and the log lines of connections and servers match the schemas', () => {
+// (the CLI's runs of one describe below run at once: each is its own process)
+describe.concurrent('--log: logs, timeline, log findings and the log lines of connections and servers match the schemas', () => {
   it('json: every log field present and valid', async () => {
     const { vmanage } = await a19Logs();
     const { doc, stderr } = await jsonRun([a19, '--log', vmanage, ...seedLogs]);
@@ -219,7 +220,7 @@ describe('--log: logs, timeline, log findings and the log lines of connections a
   });
 });
 
-describe('key logs: tls.decrypted and the input keylog match the schemas', () => {
+describe.concurrent('key logs: tls.decrypted and the input keylog match the schemas', () => {
   it('a capture with its .keys beside it: decrypted', async () => {
     const a03 = path.join(dir, 'a03-auth-403-invalid-client-tls12.pcap');
     const { doc } = await jsonRun([a03]);
@@ -247,7 +248,7 @@ describe('key logs: tls.decrypted and the input keylog match the schemas', () =>
   });
 });
 
-describe('unanswered neighbors: a server that never answered ARP', () => {
+describe.concurrent('unanswered neighbors: a server that never answered ARP', () => {
   const r08 = path.join(ROOT, 'test', 'recordings', 'r08-no-host-no-response.pcap');
   it('no TCP to the port, the ARP requests listed and (inferred) the finding; --server names it', async () => {
     const { doc } = await jsonRun([r08]);
