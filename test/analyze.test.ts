@@ -62,13 +62,16 @@ describe('verdicts on the labelled SSM captures', () => {
 
 describe('analyze CLI: JSON document and exit codes', () => {
   it('exit code follows the overall verdict; JSON has inputs, servers, connections', async () => {
-    for (const [file, verdict] of [
+    const cases = [
       ['a01-healthy-tls12.pcap', 'healthy'],
       ['a05-port-closed-rst.pcap', 'transport'],
       ['a10-tls-untrusted-ca-tls12.pcap', 'tls'],
       ['a03-auth-403-invalid-client-tls12.pcap', 'application'],
-    ] as const) {
-      const r = await runCli(['analyze', path.join(ROOT, 'captures', file), '--format', 'json']);
+    ] as const;
+    // the four processes at once
+    const runs = await Promise.all(cases.map(([file]) => runCli(['analyze', path.join(ROOT, 'captures', file), '--format', 'json'])));
+    for (const [i, [file, verdict]] of cases.entries()) {
+      const r = runs[i]!;
       expect(r.code, file).toBe(EXIT[verdict]);
       const doc = JSON.parse(r.stdout);
       expect(doc.verdict).toBe(verdict);
@@ -79,12 +82,11 @@ describe('analyze CLI: JSON document and exit codes', () => {
   });
 
   it('a directory: the lowest failing layer wins; no traffic to the port is inconclusive (13)', async () => {
-    const r = await runCli(['analyze', path.join(ROOT, 'captures'), '--format', 'json']);
+    const [r, none] = await Promise.all([runCli(['analyze', path.join(ROOT, 'captures'), '--format', 'json']), runCli(['analyze', path.join(ROOT, 'captures', 'a01-healthy-tls12.pcap'), '--port', '9999'])]);
     expect(r.code).toBe(10);
     const doc = JSON.parse(r.stdout);
     expect(doc.inputs.length).toBe(labels.length);
     expect(doc.verdict).toBe('transport');
-    const none = await runCli(['analyze', path.join(ROOT, 'captures', 'a01-healthy-tls12.pcap'), '--port', '9999']);
     expect(none.code).toBe(13);
     expect(none.stdout).toMatch(/no-server-traffic/);
   });
@@ -94,10 +96,8 @@ describe('analyze CLI: JSON document and exit codes', () => {
     const raw = fs.readFileSync(file).toString('latin1');
     const secret = /client_secret=([^&\s]+)/.exec(raw)?.[1];
     expect(secret, 'the capture carries a client_secret in clear').toBeTruthy();
-    for (const fmt of ['text', 'json']) {
-      const r = await runCli(['analyze', file, '--format', fmt]);
-      expect(r.stdout).not.toContain(secret!);
-    }
+    const runs = await Promise.all(['text', 'json'].map((fmt) => runCli(['analyze', file, '--format', fmt])));
+    for (const r of runs) expect(r.stdout).not.toContain(secret!);
   });
 
   it('overall verdict order: transport before tls before application before inconclusive', () => {
@@ -172,10 +172,9 @@ describe('connections seen mid-stream and server selection', () => {
 
   it('--server keeps only that server', async () => {
     const file = path.join(ROOT, 'captures', 'a20-retries-403-with-background.pcap');
-    const other = await runCli(['analyze', file, '--format', 'json', '--port', '443', '--server', '127.0.0.9']);
+    const [other, none] = await Promise.all([runCli(['analyze', file, '--format', 'json', '--port', '443', '--server', '127.0.0.9']), runCli(['analyze', file, '--format', 'json', '--server', '10.9.9.9:8443'])]);
     const doc = JSON.parse(other.stdout);
     expect(doc.servers.map((s: { address: string; port: number }) => `${s.address}:${s.port}`)).toEqual(['127.0.0.9:443']);
-    const none = await runCli(['analyze', file, '--format', 'json', '--server', '10.9.9.9:8443']);
     expect(none.code).toBe(13);
   });
 

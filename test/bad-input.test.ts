@@ -6,11 +6,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { constants as zc, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaptureErrorCode } from '../src/errors.js';
 import { readCapture } from '../src/input/reader.js';
+import { formatInfoText, inspectCapture } from '../src/report/info.js';
+import { writePackets } from '../src/report/packets.js';
 import { CLI, runCli } from './helpers/cli.js';
 import { ethTcpFrame, PcapngWriter, randomBytes, readAll, rng, writePcap, type PcapRecord, type Written } from './helpers/capture-writer.js';
 
@@ -213,17 +215,80 @@ describe('library', () => {
   });
 });
 
-describe.concurrent('CLI', () => {
+/** each kind of case once: readable or not, an error or none, decompressed, frames before the fault */
+const kind = (c: Case) => `${c.readable}/${c.code === null}/${!!c.decompressed}/${c.frames > 0}`;
+const representatives = cases.filter((c, i) => cases.findIndex((x) => kind(x) === kind(c)) === i);
+
+// what the CLI's packets and info print is the library's writePackets and inspectCapture, plus the error's
+// line and the exit code (which do not depend on the case): every case through those in this process,
+// one CLI process for info over every case, and each kind of case through its own CLI process
+describe('packets and info, in this process', () => {
   for (const c of cases) {
+    it(`packets: ${c.name}`, async () => {
+      const file = fileOf.get(c.name)!;
+      const out: Buffer[] = [];
+      const sink = new Writable({ write: (b: Buffer, _e, cb) => (out.push(b), cb()) });
+      const summary = await writePackets(file, sink, { format: 'tsv', fields: ['frame.number'], header: false });
+      await new Promise<void>((res) => sink.end(res));
+      expect(Buffer.concat(out).toString()).toBe(Array.from({ length: c.frames }, (_, i) => `${i + 1}\n`).join(''));
+      expect(summary.readable).toBe(c.readable);
+      if (c.code === null) expect(summary.error).toBeNull();
+      else expectOneLine(`ssmcap: ${summary.error!.message}\n`, file, c);
+    });
+
+    it(`info: ${c.name}`, async () => {
+      const file = fileOf.get(c.name)!;
+      const info = await inspectCapture(file);
+      expect(info.readable).toBe(c.readable);
+      if (c.code === null) expect(info.error).toBeNull();
+      else expectOneLine(`ssmcap: ${info.error!.message}\n`, file, c);
+      if (c.readable) expect(formatInfoText(info)).toContain(`frames ${c.frames},`);
+    });
+  }
+});
+
+describe.concurrent('CLI', () => {
+  it('info over every case in one run: one line per fault, in order, and each file\'s frames', async () => {
+    const files = cases.map((c) => fileOf.get(c.name)!);
+    const r = await runCli(['info', ...files]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const lines = r.stderr.split('\n');
+    const faults = cases.filter((c) => c.code !== null);
+    expect(lines, r.stderr).toHaveLength(faults.length + 1);
+    faults.forEach((c, i) => expectOneLine(`${lines[i]}\n`, fileOf.get(c.name)!, c));
+    const blocks = r.stdout.split(/\n(?=\/)/);
+    expect(blocks).toHaveLength(cases.length);
+    cases.forEach((c, i) => {
+      expect(blocks[i]!.startsWith(`${files[i]}: `), blocks[i]).toBe(true);
+      if (c.readable) expect(blocks[i]).toContain(`frames ${c.frames},`);
+      else expect(blocks[i]).not.toContain('frames ');
+    });
+    // unknown link types are reported, not decoded, not an error
+    expect(blocks[cases.findIndex((c) => c.name === 'unknown link type (read, not decoded)')]).toContain('LINKTYPE_65000 (65000) x4, not decoded');
+  });
+
+  it('picks every kind of case', () => {
+    expect(representatives.length).toBeGreaterThanOrEqual(6);
+    expect(new Set(representatives.map((c) => c.readable))).toEqual(new Set([true, false]));
+    // a readable capture without frames exits 0 (with and without a fault)
+    expect(representatives.filter((c) => c.readable && c.frames === 0).map((c) => c.code === null)).toEqual([true, false]);
+  });
+
+  for (const c of representatives) {
     it(`packets: ${c.name}`, async () => {
       const file = fileOf.get(c.name)!;
       const r = await runCli(['packets', file, '-e', 'frame.number', '--format', 'tsv', '--no-header']);
       expect(r.stdout).toBe(Array.from({ length: c.frames }, (_, i) => `${i + 1}\n`).join(''));
       if (c.code === null) expect(r.stderr).toBe('');
       else expectOneLine(r.stderr, file, c);
-      if (!(c.readable && c.frames === 0)) expect(r.code).toBe(c.readable ? 0 : 65);
+      // exit 65 only when nothing could be read as a capture: a header-only file is a capture with no frames
+      expect(r.code).toBe(c.readable ? 0 : 65);
     });
+  }
 
+  // info's exit code and lines for one file: readable or not, a fault or none (the run above had each fault's line)
+  for (const c of representatives.filter((x, i) => representatives.findIndex((y) => y.readable === x.readable && (y.code === null) === (x.code === null)) === i)) {
     it(`info: ${c.name}`, async () => {
       const file = fileOf.get(c.name)!;
       const r = await runCli(['info', file]);
@@ -233,19 +298,6 @@ describe.concurrent('CLI', () => {
       if (c.readable) expect(r.stdout).toContain(`frames ${c.frames},`);
     });
   }
-
-  // exit 65 only when nothing could be read as a capture: a header-only file is a capture with no frames
-  it('packets: exit 0 for a readable capture that holds no frames', async () => {
-    for (const c of cases.filter((x) => x.readable && x.frames === 0)) {
-      const r = await runCli(['packets', fileOf.get(c.name)!]);
-      expect(r.code, c.name).toBe(0);
-    }
-  });
-
-  it('unknown link types are reported, not decoded, not an error', async () => {
-    const r = await runCli(['info', fileOf.get('unknown link type (read, not decoded)')!]);
-    expect(r.stdout).toContain('LINKTYPE_65000 (65000) x4, not decoded');
-  });
 
   it('a missing file and a directory: one line, no stack trace', async () => {
     const missing = path.join(dir, 'nope.pcap');

@@ -7,7 +7,8 @@ import { ROOT, runCli } from './helpers/cli.js';
 
 const cap = (n: string) => path.join(ROOT, 'captures', n);
 
-describe('ssmcap packets', () => {
+// each test's processes are its own: the tests run at once
+describe.concurrent('ssmcap packets', () => {
   it('prints one NDJSON record per frame with tshark field names', async () => {
     const r = await runCli(['packets', cap('a05-port-closed-rst.pcap')]);
     expect(r.code).toBe(0);
@@ -69,7 +70,7 @@ describe('ssmcap packets', () => {
   });
 });
 
-describe('ssmcap info', () => {
+describe.concurrent('ssmcap info', () => {
   it('summarises every capture of a directory and says who computed which checksums', async () => {
     const r = await runCli(['info', path.join(ROOT, 'captures'), '--format', 'json']);
     expect(r.code).toBe(0);

@@ -287,7 +287,8 @@ describe('ssmcap analyze --keylog', () => {
     const clientId = /client_id=([^&]+)/.exec(token)![1]!;
     expect(secret.length).toBeGreaterThan(3);
 
-    const json = await runCli(['analyze', cap, '--keylog', keys, '--format', 'json']);
+    // the three formats' processes at once
+    const [json, text, nd] = await Promise.all([runCli(['analyze', cap, '--keylog', keys, '--format', 'json']), runCli(['analyze', cap, '--keylog', keys]), runCli(['analyze', cap, '--keylog', keys, '--format', 'ndjson'])]);
     expect(json.code).toBe(0);
     const doc = JSON.parse(json.stdout);
     expect(doc.connections[0].tls.decrypted).toMatchObject({ failed: 0, keylog: keys });
@@ -299,11 +300,9 @@ describe('ssmcap analyze --keylog', () => {
       expect(out).toContain('client_secret=***');
       expect(out).toContain(`client_id=${clientId.slice(0, 6)}***`);
     }
-    const text = await runCli(['analyze', cap, '--keylog', keys]);
     expect(text.stdout).toMatch(/decrypted \d+ of \d+ TLS records with .*a01-healthy-tls12\.pcap\.keys/);
     expect(text.stdout).toMatch(/TLS decryption: key log .*a01-healthy-tls12\.pcap\.keys \(1 secret\)/);
     expect(text.stdout).not.toContain(secret);
-    const nd = await runCli(['analyze', cap, '--keylog', keys, '--format', 'ndjson']);
     expect(nd.stdout).toContain('decrypted request: POST');
     expect(nd.stdout).not.toContain(secret);
     fs.rmSync(dir, { recursive: true });

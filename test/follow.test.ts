@@ -32,7 +32,8 @@ function follow(file: string, args: string[]): { done: Promise<{ code: number | 
 }
 
 describe('analyze --follow', () => {
-  it.each(['a03-auth-403-invalid-client-tls12.pcap', 'a05-port-closed-rst.pcap', 'a01-healthy-tls12.pcap'])('%s written in pieces, cut mid-record, reads as the whole file', async (name) => {
+  // the three at once: each mostly waits (its pieces 300 ms apart, then --idle 1)
+  it.concurrent.each(['a03-auth-403-invalid-client-tls12.pcap', 'a05-port-closed-rst.pcap', 'a01-healthy-tls12.pcap'])('%s written in pieces, cut mid-record, reads as the whole file', async (name) => {
     const src = path.join(ROOT, 'captures', name);
     const whole = fs.readFileSync(src);
     const offs = recordOffsets(whole);
@@ -48,8 +49,8 @@ describe('analyze --follow', () => {
       fs.appendFileSync(file, whole.subarray(at, c));
       at = c;
     }
-    const r = await run.done;
-    const plain = await runCli(['analyze', file, '--format', 'json']);
+    // the file is whole now: its plain reading runs while the follower waits out --idle
+    const [r, plain] = await Promise.all([run.done, runCli(['analyze', file, '--format', 'json'])]);
     expect(r.stdout.length).toBeGreaterThan(0);
     expect(JSON.parse(r.stdout)).toEqual(JSON.parse(plain.stdout));
     expect(r.code).toBe(plain.code);
@@ -79,14 +80,17 @@ describe('analyze --follow', () => {
 
   it('keeps redaction when --show-secrets is refused (output not a terminal), reads the key log beside the file, refuses --log', async () => {
     const a12 = path.join(ROOT, 'captures', 'a12-plain-http-to-tls-port.pcap');
-    const r = await runCli(['analyze', '--follow', '--idle', '1', '--show-secrets', '--format', 'json', a12]);
+    const a03 = path.join(ROOT, 'captures', 'a03-auth-403-invalid-client-tls12.pcap');
+    // each of the first two waits --idle: the three at once
+    const [r, k, l] = await Promise.all([
+      runCli(['analyze', '--follow', '--idle', '1', '--show-secrets', '--format', 'json', a12]),
+      runCli(['analyze', '--follow', '--idle', '1', '--format', 'json', a03]),
+      runCli(['analyze', '--follow', a03, '--log', a03]),
+    ]);
     expect(r.stderr).toMatch(/--show-secrets refused/);
     expect(r.stdout).toContain('client_secret=***');
     expect(r.stdout).not.toMatch(/client_secret=[^*&"]/);
-    const a03 = path.join(ROOT, 'captures', 'a03-auth-403-invalid-client-tls12.pcap');
-    const k = await runCli(['analyze', '--follow', '--idle', '1', '--format', 'json', a03]);
     expect(JSON.parse(k.stdout).reason).toBe('invalid-client');
-    const l = await runCli(['analyze', '--follow', a03, '--log', a03]);
     expect(l.code).toBe(2);
   }, 30_000);
 });

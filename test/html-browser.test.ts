@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'puppeteer-core';
 import { ROOT, runCli } from './helpers/cli.js';
+import { analyzeJsonHere } from './helpers/report.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
 if (!CHROMIUM) console.warn('html-browser: chromium is not installed: skipping the browser checks of the HTML report (.ci/run installs it)');
@@ -73,7 +74,7 @@ describe.skipIf(!CHROMIUM)('the HTML report in chromium', () => {
     const cap = path.join(ROOT, 'captures', name);
     const html = path.join(OUT, `${name}.html`);
     await runCli(['analyze', cap, '--format', 'html', '-o', html]);
-    const json = JSON.parse((await runCli(['analyze', cap, '--format', 'json'])).stdout) as { servers: { connections: number[] }[]; connections: { id: number; ladder: unknown[] }[] };
+    const json = JSON.parse(await analyzeJsonHere([cap])) as { servers: { connections: number[] }[]; connections: { id: number; ladder: unknown[] }[] };
     // the ladders in the order the report draws them: per server, its listed connections
     const expected = json.servers.flatMap((s) => json.connections.filter((c) => s.connections.includes(c.id)).map((c) => c.ladder.length));
 
@@ -105,7 +106,7 @@ describe.skipIf(!CHROMIUM)('the HTML report in chromium', () => {
 
   it('a20 with --log: log notes on the ladders and the logs section still fit 400 px, no secret shown', async () => {
     const cap = path.join(ROOT, 'captures', 'a20-retries-403-with-background.pcap');
-    const json = JSON.parse((await runCli(['analyze', cap, '--format', 'json'])).stdout) as { servers: { connections: number[] }[]; connections: { id: number; start: string; duration: number; ladder: unknown[] }[] };
+    const json = JSON.parse(await analyzeJsonHere([cap])) as { servers: { connections: number[] }[]; connections: { id: number; start: string; duration: number; ladder: unknown[] }[] };
     // vManage's lines of each refused sync, stamped (UTC) as the answer arrives; the long token URI has no space to wrap at
     const uri = 'backend/oauth/token?grant_type=password&client_id=AbCdEfGhIjKlMnOp&client_secret=S3cr3tS3cr3tValue_abcdef&username=admin&password=Pa55word%21';
     const stamp = (t: number) => new Date(Math.round(t * 1000)).toISOString().replace(/^(\d+)-(\d+)-(\d+)T([\d:]+)\.(\d+)Z$/, (_m, y, mo, d, hms, ms) => `${d}-${['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][Number(mo) - 1]}-${y} ${hms},${ms} UTC`);

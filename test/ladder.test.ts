@@ -4,7 +4,8 @@
  * and RST tshark sees is on the ladder step that covers its frame. Then the drawing's rules: parties,
  * grouping of retransmissions, cut payloads, ICMP from its sender, the bound on steps.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { MAX_LADDER_STEPS, type LadderStep } from '../src/diagnose/ladder.js';
 import { handshakeName } from '../src/protocols/tls.js';
 import { ROOT } from './helpers/cli.js';
 
+const execFileAsync = promisify(execFile);
 const dir = path.join(ROOT, 'captures');
 const captures = fs.readdirSync(dir).filter((f) => f.endsWith('.pcap'));
 const haveTshark = spawnSync('tshark', ['--version']).status === 0;
@@ -25,10 +27,11 @@ function stepAt(c: ConnectionResult, frame: number): LadderStep[] {
 }
 
 describe.skipIf(!haveTshark)('ladder steps against tshark, frame by frame', () => {
-  it.each(captures)('%s', async (name) => {
+  // tshark's start-up is most of each case (~0.5 s): the cases run at once (vitest's maxConcurrency)
+  it.concurrent.for(captures)('%s', async (name, { expect }) => {
     const file = path.join(dir, name);
     const a = await analyzeCapture(file);
-    const out = execFileSync('tshark', ['-r', file, '-d', 'tcp.port==8443,tls', '-T', 'fields', '-E', 'separator=/t', '-e', 'frame.number', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'tls.handshake.type', '-e', 'tls.alert_message.desc', '-e', 'http.request.method', '-e', 'http.response.code', '-e', 'tcp.flags.syn', '-e', 'tcp.flags.fin', '-e', 'tcp.flags.reset', '-e', 'icmp.type', '-e', 'icmpv6.type'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const { stdout: out } = await execFileAsync('tshark', ['-r', file, '-d', 'tcp.port==8443,tls', '-T', 'fields', '-E', 'separator=/t', '-e', 'frame.number', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'tls.handshake.type', '-e', 'tls.alert_message.desc', '-e', 'http.request.method', '-e', 'http.response.code', '-e', 'tcp.flags.syn', '-e', 'tcp.flags.fin', '-e', 'tcp.flags.reset', '-e', 'icmp.type', '-e', 'icmpv6.type'], { encoding: 'utf8' });
     let checked = 0;
     for (const line of out.trim().split('\n')) {
       const [fr, sp, dp, hs, alert, method, status, syn, fin, rst, icmp, icmp6] = line.split('\t');

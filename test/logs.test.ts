@@ -354,14 +354,14 @@ describe('ssmcap analyze --log', () => {
   it('text, JSON and NDJSON: invalid-client with the log line as evidence, logs on the timeline, no secret anywhere', async () => {
     const d = await a19Log();
     const args = ['analyze', cap('a19-auth-403-snaplen128.pcap'), '--log', d, '--log', fix('seed-pt-vmanage-server.log'), '--log', fix('seed-pt-ssm-messages.log')];
-    const text = await runCli(args);
+    // the three formats' processes at once
+    const [text, json, nd] = await Promise.all([runCli(args), runCli([...args, '--format', 'json']), runCli([...args, '--format', 'ndjson'])]);
     expect(text.code).toBe(12);
     expect(text.stderr).toBe('');
     expect(text.stdout).toMatch(/^APPLICATION \(invalid-client\)/);
     expect(text.stdout).toMatch(/log +vmanage-server\.log\.1\.gz line 4 \(.* IST\): vManage: POST oauth\/token failed, answered 403 invalid_client/);
     expect(text.stdout).toMatch(/timeline \(UTC/);
     expect(text.stdout).toMatch(/no connection in the capture at that time/);
-    const json = await runCli([...args, '--format', 'json']);
     expect(json.code).toBe(12);
     const r = JSON.parse(json.stdout);
     expect(r.reason).toBe('invalid-client');
@@ -376,7 +376,6 @@ describe('ssmcap analyze --log', () => {
     expect(r.connections[0].log_events.length).toBeGreaterThan(0);
     expect(r.timeline.some((t: { source: string }) => t.source === 'capture')).toBe(true);
     expect(r.log_findings.length).toBeGreaterThan(0);
-    const nd = await runCli([...args, '--format', 'ndjson']);
     expect(nd.code).toBe(12);
     const recs = nd.stdout.trim().split('\n').map((l) => JSON.parse(l));
     const types = new Set(recs.map((x) => x.type));
@@ -392,29 +391,32 @@ describe('ssmcap analyze --log', () => {
 
   it('tcpdump text without dates takes its day from the logs', async () => {
     const d = await a19Log();
-    const r = await runCli(['analyze', cap('a19-auth-403-snaplen128.pcap.tcpdump.txt'), '--log', d, '--format', 'json']);
+    const [r, p] = await Promise.all([runCli(['analyze', cap('a19-auth-403-snaplen128.pcap.tcpdump.txt'), '--log', d, '--format', 'json']), runCli(['analyze', cap('a19-auth-403-snaplen128.pcap.tcpdump.txt'), '--format', 'json'])]);
     const j = JSON.parse(r.stdout);
     expect(j.connections[0].start.startsWith(String(Math.floor(Date.UTC(2026, 10, 22) / 1e9)))).toBe(true);
     expect(j.servers[0].reason).toBe('invalid-client');
     // without logs the day is 1970-01-01 and nothing would match
-    const plain = JSON.parse((await runCli(['analyze', cap('a19-auth-403-snaplen128.pcap.tcpdump.txt'), '--format', 'json'])).stdout);
+    const plain = JSON.parse(p.stdout);
     expect(Number(plain.connections[0].start)).toBeLessThan(86400);
   });
 
   it('logs only; a missing log; a bad --log-tz; nothing at all', async () => {
-    const only = await runCli(['analyze', '--log', fix('seed-pt-vmanage-server.log')]);
+    // the four processes at once
+    const [only, missing, tz, none] = await Promise.all([
+      runCli(['analyze', '--log', fix('seed-pt-vmanage-server.log')]),
+      runCli(['analyze', cap('a19-auth-403-snaplen128.pcap'), '--log', path.join(tmp, 'none.log')]),
+      runCli(['analyze', cap('a19-auth-403-snaplen128.pcap'), '--log', fix('seed-pt-ssm-messages.log'), '--log-tz', 'Mars/Olympus']),
+      runCli(['analyze']),
+    ]);
     expect(only.code).toBe(12);
     expect(only.stdout).toMatch(/^APPLICATION \(invalid-client\): from the logs/);
     expect(only.stdout).toMatch(/no capture given/);
     expect(leaks(only.stdout)).toEqual([]);
-    const missing = await runCli(['analyze', cap('a19-auth-403-snaplen128.pcap'), '--log', path.join(tmp, 'none.log')]);
     expect(missing.code).toBe(12);
     expect(missing.stderr.trim().split('\n')).toHaveLength(2);
     expect(missing.stderr).toMatch(/none\.log: line 0: cannot read: no such file/);
-    const tz = await runCli(['analyze', cap('a19-auth-403-snaplen128.pcap'), '--log', fix('seed-pt-ssm-messages.log'), '--log-tz', 'Mars/Olympus']);
     expect(tz.code).toBe(2);
     expect(tz.stderr).toMatch(/--log-tz takes a zone/);
-    const none = await runCli(['analyze']);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/needs a capture, or --log/);
   });

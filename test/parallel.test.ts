@@ -41,8 +41,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 describe('analyze DIR/ more.pcap', () => {
   it('reads in parallel to exactly the report a serial run gives, in input order', async () => {
     const args = ['analyze', dir, cap('a06-syn-dropped-filtered.pcap'), '--format', 'json'];
-    const par = await runCli(args);
-    const ser = await runCli([...args, '--jobs', '1']);
+    const [par, ser] = await Promise.all([runCli(args), runCli([...args, '--jobs', '1'])]);
     expect(par.stdout).toBe(ser.stdout);
     expect(par.code).toBe(ser.code);
     const r = JSON.parse(par.stdout);
@@ -101,13 +100,13 @@ describe('analyze DIR/ more.pcap', () => {
   }, 60_000);
 
   it('--format ndjson: every connection line, server lines in input order, the summary last', async () => {
-    const r = await runCli(['analyze', dir, '--format', 'ndjson']);
+    const [r, j] = await Promise.all([runCli(['analyze', dir, '--format', 'ndjson']), runCli(['analyze', dir, '--format', 'json'])]);
     const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(recs.at(-1).type).toBe('summary');
     const servers = recs.filter((x) => x.type === 'server').map((x) => path.relative(dir, x.input));
     expect(servers).toEqual([path.join('vmanage-1', 'eth0.pcap'), path.join('vmanage-2', 'cli-output.txt'), path.join('vmanage-3', 'capture'), path.join('vmanage-4', 'cut.pcap')]);
     const conns = recs.filter((x) => x.type === 'connection');
-    const json = JSON.parse((await runCli(['analyze', dir, '--format', 'json'])).stdout);
+    const json = JSON.parse(j.stdout);
     expect(conns.length).toBe(json.connections.length);
     expect(new Set(conns.map((c) => `${c.input}#${c.id}`))).toEqual(new Set(json.connections.map((c: { input: string; id: number }) => `${c.input}#${c.id}`)));
   }, 60_000);

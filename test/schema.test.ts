@@ -11,7 +11,9 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { analyzeCapture } from '../src/diagnose/analyze.js';
 import { ROOT, runCli } from './helpers/cli.js';
+import { analyzeJsonHere } from './helpers/report.js';
 import { ngxStamp, sysStamp, TOKEN_URI, vmStamp } from './helpers/log-stamps.js';
 
 const dir = path.join(ROOT, 'captures');
@@ -48,11 +50,24 @@ function checkReport(doc: Doc): void {
   }
 }
 
+/** `analyze FILE --format json` made in this process (the CLI's own output is checked on the directory, --log, --keylog and --server below) */
+async function jsonHere(file: string): Promise<string> {
+  const out = await analyzeJsonHere([file]);
+  expect(JSON.parse(out).inputs[0].error).toBeNull();
+  return out;
+}
+
 describe('analyze --format json matches schema/report.schema.json', () => {
   it.each([...captures, ...texts])('%s', async (name) => {
-    const r = await runCli(['analyze', path.join(dir, name), '--format', 'json']);
-    expect(r.stderr).toBe('');
-    checkReport(JSON.parse(r.stdout));
+    checkReport(JSON.parse(await jsonHere(path.join(dir, name))));
+  });
+
+  it('the document made in this process is the one the CLI prints', async () => {
+    for (const files of [[path.join(dir, 'a20-retries-403-with-background.pcap')], [path.join(dir, 'a03-auth-403-invalid-client-tls12.pcap'), path.join(dir, texts[1]!)]]) {
+      const r = await runCli(['analyze', ...files, '--format', 'json']);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(await analyzeJsonHere(files));
+    }
   });
 
   it('a whole directory in one document: each input with its directory, the files skipped', async () => {
@@ -82,7 +97,7 @@ describe('analyze --format json matches schema/report.schema.json', () => {
   });
 });
 
-describe('analyze --format ndjson: each line matches schema/ndjson.schema.json', () => {
+describe.concurrent('analyze --format ndjson: each line matches schema/ndjson.schema.json', () => {
   // one run over every capture (and one over the tcpdump texts): each input's connections, servers, and the summary
   it.each([
     ['every capture in captures/', [dir], captures.length],
@@ -126,8 +141,7 @@ let logsMade: Promise<{ vmanage: string; backend: string }> | undefined;
 /** a vManage log (gzip, in a directory) of the refused token call at a19's connection, and an SSM syslog of nginx failing its backend then */
 function a19Logs(): Promise<{ vmanage: string; backend: string }> {
   logsMade ??= (async () => {
-    const plain = JSON.parse((await runCli(['analyze', a19, '--format', 'json'])).stdout);
-    const c = plain.connections[0];
+    const c = (await analyzeCapture(a19)).connections[0]!;
     const start = Number(c.start);
     const end = start + c.duration;
     const vm = path.join(tmp, 'vmanage');
@@ -157,7 +171,8 @@ function a19Logs(): Promise<{ vmanage: string; backend: string }> {
 }
 const seedLogs = ['--log', path.join(FIX, 'seed-pt-vmanage-server.log'), '--log', path.join(FIX, 'seed-pt-ssm-messages.log')];
 
-describe('--log: logs, timeline, log findings and the log lines of connections and servers match the schemas', () => {
+// (the CLI's runs of one describe below run at once: each is its own process)
+describe.concurrent('--log: logs, timeline, log findings and the log lines of connections and servers match the schemas', () => {
   it('json: every log field present and valid', async () => {
     const { vmanage } = await a19Logs();
     const { doc, stderr } = await jsonRun([a19, '--log', vmanage, ...seedLogs]);
@@ -205,7 +220,7 @@ describe('--log: logs, timeline, log findings and the log lines of connections a
   });
 });
 
-describe('key logs: tls.decrypted and the input keylog match the schemas', () => {
+describe.concurrent('key logs: tls.decrypted and the input keylog match the schemas', () => {
   it('a capture with its .keys beside it: decrypted', async () => {
     const a03 = path.join(dir, 'a03-auth-403-invalid-client-tls12.pcap');
     const { doc } = await jsonRun([a03]);
@@ -233,7 +248,7 @@ describe('key logs: tls.decrypted and the input keylog match the schemas', () =>
   });
 });
 
-describe('unanswered neighbors: a server that never answered ARP', () => {
+describe.concurrent('unanswered neighbors: a server that never answered ARP', () => {
   const r08 = path.join(ROOT, 'test', 'recordings', 'r08-no-host-no-response.pcap');
   it('no TCP to the port, the ARP requests listed and (inferred) the finding; --server names it', async () => {
     const { doc } = await jsonRun([r08]);
@@ -249,7 +264,7 @@ describe('unanswered neighbors: a server that never answered ARP', () => {
 
 describe('the schemas are strict enough to catch a typo', () => {
   it('rejects a renamed field, an unknown reason, a missing ladder label, an unknown line type', async () => {
-    const r = await runCli(['analyze', path.join(dir, 'a05-port-closed-rst.pcap'), '--format', 'json']);
+    const r = { stdout: await jsonHere(path.join(dir, 'a05-port-closed-rst.pcap')) };
     const doc = JSON.parse(r.stdout);
     expect(validateReport(doc)).toBe(true);
     const clone = () => JSON.parse(r.stdout);

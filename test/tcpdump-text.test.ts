@@ -370,17 +370,21 @@ describe('the CLI', () => {
   it('analyze: a .txt, a file without extension, and stdin', async () => {
     const noext = path.join(tmp, 'capture');
     fs.copyFileSync(a05, noext);
-    for (const args of [['analyze', a05], ['analyze', noext]]) {
-      const r = await runCli(args);
-      expect(r.stderr).toBe('');
-      expect(r.stdout).toMatch(/TRANSPORT \(refused\)/);
+    // the five processes at once
+    const [txt, bare, r, info, pk] = await Promise.all([
+      runCli(['analyze', a05]),
+      runCli(['analyze', noext]),
+      runCli(['analyze', '-'], { stdin: fs.readFileSync(a05) }),
+      runCli(['info', noext, '--date', '2023-01-13']),
+      runCli(['packets', '-', '-e', 'frame.number', '-e', 'tcp.flags', '--format', 'tsv'], { stdin: fs.readFileSync(a05) }),
+    ]);
+    for (const x of [txt, bare]) {
+      expect(x.stderr).toBe('');
+      expect(x.stdout).toMatch(/TRANSPORT \(refused\)/);
     }
-    const r = await runCli(['analyze', '-'], { stdin: fs.readFileSync(a05) });
     expect(r.stdout).toMatch(/TRANSPORT \(refused\)/);
-    const info = await runCli(['info', noext, '--date', '2023-01-13']);
     expect(info.code).toBe(0);
     expect(info.stdout).toMatch(/tcpdump-text/);
-    const pk = await runCli(['packets', '-', '-e', 'frame.number', '-e', 'tcp.flags', '--format', 'tsv'], { stdin: fs.readFileSync(a05) });
     expect(pk.stdout.split('\n').slice(0, 3)).toEqual(['frame.number\ttcp.flags', '1\t0x0002', '2\t0x0014']);
   });
 

@@ -170,6 +170,17 @@ function shardable(path: string, minBytes: number): boolean {
   }
 }
 
+/** what analyzeSharded needs of a shard's thread (a Worker is one) */
+export interface ShardThread {
+  on(event: 'message', f: (m: WorkerMessage) => void): unknown;
+  on(event: 'error', f: (e: Error) => void): unknown;
+  on(event: 'exit', f: (code: number) => void): unknown;
+  terminate(): unknown;
+}
+/** starts one shard: a worker thread running parallel-worker.js (tests run shards in their own thread through this) */
+export type StartShard = (job: ShardJob) => ShardThread;
+const startShardWorker: StartShard = (job) => new Worker(WORKER_URL, { workerData: job });
+
 /**
  * One capture, its flows shared among `count` worker threads by a hash of their endpoints (as a NIC's
  * receive-side scaling does): each worker reads and decodes the whole file (frame numbers and the clock
@@ -178,7 +189,7 @@ function shardable(path: string, minBytes: number): boolean {
  * that way (an ICMP error whose quote stops before the ports names no flow; a worker failed): the caller
  * analyses the capture in one thread.
  */
-export async function analyzeSharded(path: string, opts: ManyOptions, count: number): Promise<{ analysis: CaptureAnalysis | null; streamed: number }> {
+export async function analyzeSharded(path: string, opts: ManyOptions, count: number, start: StartShard = startShardWorker): Promise<{ analysis: CaptureAnalysis | null; streamed: number }> {
   const job = jobOptions(opts);
   const onConnection = opts.onConnection;
   const collector = new Collector(path, opts.maxConnections ?? 1000, onConnection ? (r) => onConnection(r, 0) : undefined);
@@ -186,7 +197,7 @@ export async function analyzeSharded(path: string, opts: ManyOptions, count: num
   const heads = new Array<number>(count).fill(0);
   const marks = new Array<number>(count).fill(-1);
   const parts: (PartState | undefined)[] = new Array(count);
-  const workers: Worker[] = [];
+  const workers: ShardThread[] = [];
   /** hand over every connection no shard can still precede */
   const pump = () => {
     for (;;) {
@@ -213,7 +224,7 @@ export async function analyzeSharded(path: string, opts: ManyOptions, count: num
       resolve(false);
     };
     for (let index = 0; index < count; index++) {
-      const w = new Worker(WORKER_URL, { workerData: { ...job, shard: { index, count, path } } satisfies ShardJob });
+      const w = start({ ...job, shard: { index, count, path } });
       workers.push(w);
       w.on('message', (m: WorkerMessage) => {
         if (settled) return;
