@@ -572,7 +572,7 @@ export interface TrackerOptions {
   port: number;
   /** called when a connection is created, to attach stream consumers */
   onOpen?: (c: Connection) => void;
-  /** called when the SYN of a connection first seen by its SYN-ACK comes after it: it is not mid-stream after all */
+  /** called when the SYN of a connection first seen by its SYN-ACK or RST/ACK comes after it: it is not mid-stream after all */
   onLateSyn?: (c: Connection) => void;
   /** called when a connection ends (RST, FIN both ways, or end of capture) */
   onClose?: (c: Connection) => void;
