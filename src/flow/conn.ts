@@ -180,7 +180,7 @@ export class DirStats {
  */
 const DUP_WINDOW_SEC = 0.005;
 
-const SOURCE_RUNS = 8;
+const SOURCE_RUNS = 4;
 const SOURCE_SLOTS = 6;
 /** the longest time one source run spans (a run of one interface is cut into pieces this long) */
 const SOURCE_RUN_SEC = 0.001;
