@@ -5,9 +5,10 @@
  * verdict and reason, except where the left-out segment held the very bytes that tell (listed, with why).
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { analyzeCapture } from '../src/diagnose/analyze.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { analyzeCapture, type ServerResult } from '../src/diagnose/analyze.js';
 import { StreamReassembler, type GapKind, type StreamConsumer } from '../src/flow/reassembly.js';
 import { ROOT } from './helpers/cli.js';
 import { labels, reasonMatches, type Label } from './helpers/labels.js';
@@ -43,6 +44,44 @@ function isTcpData(d: Buffer, link: number): boolean {
   return tcp + 13 <= d.length && plen - (d[tcp + 12]! >> 4) * 4 > 0;
 }
 
+/** a labelled sample in classic pcap: its bytes and records */
+interface Sample {
+  l: Label;
+  file: string;
+  buf: Buffer;
+  /** nanosecond timestamps */
+  nsec: boolean;
+  recs: [number, number][];
+}
+
+/** the labelled samples of `dir` that are classic pcap files (the others are re-encodings tested elsewhere) */
+function classicSamples(dir: string, ls: Label[]): Sample[] {
+  return ls.flatMap((l) => {
+    const file = path.join(ROOT, dir, l.file);
+    if (!file.endsWith('.pcap')) return [];
+    const buf = fs.readFileSync(file);
+    const magic = buf.readUInt32LE(0);
+    if (magic !== 0xa1b2c3d4 && magic !== 0xa1b23c4d) return [];
+    return [{ l, file, buf, nsec: magic === 0xa1b23c4d, recs: pcapRecords(buf) }];
+  });
+}
+
+/** the sample's records `recs` (or other bytes) as a capture of their own, analysed: the labelled server's entry */
+async function judgeAs(tmp: string, name: string, s: Sample, parts: Uint8Array[]): Promise<ServerResult | undefined> {
+  const out = path.join(tmp, name);
+  fs.writeFileSync(out, Buffer.concat([s.buf.subarray(0, 24), ...parts]));
+  const keys = `${s.file}.keys`;
+  const a = await analyzeCapture(out, fs.existsSync(keys) ? { keylog: [keys] } : {});
+  fs.rmSync(out);
+  return a.servers.find((x) => x.address === s.l.server.address && x.port === s.l.server.port);
+}
+
+const said = (sv: ServerResult | undefined) => (sv ? `${sv.verdict}/${sv.reason}` : 'none');
+const asLabelled = (sv: ServerResult | undefined, l: Label) => !!sv && sv.verdict === l.verdict && reasonMatches(sv.reason, l);
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'ssmcap-loss-'));
+afterAll(() => fs.rmSync(TMP, { recursive: true, force: true }));
+const tmpDir = (tag: string) => fs.mkdtempSync(path.join(TMP, `${tag}-`));
+
 /**
  * Left-out segments that carry what the verdict rests on: with them gone, another answer is the right one.
  * Keyed by capture and the 1-based frame number (of the whole capture) left out.
@@ -66,35 +105,20 @@ const RECORDINGS = ['r02', 'r21', 'r22', 'r25', 'r65', 'r72', 'r77', 'r78', 'r83
 const recordingLabels = (JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'recordings', 'labels.json'), 'utf8')).captures as Label[]).filter((l) => RECORDINGS.includes(l.file.split('-')[0]!));
 
 describe('capture loss is not network loss', () => {
-  const tmp = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR ?? '/tmp'), 'ssmcap-loss-'));
-  const sets: [string, Label[]][] = [
-    ['captures', labels],
-    [path.join('test', 'recordings'), recordingLabels],
-  ];
-  for (const [dir, l] of sets.flatMap(([d, ls]) => ls.map((x) => [d, x] as const))) {
-    const file = path.join(ROOT, dir, l.file);
-    if (!file.endsWith('.pcap')) continue;
-    const buf = fs.readFileSync(file);
-    const magic = buf.readUInt32LE(0);
-    if (magic !== 0xa1b2c3d4 && magic !== 0xa1b23c4d) continue;
+  const tmp = tmpDir('loss');
+  for (const s of [...classicSamples('captures', labels), ...classicSamples(path.join('test', 'recordings'), recordingLabels)]) {
+    const { l, buf, recs } = s;
     const link = buf.readUInt32LE(20);
-    const recs = pcapRecords(buf);
-    const data = recs.flatMap(([s, e], i) => (isTcpData(buf.subarray(s + 16, e), link) ? [i] : []));
+    const data = recs.flatMap(([a, e], i) => (isTcpData(buf.subarray(a + 16, e), link) ? [i] : []));
     // (captures of refused or unanswered connections carry no data: nothing to leave out)
     if (data.length === 0) continue;
     it(`${l.file}: each of its ${data.length} data segments left out in turn`, async () => {
-      const keys = `${file}.keys`;
       const wrong: string[] = [];
       for (const i of data) {
-        const out = path.join(tmp, `${l.file}-without-${i + 1}.pcap`);
-        fs.writeFileSync(out, Buffer.concat([buf.subarray(0, 24), ...recs.filter((_, k) => k !== i).map(([a, b]) => buf.subarray(a, b))]));
-        const a = await analyzeCapture(out, fs.existsSync(keys) ? { keylog: [keys] } : {});
-        fs.rmSync(out);
-        const sv = a.servers.find((x) => x.address === l.server.address && x.port === l.server.port);
-        const got = sv ? `${sv.verdict}/${sv.reason}` : 'none';
+        const sv = await judgeAs(tmp, `${l.file}-without-${i + 1}.pcap`, s, recs.filter((_, k) => k !== i).map(([a, b]) => buf.subarray(a, b)));
         const special = TELLING[`${l.file}#${i + 1}`];
-        const ok = special ? got === (special.reason ? `${special.verdict}/${special.reason}` : special.verdict) : !!sv && sv.verdict === l.verdict && reasonMatches(sv.reason, l);
-        if (!ok) wrong.push(`frame ${i + 1} left out: ${got}${special ? ` (expected ${special.verdict}/${special.reason}: ${special.why})` : ` (label ${l.verdict}/${l.subclass})`}`);
+        const ok = special ? said(sv) === (special.reason ? `${special.verdict}/${special.reason}` : special.verdict) : asLabelled(sv, l);
+        if (!ok) wrong.push(`frame ${i + 1} left out: ${said(sv)}${special ? ` (expected ${special.verdict}/${special.reason}: ${special.why})` : ` (label ${l.verdict}/${l.subclass})`}`);
       }
       expect(wrong).toEqual([]);
     });
@@ -176,33 +200,23 @@ describe('StreamReassembler: holes the receiver acknowledged', () => {
  * every sample less than 2 ms apart is swapped in turn (their stamps too, so the file stays in time order).
  */
 describe('packets stamped out of order', () => {
-  const tmp = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR ?? '/tmp'), 'ssmcap-order-'));
-  for (const l of labels) {
-    const file = path.join(ROOT, 'captures', l.file);
-    if (!file.endsWith('.pcap')) continue;
-    const buf = fs.readFileSync(file);
-    const magic = buf.readUInt32LE(0);
-    if (magic !== 0xa1b2c3d4 && magic !== 0xa1b23c4d) continue;
-    const recs = pcapRecords(buf);
-    const stamp = ([s]: [number, number]) => buf.readUInt32LE(s) + buf.readUInt32LE(s + 4) / (magic === 0xa1b2c3d4 ? 1e6 : 1e9);
+  const tmp = tmpDir('order');
+  for (const s of classicSamples('captures', labels)) {
+    const { l, buf, recs } = s;
+    const stamp = ([a]: [number, number]) => buf.readUInt32LE(a) + buf.readUInt32LE(a + 4) / (s.nsec ? 1e9 : 1e6);
     const pairs = recs.flatMap((r, i) => (i + 1 < recs.length && stamp(recs[i + 1]!) - stamp(r) < 0.002 ? [i] : []));
     it(`${l.file}: each of its ${pairs.length} close pairs swapped in turn`, async () => {
-      const keys = `${file}.keys`;
       const wrong: string[] = [];
       for (const i of pairs) {
-        const parts = recs.map(([s, e]) => Buffer.from(buf.subarray(s, e)));
-        const [a, b] = [parts[i]!, parts[i + 1]!];
-        const stampA = Buffer.from(a.subarray(0, 8));
-        a.set(b.subarray(0, 8), 0);
-        b.set(stampA, 0);
-        parts[i] = b;
-        parts[i + 1] = a;
-        const out = path.join(tmp, `${l.file}-swap-${i + 1}.pcap`);
-        fs.writeFileSync(out, Buffer.concat([buf.subarray(0, 24), ...parts]));
-        const r = await analyzeCapture(out, fs.existsSync(keys) ? { keylog: [keys] } : {});
-        fs.rmSync(out);
-        const sv = r.servers.find((x) => x.address === l.server.address && x.port === l.server.port);
-        if (!sv || sv.verdict !== l.verdict || !reasonMatches(sv.reason, l)) wrong.push(`frames ${i + 1} and ${i + 2} swapped: ${sv ? `${sv.verdict}/${sv.reason}` : 'no such server'} (label ${l.verdict}/${l.subclass})`);
+        const parts = recs.map(([a, e]) => Buffer.from(buf.subarray(a, e)));
+        const [x, y] = [parts[i]!, parts[i + 1]!];
+        const stampX = Buffer.from(x.subarray(0, 8));
+        x.set(y.subarray(0, 8), 0);
+        y.set(stampX, 0);
+        parts[i] = y;
+        parts[i + 1] = x;
+        const sv = await judgeAs(tmp, `${l.file}-swap-${i + 1}.pcap`, s, parts);
+        if (!asLabelled(sv, l)) wrong.push(`frames ${i + 1} and ${i + 2} swapped: ${said(sv)} (label ${l.verdict}/${l.subclass})`);
       }
       expect(wrong).toEqual([]);
     });
@@ -225,30 +239,20 @@ const CUT_OTHERWISE: Record<string, string> = {
 };
 
 describe('captures started late or stopped early', () => {
-  const tmp = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR ?? '/tmp'), 'ssmcap-cut-'));
-  for (const l of labels) {
-    const file = path.join(ROOT, 'captures', l.file);
-    if (!file.endsWith('.pcap')) continue;
-    const buf = fs.readFileSync(file);
-    const magic = buf.readUInt32LE(0);
-    if (magic !== 0xa1b2c3d4 && magic !== 0xa1b23c4d) continue;
-    const recs = pcapRecords(buf);
+  const tmp = tmpDir('cut');
+  for (const s of classicSamples('captures', labels)) {
+    const { l, buf, recs } = s;
     it(`${l.file}: started at each of its ${recs.length} packets, and stopped at each`, async () => {
-      const keys = `${file}.keys`;
       const wrong: string[] = [];
       for (let k = 1; k < recs.length; k++) {
         for (const [cut, keep] of [
           [`from ${k + 1}`, recs.slice(k)],
           [`up to ${k}`, recs.slice(0, k)],
         ] as const) {
-          const out = path.join(tmp, `${l.file}-${cut.replace(' ', '-')}.pcap`);
-          fs.writeFileSync(out, Buffer.concat([buf.subarray(0, 24), ...keep.map(([s, e]) => buf.subarray(s, e))]));
-          const r = await analyzeCapture(out, fs.existsSync(keys) ? { keylog: [keys] } : {});
-          fs.rmSync(out);
-          const sv = r.servers.find((x) => x.address === l.server.address && x.port === l.server.port);
-          const fine = !sv || sv.verdict === 'inconclusive' || (sv.verdict === l.verdict && reasonMatches(sv.reason, l));
+          const sv = await judgeAs(tmp, `${l.file}-${cut.replace(' ', '-')}.pcap`, s, keep.map(([a, e]) => buf.subarray(a, e)));
+          const fine = !sv || sv.verdict === 'inconclusive' || asLabelled(sv, l);
           const listed = `${l.file} ${cut}` in CUT_OTHERWISE;
-          if (fine === listed) wrong.push(`${cut}: ${sv ? `${sv.verdict}/${sv.reason}` : 'no such server'}${listed ? ` (listed as judged otherwise: ${CUT_OTHERWISE[`${l.file} ${cut}`]})` : ` (label ${l.verdict}/${l.subclass})`}`);
+          if (fine === listed) wrong.push(`${cut}: ${said(sv)}${listed ? ` (listed as judged otherwise: ${CUT_OTHERWISE[`${l.file} ${cut}`]})` : ` (label ${l.verdict}/${l.subclass})`}`);
         }
       }
       expect(wrong).toEqual([]);
