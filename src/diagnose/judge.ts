@@ -288,12 +288,10 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
     ev(complete.frame, complete.text);
   } else {
     // who stopped the handshake?
-    // (a reset at the end of a connection seen only from its middle closes an exchange the capture does not
-    // hold: a server that resets after its own FIN, or after the client's close_notify, is no failure, and
-    // what else came before cannot be told)
     if (c.midstream && !ch && !sh) {
       // the capture started after the handshake (no hello seen) and what is left is no exchange: a close, a
-      // stray record; nobody can be said to have refused anything
+      // stray record; nobody can be said to have refused anything. A reset there ends an exchange the capture
+      // does not hold (a server resets after its own FIN when the client's close_notify comes): no failure
       return set('capture-incomplete', `the capture starts inside the connection to ${srv}, after its TLS handshake, and shows no request and answer${r.rstFrame || o.rstFrame ? ', only its end (a reset)' : ''}`);
     }
     const serverFlight = st.recordCount > 0;
