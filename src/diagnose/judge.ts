@@ -23,8 +23,10 @@ export interface Exchange {
   requestBytes: number;
   responseFrame: number;
   responseBytes: number;
-  /** it holds bytes the capture missed: where its request or answer starts and ends is not sure */
-  lost: boolean;
+  /** its request holds bytes the capture missed: where it starts and ends, and its size, are not sure */
+  requestLost: boolean;
+  /** its answer holds bytes the capture missed: the same for the answer */
+  responseLost: boolean;
 }
 
 export interface ConnFinding {
@@ -454,7 +456,7 @@ function sameCallRepeated(xs: readonly Exchange[]): { request: number; answer: n
   if (xs.length < 2) return null;
   // exchanges holding bytes the capture missed have no sure sizes: the others decide (two at least), each
   // of them must still have been answered
-  const sure = xs.filter((x) => !x.lost);
+  const sure = xs.filter((x) => !x.requestLost && !x.responseLost);
   if (sure.length < 2 || xs.some((x) => x.responseBytes <= 0)) return null;
   const req = sure[0]!.requestBytes;
   // (the first exchange's answer may carry TLS 1.3 session tickets)
@@ -586,7 +588,7 @@ function judgeBlind(c: Connection, f: ConnFinding, set: Setter, ev: Evid, srv: s
     const t = turns[i]!;
     if (t.dir !== 'c') continue;
     const resp = turns[i + 1];
-    f.exchanges.push({ requestFrame: t.frame, requestBytes: t.bytes, responseFrame: resp?.frame ?? 0, responseBytes: resp?.bytes ?? 0, lost: false });
+    f.exchanges.push({ requestFrame: t.frame, requestBytes: t.bytes, responseFrame: resp?.frame ?? 0, responseBytes: resp?.bytes ?? 0, requestLost: false, responseLost: false });
   }
   const closer = (frame: number): Closer => {
     const cl = closes.find((x) => x.frame > frame && x.dir === 's');
@@ -718,18 +720,18 @@ function exchanges(s: Session, from: number, tls13: boolean): Exchange[] {
     while (si < sr.length && precedes(sr[si]!, first)) si = nextData(sr, si + 1, from, min, null, null);
     const nextServer = si < sr.length ? sr[si]! : null;
     // (at least `first`: every turn of the outer loop takes a record)
-    let lost = false;
+    let requestLost = false;
     do {
       bytes += cr[ci]!.length;
-      lost ||= cr[ci]!.lost;
+      requestLost ||= cr[ci]!.lost;
       ci = nextData(cr, ci + 1, from, min, skip, after);
     } while (ci < cr.length && (nextServer === null || precedes(cr[ci]!, nextServer)));
-    const x: Exchange = { requestFrame: first.frame, requestBytes: bytes, responseFrame: 0, responseBytes: 0, lost };
+    const x: Exchange = { requestFrame: first.frame, requestBytes: bytes, responseFrame: 0, responseBytes: 0, requestLost, responseLost: false };
     const nextClient = ci < cr.length ? cr[ci]! : null;
     while (si < sr.length && (nextClient === null || precedes(sr[si]!, nextClient))) {
       if (!x.responseFrame) x.responseFrame = sr[si]!.frame;
       x.responseBytes += sr[si]!.length;
-      x.lost ||= sr[si]!.lost;
+      x.responseLost ||= sr[si]!.lost;
       si = nextData(sr, si + 1, from, min, null, null);
     }
     out.push(x);

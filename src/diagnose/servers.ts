@@ -45,10 +45,12 @@ export interface JudgedConn {
   /** bytes of the first exchange's answer (-1 none; absent: unknown) */
   responseBytes?: number;
   /**
-   * its first exchange holds no bytes the capture missed (lost, not cut by the snaplen): its request and
-   * answer sizes are what was sent. Sizes with bytes missing do not tell calls apart. (Absent: whole.)
+   * its first exchange's request holds no bytes the capture missed (lost, not cut by the snaplen): its size is
+   * what was sent. Sizes with bytes missing do not tell calls apart. (Absent: whole.)
    */
-  sizesWhole?: boolean;
+  requestWhole?: boolean;
+  /** the same for its answer */
+  responseWhole?: boolean;
   httpError: { status?: number; error?: string; description?: string } | null;
   /** listed in full in the report's connections[] */
   listed: boolean;
@@ -133,11 +135,11 @@ class GroupAcc {
       this.singleCount++;
       this.firstSingle = earliest(this.firstSingle, j);
       this.lastSingle = latest(this.lastSingle, j);
-      if (j.sizesWhole !== false) {
+      if (j.requestWhole !== false) {
         this.reqMin = Math.min(this.reqMin, j.requestBytes);
         this.reqMax = Math.max(this.reqMax, j.requestBytes);
       }
-      if (j.sizesWhole !== false && j.responseBytes !== undefined && j.responseBytes >= 0) {
+      if (j.responseWhole !== false && j.responseBytes !== undefined && j.responseBytes >= 0) {
         this.respMin = Math.min(this.respMin, j.responseBytes);
         this.respMax = Math.max(this.respMax, j.responseBytes);
       }
@@ -226,10 +228,11 @@ class GroupAcc {
         let rlo = Infinity;
         let rhi = -Infinity;
         for (const j of tail) {
-          if (j.sizesWhole === false) continue;
-          lo = Math.min(lo, j.requestBytes);
-          hi = Math.max(hi, j.requestBytes);
-          if (j.responseBytes !== undefined && j.responseBytes >= 0) {
+          if (j.requestWhole !== false) {
+            lo = Math.min(lo, j.requestBytes);
+            hi = Math.max(hi, j.requestBytes);
+          }
+          if (j.responseWhole !== false && j.responseBytes !== undefined && j.responseBytes >= 0) {
             rlo = Math.min(rlo, j.responseBytes);
             rhi = Math.max(rhi, j.responseBytes);
           }
