@@ -638,3 +638,32 @@ describe('real retransmissions stay retransmissions', () => {
     expect([same.tcp!.orig.retransmissions, same.tcp!.orig.retransmitted_bytes, same.tcp!.orig.capture_duplicates]).toEqual([0, 1500, 0]);
   });
 });
+
+/**
+ * tcpdump's text of an `-i any` capture names each packet's interface: a01 seen on two interfaces, the
+ * server's 2214-byte flight split in two on the second (printed by `tcpdump -nn -r` from an SLL2 capture,
+ * kept as a fixture so the test needs no tcpdump). The interface names tell the pieces are copies; with
+ * the names made the same, the same lines read as a retransmission.
+ */
+describe('tcpdump text of -i any: the interface on each line', () => {
+  const text = path.join(ROOT, 'test', 'fixtures', 'any-resegmented-a01.tcpdump.txt');
+  const conn = async (file: string) => {
+    const a = await analyzeCapture(file, { date: '2026-11-20' });
+    expect(a.servers[0]!.verdict).toBe('healthy');
+    return a.connections[0]!;
+  };
+  it('pieces on another interface are copies, not retransmissions', async () => {
+    const c = await conn(text);
+    expect(c.history).not.toMatch(/[Tt]/);
+    expect(c.retransmissions).toEqual({ orig: 0, resp: 0 });
+    // every line of the second interface is a copy: the exact ones and the two pieces of the split flight
+    const second = fs.readFileSync(text, 'utf8').split('\n').filter((l) => / ifb1 /.test(l)).length;
+    expect(c.tcp!.orig.capture_duplicates + c.tcp!.resp.capture_duplicates).toBe(second);
+  });
+  it('the same lines with one interface name read as a retransmission (what the name tells)', async () => {
+    const one = path.join(tmp, 'any-one-interface.txt');
+    fs.writeFileSync(one, fs.readFileSync(text, 'utf8').replace(/ ifb1 {2}Out /g, ' ifb0  Out '));
+    const c = await conn(one);
+    expect(c.history).toMatch(/t/);
+  });
+});

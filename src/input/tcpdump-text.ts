@@ -166,7 +166,10 @@ export async function readTextLines(stream: NodeJS.ReadableStream, summary: Capt
   parser.end();
   summary.bytes = Math.max(bytes - 1, 0);
   summary.readable = parser.stats.parsed > 0 || parser.sawBanner;
-  summary.interfaces = [{ id: 0, section: 0, linkType: TEXT_LINKTYPE, snaplen: parser.snaplen, tsresol: 6, tsoffset: 0, fcsLen: 0, ...(parser.ifName ? { name: parser.ifName } : {}) }];
+  summary.interfaces =
+    parser.anyIfs.size > 1
+      ? [...parser.anyIfs].map(([name, id]) => ({ id, section: 0, linkType: TEXT_LINKTYPE, snaplen: parser.snaplen, tsresol: 6, tsoffset: 0, fcsLen: 0, name }))
+      : [{ id: 0, section: 0, linkType: TEXT_LINKTYPE, snaplen: parser.snaplen, tsresol: 6, tsoffset: 0, fcsLen: 0, ...(parser.ifName ? { name: parser.ifName } : {}) }];
   opts.onProgress?.(bytes);
   if (opts.afterChunk) await opts.afterChunk();
 }
@@ -310,6 +313,11 @@ export class TcpdumpTextParser {
   frames = 0;
   snaplen = 0;
   ifName = '';
+  /**
+   * `-i any`: the interfaces named on packet lines, numbered in order of appearance (the frame's interface
+   * id, as a pcapng interface's): the same packet seen on two of them is a copy the capture made
+   */
+  readonly anyIfs = new Map<string, number>();
   sawBanner = false;
 
   private readonly frame = new Frame();
@@ -472,7 +480,13 @@ export class TcpdumpTextParser {
     let rest = restIn;
     // -i any: interface and direction
     const any = /^(\S+) +(?:In|Out|B|M|P|U) +(.*)$/.exec(rest);
-    if (any && !/^IP6?$/.test(any[1]!)) rest = any[2]!;
+    this.frame.interfaceId = 0;
+    if (any && !/^IP6?$/.test(any[1]!)) {
+      rest = any[2]!;
+      let id = this.anyIfs.get(any[1]!);
+      if (id === undefined && this.anyIfs.size < 4096) this.anyIfs.set(any[1]!, (id = this.anyIfs.size));
+      this.frame.interfaceId = id ?? 0;
+    }
     // -e: link-layer addresses, ethertype (and VLAN tags) before the IP part
     let ethV = 0;
     const eth = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5} > [0-9a-f]{2}(?::[0-9a-f]{2}){5}, (.*)$/.exec(rest);
