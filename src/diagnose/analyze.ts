@@ -413,6 +413,12 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
       return s;
     },
   };
+  /** a connection to another port, watched until its client's first bytes show whether it is a proxy leg */
+  const sniff = (c: Connection): void => {
+    const sniffer = new ConnectSniffer(c, opener);
+    c.app = sniffer;
+    attachConsumers(c, sniffer, null);
+  };
   const tracker = new ConnTracker({
     port: wantPort,
     onOpen: (c) => {
@@ -420,21 +426,13 @@ export async function analyzePart(input: CaptureInput, opts: AnalyzeOptions, sha
       // first bytes show whether it is a proxy leg (its session is made then); one seen mid-stream on
       // another port never shows its first bytes (a CONNECT line), so it gets nothing
       if (interesting(c)) sessions.set(c, new Session(c, useKeys()));
-      else if (!c.midstream) {
-        const sniffer = new ConnectSniffer(c, opener);
-        c.app = sniffer;
-        attachConsumers(c, sniffer, null);
-      }
+      else if (!c.midstream) sniff(c);
     },
     onLateSyn: (c) => {
       // its SYN came after its SYN-ACK: its streams are read from their first byte; on another port, its
       // client's first bytes may still be a CONNECT
       sessions.get(c)?.notMidstream();
-      if (!interesting(c) && c.app === null && !c.dropped) {
-        const sniffer = new ConnectSniffer(c, opener);
-        c.app = sniffer;
-        attachConsumers(c, sniffer, null);
-      }
+      if (!interesting(c) && c.app === null && !c.dropped) sniff(c);
     },
     onClose: (c) => {
       if (!c.dropped) closedQueue.push(c);

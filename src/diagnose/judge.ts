@@ -284,7 +284,9 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
     return set('handshake-failure', `${who} ends the handshake with fatal alert ${alert.name}`);
   }
 
-  const complete = handshakeComplete(s, tls13);
+  // (seen from the middle, after the handshake: asked once, read by the handshake test and the exchanges)
+  const after = afterHandshake(s);
+  const complete = handshakeComplete(s, tls13, after);
   f.handshakeComplete = complete.done;
   if (complete.done) {
     ev(complete.frame, complete.text);
@@ -346,7 +348,7 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
   // ---- application: HTTP in clear inside the tunnel is not possible; encrypted exchanges
   addHttp(f, s);
   // (a capture that starts after the handshake holds no client Finished to leave out of the first request)
-  f.exchanges = exchanges(s, complete.frame, tls13 && !afterHandshake(s));
+  f.exchanges = exchanges(s, complete.frame, tls13 && !after);
   const dec = fromDecrypted(s, set, ev);
   if (dec) return dec;
   const refused = tls13RefusedAtFinished(c, s, f, complete.frame, tls13);
@@ -623,10 +625,10 @@ const isProtected = (r: { type: number }) => r.type === CT_APPDATA || r.type ===
 
 /** the handshake completed: TLS 1.2 both ChangeCipherSpecs (Finished follows), TLS 1.3 the client's Finished */
 /** (`tls13`: s.tls13, read once per connection: the getter infers it from the records when no ServerHello says) */
-function handshakeComplete(s: Session, tls13: boolean): Readonly<{ done: boolean; frame: number; text: string }> {
+function handshakeComplete(s: Session, tls13: boolean, after: boolean): Readonly<{ done: boolean; frame: number; text: string }> {
   const ct = s.clientTls;
   const st = s.serverTls;
-  if (afterHandshake(s)) {
+  if (after) {
     // the capture starts inside the connection, both sides already sending protected data: the handshake
     // was done before the capture began
     const cd = ct.records.find(isProtected)!;

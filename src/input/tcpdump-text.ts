@@ -166,10 +166,8 @@ export async function readTextLines(stream: NodeJS.ReadableStream, summary: Capt
   parser.end();
   summary.bytes = Math.max(bytes - 1, 0);
   summary.readable = parser.stats.parsed > 0 || parser.sawBanner;
-  summary.interfaces =
-    parser.anyIfs.size > 1
-      ? [...parser.anyIfs].map(([name, id]) => ({ id, section: 0, linkType: TEXT_LINKTYPE, snaplen: parser.snaplen, tsresol: 6, tsoffset: 0, fcsLen: 0, name }))
-      : [{ id: 0, section: 0, linkType: TEXT_LINKTYPE, snaplen: parser.snaplen, tsresol: 6, tsoffset: 0, fcsLen: 0, ...(parser.ifName ? { name: parser.ifName } : {}) }];
+  const iface = (id: number, name: string) => ({ id, section: 0, linkType: TEXT_LINKTYPE, snaplen: parser.snaplen, tsresol: 6, tsoffset: 0, fcsLen: 0, ...(name ? { name } : {}) });
+  summary.interfaces = parser.anyIfs.size > 1 ? [...parser.anyIfs].map(([name, id]) => iface(id, name)) : [iface(0, parser.ifName)];
   opts.onProgress?.(bytes);
   if (opts.afterChunk) await opts.afterChunk();
 }

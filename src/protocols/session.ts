@@ -68,7 +68,8 @@ export class Session implements TlsOwner {
 
   /** the connection's SYN came after all (after its SYN-ACK in the capture): its streams start at their first byte */
   notMidstream(): void {
-    for (const t of [this.clientTls, this.serverTls]) if (t.state === 'lost' && t.recordCount === 0 && t.unsyncedBytes === 0) t.state = 'start';
+    this.clientTls.startAtFirstByte();
+    this.serverTls.startAtFirstByte();
   }
 
   get clientHttp(): HttpStream {
@@ -103,7 +104,7 @@ export class Session implements TlsOwner {
       else this.clientTls.data(bytes, off, frame, time);
       // seen from the middle, the client's bytes start with its ClientHello: the session starts here, and the
       // server's first bytes are its answer (a ServerHello, or what a server that is not TLS says)
-      if (this.conn.midstream && this.clientTls.clientHello && this.serverTls.state === 'lost' && this.serverTls.recordCount === 0 && this.serverTls.unsyncedBytes === 0) this.serverTls.state = 'start';
+      if (this.conn.midstream && this.clientTls.clientHello) this.serverTls.startAtFirstByte();
     } else {
       if (this.serverKind === '') this.serverKind = looksLikeTls(bytes) ? 'tls' : isHttpResponse(bytes) ? 'http' : 'other';
       if (this.clientKind === 'connect') this.serverHttp.data(bytes, off, frame, time);

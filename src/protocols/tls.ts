@@ -350,6 +350,14 @@ export class TlsStream implements StreamConsumer {
     }
   }
 
+  /**
+   * A stream set to wait for a record header (seen mid-stream) turns out to start at its first byte: it is
+   * read from there, as long as nothing of it was read yet
+   */
+  startAtFirstByte(): void {
+    if (this.state === 'lost' && this.recordCount === 0 && this.unsyncedBytes === 0) this.state = 'start';
+  }
+
   private fallbackConsumer(): StreamConsumer | null {
     return (this.fallback ??= this.owner?.fallbackFor(this) ?? null);
   }
