@@ -153,3 +153,50 @@ describe('TlsStream', () => {
     expect(t.handshakeTypes.map((h) => h.type)).toEqual([1]);
   });
 });
+
+describe('holes the capture missed: whether they hold whole records', () => {
+  const app = (n: number) => record(23, new Array<number>(n).fill(9));
+  const feed = (parts: (number[] | number)[]) => {
+    const t = new TlsStream();
+    const hello = record(22, clientHello('ssm.example', [0x1301], 0));
+    t.data(Uint8Array.from(hello), 0, 1, 0);
+    let off = hello.length;
+    let frame = 2;
+    for (const p of parts) {
+      if (typeof p === 'number') {
+        t.gap(p, off, 'loss', frame++);
+        off += p;
+      } else {
+        t.data(Uint8Array.from(p), off, frame++, 0);
+        off += p.length;
+      }
+    }
+    return t.records.filter((r) => r.lost);
+  };
+
+  it('a hole from a record boundary to the next record header holds whole records', () => {
+    const [hole] = feed([app(30), 24, app(40)]);
+    expect(hole).toMatchObject({ length: 24, startsAtRecord: true, endsAtRecord: true });
+  });
+
+  it('a hole from a record boundary that is the last of the stream is not known to end at one', () => {
+    const [hole] = feed([app(30), 24]);
+    expect(hole).toMatchObject({ length: 24, startsAtRecord: true, endsAtRecord: false });
+  });
+
+  it('a hole followed by bytes that are no record header does not end at a record', () => {
+    const [hole] = feed([app(30), 24, [1, 2, 3, 4, 5, 6, 7, 8]]);
+    expect(hole).toMatchObject({ startsAtRecord: true, endsAtRecord: false });
+  });
+
+  it("a hole inside a record's body, and the bytes after it, do not start at a record", () => {
+    const whole = app(40);
+    const holes = feed([app(30), whole.slice(0, 10), 35, 24, app(12)]);
+    // the record's missing 35 bytes end it (its length is known), so the 24 after them start at a record
+    expect(holes).toHaveLength(1);
+    expect(holes[0]).toMatchObject({ length: 24, startsAtRecord: true, endsAtRecord: true });
+    // (a hole after 3 bytes of a record header)
+    const [mid] = feed([app(30), whole.slice(0, 3), 40, app(12)]);
+    expect(mid).toMatchObject({ startsAtRecord: false });
+  });
+});

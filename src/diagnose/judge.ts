@@ -348,12 +348,12 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
   // ---- application: HTTP in clear inside the tunnel is not possible; encrypted exchanges
   addHttp(f, s);
   // (a capture that starts after the handshake holds no client Finished to leave out of the first request)
-  f.exchanges = exchanges(s, complete.frame, tls13 && !after);
+  f.exchanges = exchanges(s, complete.frame, tls13 && !after, c);
   const dec = fromDecrypted(s, set, ev);
   if (dec) return dec;
   const refused = tls13RefusedAtFinished(c, s, f, complete.frame, tls13);
   if (refused) {
-    if (loud) ev(refused.frame, `the server answers the client's Finished with ${refused.records} short encrypted record${refused.records > 1 ? 's' : ''} (${TLS13_ALERT_MAX} bytes: an alert) and no session ticket, then closes`);
+    if (loud) ev(refused.frame, `the server answers the client's Finished with ${refused.records} short encrypted record${refused.records > 1 ? 's' : ''} (${TLS13_ALERT_MAX} bytes: an alert) and no session ticket, then closes${refused.missed ? ' (the capture missed the record: the client acknowledged its bytes here)' : ''}`);
     return set('handshake-failure', `${srv} ends the TLS 1.3 handshake with an encrypted alert right after the client's Finished, before answering anything (inferred: it refused the client, e.g. a client certificate it requires or rejects)`, true);
   }
   return decideExchanges(c, f, set, ev, srv, (frame) => closerAfter(c, s, frame, tls13));
@@ -683,7 +683,7 @@ function typed(t: TlsStream): boolean {
  * (TLS 1.3: after the first, which is the Finished) grouped until the server answers; server records
  * grouped until the next request. Short records (alerts) are not requests.
  */
-function exchanges(s: Session, from: number, tls13: boolean): Exchange[] {
+function exchanges(s: Session, from: number, tls13: boolean, c: Connection): Exchange[] {
   // records at or under `min` bytes are no request or answer: TLS 1.3 alerts, and HTTP/2's control frames when
   // the client offered h2 (or its hello is not whole: HTTP is what this tool reads)
   const ch = s.clientTls.clientHello;
@@ -713,20 +713,29 @@ function exchanges(s: Session, from: number, tls13: boolean): Exchange[] {
   const skip = finOnly ? fin! : null;
   const after = fin ?? null;
   const out: Exchange[] = [];
-  let si = nextData(sr, 0, from, min, null, null);
-  let ci = nextData(cr, 0, from, min, skip, after);
+  // a short hole of whole records that the peer answers with no data is no request or answer (see
+  // shortHole); the last of a stream ends where the stream does: at the sender's FIN or RST, when every
+  // record of the stream is listed
+  const cEnd = c.orig.finFrame || c.orig.rstFrame ? lastListed(s.clientTls) : null;
+  const sEnd = c.resp.finFrame || c.resp.rstFrame ? lastListed(s.serverTls) : null;
+  const sLast = lastData(sr, from, min);
+  const cLast = lastData(cr, from, min);
+  const cHoles: Holes = { end: cEnd, peerLast: sLast };
+  const sHoles: Holes = { end: sEnd, peerLast: cLast };
+  let si = nextData(sr, 0, from, min, null, null, sHoles);
+  let ci = nextData(cr, 0, from, min, skip, after, cHoles);
   while (ci < cr.length) {
     const first = cr[ci]!;
     let bytes = 0;
     // the request: client records until a server record arrives after them
-    while (si < sr.length && precedes(sr[si]!, first)) si = nextData(sr, si + 1, from, min, null, null);
+    while (si < sr.length && precedes(sr[si]!, first)) si = nextData(sr, si + 1, from, min, null, null, sHoles);
     const nextServer = si < sr.length ? sr[si]! : null;
     // (at least `first`: every turn of the outer loop takes a record)
     let requestLost = false;
     do {
       bytes += cr[ci]!.length;
       requestLost ||= cr[ci]!.lost;
-      ci = nextData(cr, ci + 1, from, min, skip, after);
+      ci = nextData(cr, ci + 1, from, min, skip, after, cHoles);
     } while (ci < cr.length && (nextServer === null || precedes(cr[ci]!, nextServer)));
     const x: Exchange = { requestFrame: first.frame, requestBytes: bytes, responseFrame: 0, responseBytes: 0, requestLost, responseLost: false };
     const nextClient = ci < cr.length ? cr[ci]! : null;
@@ -734,20 +743,51 @@ function exchanges(s: Session, from: number, tls13: boolean): Exchange[] {
       if (!x.responseFrame) x.responseFrame = sr[si]!.frame;
       x.responseBytes += sr[si]!.length;
       x.responseLost ||= sr[si]!.lost;
-      si = nextData(sr, si + 1, from, min, null, null);
+      si = nextData(sr, si + 1, from, min, null, null, sHoles);
     }
     out.push(x);
   }
   return out;
 }
 
-/** the index of the next data record of `recs` from `i` on (recs.length: none), leaving out `skip` and records before `after` in the stream */
-function nextData(recs: readonly TlsRecordInfo[], i: number, from: number, min: number, skip: TlsRecordInfo | null, after: TlsRecordInfo | null): number {
+/** what tells a stream's short holes of whole records that are no data: its last record (when its sender closed right after it) and the peer's last data record */
+interface Holes {
+  end: TlsRecordInfo | null;
+  peerLast: TlsRecordInfo | null;
+}
+
+/**
+ * The index of the next data record of `recs` from `i` on (recs.length: none), leaving out `skip`, records
+ * before `after` in the stream and short holes of whole records the peer answers with no data
+ */
+function nextData(recs: readonly TlsRecordInfo[], i: number, from: number, min: number, skip: TlsRecordInfo | null, after: TlsRecordInfo | null, holes: Holes): number {
   for (; i < recs.length; i++) {
     const r = recs[i]!;
-    if (isData(r, from, min) && r !== skip && (after === null || r.off >= after.off)) return i;
+    if (isData(r, from, min) && r !== skip && (after === null || r.off >= after.off) && !(r.lost && shortHole(r, r === holes.end) && !(holes.peerLast !== null && precedes(r, holes.peerLast)))) return i;
   }
   return i;
+}
+
+/** the last data record of `recs` (null: none) */
+function lastData(recs: readonly TlsRecordInfo[], from: number, min: number): TlsRecordInfo | null {
+  for (let i = recs.length - 1; i >= 0; i--) if (isData(recs[i]!, from, min)) return recs[i]!;
+  return null;
+}
+
+/** the last record of a stream when every record of it is listed (null: none, or some were not kept) */
+function lastListed(t: TlsStream): TlsRecordInfo | null {
+  return t.recordCount === t.records.length ? (t.records.at(-1) ?? null) : null;
+}
+
+/**
+ * Bytes the capture missed that are whole records and too few for an HTTP request or answer (a close_notify
+ * before a FIN, an HTTP/2 control frame; in TLS 1.2 the ChangeCipherSpec and Finished, 6 + 45 bytes with
+ * AES-GCM), as long as the peer sends no data after them (a request's body in a record of its own, as Java
+ * writes it, is as short, and is answered). Whole records: the hole began where a record ended and a record
+ * header follows right after it, or it is the last of its stream (`last`: the sender closed after it).
+ */
+function shortHole(r: TlsRecordInfo, last: boolean): boolean {
+  return r.startsAtRecord === true && (r.endsAtRecord === true || last) && r.length <= 5 + CLOSE_NOTIFY_MAX;
 }
 
 /**
@@ -780,7 +820,7 @@ const CONTROL_MAX_12 = 17 + 24;
  * encrypted alert, a record of exactly 19 bytes, and closes. Only alert-sized records from the server
  * after the client's Finished, a request left unanswered and a close: the handshake failed at its end.
  */
-function tls13RefusedAtFinished(c: Connection, s: Session, f: ConnFinding, finishedFrame: number, tls13: boolean): { frame: number; records: number } | null {
+function tls13RefusedAtFinished(c: Connection, s: Session, f: ConnFinding, finishedFrame: number, tls13: boolean): { frame: number; records: number; missed: boolean } | null {
   if (!tls13 || (f.exchanges.length > 0 && !f.exchanges.some((x) => x.responseFrame === 0))) return null;
   // (from the client's first protected record after the server's flight: a server that refuses an empty
   // Certificate answers it at once, before the client's Finished, when the client sends them apart, as Java does)
@@ -788,10 +828,13 @@ function tls13RefusedAtFinished(c: Connection, s: Session, f: ConnFinding, finis
   const firstClientEnc = firstServerEnc ? s.clientTls.records.find((r) => isProtected(r) && r.frame >= firstServerEnc.frame) : undefined;
   const from = Math.min(finishedFrame, firstClientEnc?.frame ?? finishedFrame);
   const after = s.serverTls.records.filter((r) => isProtected(r) && r.frame >= from);
-  if (after.length === 0 || after.length > 2 || !after.every((r) => r.type !== CT_OPAQUE && r.length === TLS13_ALERT_MAX)) return null;
   if (!(c.resp.rstFrame || c.resp.finFrame)) return null;
+  // (a hole of whole records the size of one alert record is that alert, missed by the capture)
+  const last = lastListed(s.serverTls);
+  const alert = (r: TlsRecordInfo) => (r.type === CT_OPAQUE ? r.lost && r.length === TLS13_ALERT_RECORD && r.startsAtRecord === true && (r.endsAtRecord === true || r === last) : r.length === TLS13_ALERT_MAX);
+  if (after.length === 0 || after.length > 2 || !after.every(alert)) return null;
   if (finishedOnly(s)) return null;
-  return { frame: after[0]!.frame, records: after.length };
+  return { frame: after[0]!.frame, records: after.length, missed: after.some((r) => r.type === CT_OPAQUE) };
 }
 
 /**

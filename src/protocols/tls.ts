@@ -135,6 +135,14 @@ export interface TlsRecordInfo {
   endFrame?: number;
   /** bytes the capture missed (a hole, not a record): its length is the hole's, the records in it unknown */
   lost: boolean;
+  /**
+   * A hole that began where a record ended (the capture missed whole records from there on, not the
+   * middle of one); `endsAtRecord`: and a record header follows right after it, so it holds whole records
+   * only. (A hole that is the last of its stream ends where the stream does: its judge knows whether that
+   * is the sender's FIN.)
+   */
+  startsAtRecord?: boolean;
+  endsAtRecord?: boolean;
   /** read by decrypting the record with a key log */
   decrypted?: boolean;
   /** TLS 1.3, decrypted: the inner content type */
@@ -238,6 +246,8 @@ export class TlsStream implements StreamConsumer {
   cutHello: { random: string; version: number; cipherSuite: number } | null = null;
 
   private lastTime = 0;
+  /** the last hole that began at a record boundary, until the next bytes tell whether a record follows it */
+  private holeAtRecord: TlsRecordInfo | null = null;
   /** a record header split across segments (allocated when one is) */
   private hdr = NO_BYTES;
   private hdrLen = 0;
@@ -277,6 +287,11 @@ export class TlsStream implements StreamConsumer {
   dataIn(src: Uint8Array, start: number, end: number, off: number, frame: number, time: number): void {
     this.lastTime = time;
     this.curFrame = frame;
+    const hole = this.holeAtRecord;
+    if (hole !== null) {
+      this.holeAtRecord = null;
+      if (this.state === 'lost' && off === hole.off + hole.length && plausibleHeaderIn(src, start, end)) hole.endsAtRecord = true;
+    }
     if (this.state === 'start') {
       this.firstFrame = frame;
       const b0 = src[start]!;
@@ -373,26 +388,38 @@ export class TlsStream implements StreamConsumer {
       if (this.bodyLeft === 0) this.endRecord();
       if (len === 0) return;
     }
+    this.holeAtRecord = null;
     if (this.state === 'header' || this.state === 'start') {
       if (this.state === 'header' && this.hdrLen === 0 && len === 0) return;
+      // (bytes the capture missed from a record's first byte on: whole records, or the first part of one)
+      const atRecord = this.state === 'header' && this.hdrLen === 0 && kind === 'loss';
       this.state = 'lost';
       this.hdrLen = 0;
-      this.opaque(len, off, frame, this.lastTime, kind === 'loss');
+      const rec = this.opaque(len, off, frame, this.lastTime, kind === 'loss');
+      if (atRecord && rec !== null) {
+        rec.startsAtRecord = true;
+        this.holeAtRecord = rec;
+      }
     } else if (this.state === 'lost') this.opaque(len, off, frame, this.lastTime, kind === 'loss');
   }
 
-  private opaque(len: number, off: number, frame: number, time: number, lost = false): void {
+  /** bytes not placed in records; returns the record made for them (null: added to the last one) */
+  private opaque(len: number, off: number, frame: number, time: number, lost = false): TlsRecordInfo | null {
     this.unsyncedBytes += len;
     const last = this.records.at(-1);
     if (last && last.type === CT_OPAQUE && last.frame === frame) {
       last.length += len;
       last.lost ||= lost;
-      return;
+      // (what it holds now no longer ends where a record starts, as far as anyone knows)
+      last.endsAtRecord = false;
+      if (this.holeAtRecord === last) this.holeAtRecord = null;
+      return null;
     }
     this.recordCount++;
-    const rec: TlsRecordInfo = { type: CT_OPAQUE, version: 0, length: len, frame, time, off, encrypted: true, cut: true, handshakes: NO_TYPES, endFrame: 0, lost: lost };
+    const rec: TlsRecordInfo = { type: CT_OPAQUE, version: 0, length: len, frame, time, off, encrypted: true, cut: true, handshakes: NO_TYPES, endFrame: 0, lost: lost, startsAtRecord: false, endsAtRecord: false };
     if (this.records.length < this.maxRecordsKept) this.records.push(rec);
     this.onProtected?.(rec, null, frame, time);
+    return rec;
   }
 
   /** the record header is the 5 bytes at `ho` in `h` */
