@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HttpStream, header } from '../src/protocols/http.js';
+import { TlsStream } from '../src/protocols/tls.js';
 
 function feed(role: 'client' | 'server', text: string, chunks: number[]): HttpStream {
   const h = new HttpStream(role);
@@ -80,5 +81,31 @@ describe('HttpStream', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('plain HTTP where TLS was expected, cut by the snaplen', () => {
+  it("the TLS parser hands the bytes and the snaplen's gap to the HTTP reader: a cut head's status line is read when the gap comes", () => {
+    const t = new TlsStream();
+    const h = new HttpStream('server');
+    t.fallback = h;
+    const head = new TextEncoder().encode('HTTP/1.1 401 Unauthorized\r\nContent-Type: applica');
+    t.data(head, 0, 8, 1);
+    t.gap(180, head.length, 'snaplen', 8);
+    expect(t.state).toBe('not-tls');
+    expect(h.messages).toHaveLength(1);
+    expect(h.messages[0]).toMatchObject({ kind: 'response', status: 401, reason: 'Unauthorized', cut: true, frame: 8 });
+  });
+
+  it('a head still open when the stream ends is read as far as it goes; a request cut in its query keeps its path', () => {
+    const h = new HttpStream('client');
+    h.data(new TextEncoder().encode('POST /backend/oauth/token?grant_type=password&cli'), 0, 6, 1);
+    expect(h.messages).toHaveLength(0);
+    h.end();
+    expect(h.messages[0]).toMatchObject({ kind: 'request', method: 'POST', target: '/backend/oauth/token?grant_type=password&cli', cut: true });
+    const g = new HttpStream('client');
+    g.data(new TextEncoder().encode('POST /backend/oau'), 0, 6, 1);
+    g.end();
+    expect(g.messages, 'a path cut short is not taken').toHaveLength(0);
   });
 });

@@ -231,6 +231,12 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
         return set(e.error === 'invalid_client' ? 'invalid-client' : 'invalid-grant', `${req ? `${req.method} ${stripQuery(req.target)}` : 'the token call'} in plain HTTP (no TLS) to ${srv} is answered ${m.status} ${e.error}${e.description ? ` (${e.description})` : ''}`);
       }
     }
+    // ... or its text was cut by the snaplen: a 401 or 403 to the token call is that service refusing the credentials
+    // (a TLS port's web server answers plain HTTP with 400, and never on an OAuth path)
+    const cut = s.serverHttp.messages.find((m) => m.kind === 'response' && (m.status === 401 || m.status === 403) && (m.cut === true || !m.complete));
+    if (cut && req?.target && /oauth|token/i.test(stripQuery(req.target))) {
+      return set('auth-rejected', `${req.method} ${stripQuery(req.target)} in plain HTTP (no TLS) to ${srv} is answered ${cut.status} ${cut.reason ?? ''}`.trimEnd() + ' (its error text cut by the snaplen)', true);
+    }
     return set('not-tls', req ? `the client sends plain HTTP (${req.method} ${stripQuery(req.target)}) to ${srv}, which expects TLS` : `the client's bytes to ${srv} are not TLS`);
   }
   if (st.state === 'not-tls') {
@@ -330,6 +336,14 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
         if (loud && st.certificates.length) ev(st.certificateFrame, `server certificate: ${st.certificates[0]!.subject}, issued by ${st.certificates[0]!.issuer}`);
         ev(clientLeft, 'the client closes without ChangeCipherSpec/Finished');
         return set('untrusted-certificate', `the client closes after the server's certificate flight without completing the handshake (inferred: it does not trust ${srv}'s certificate)`, true);
+      }
+      // the version unknown (the snaplen cut the ServerHello before its supported_versions): the client took the
+      // server's whole flight (acknowledged it) and left without a record of its own, where TLS 1.2 owes its key
+      // exchange and TLS 1.3 its Finished: what it refused is in that flight, the certificate
+      const first = st.records[0];
+      if (!sh && !tls13 && first?.type === CT_HANDSHAKE && clientLeft > first.frame && r.stream.stats.lostBytes === 0 && o.ackedOff >= r.sentOff && !ct.records.some((x) => x.frame >= first.frame)) {
+        ev(clientLeft, "the client closes after the server's whole flight without a record of its own: no key exchange or Finished, no alert");
+        return set('untrusted-certificate', `the client leaves after ${srv}'s certificate flight without answering it (inferred: it does not trust the certificate; the TLS version was cut by the snaplen)`, true);
       }
     }
     // bytes of the handshake the capture missed (the peer acknowledged them, or they never came before the
@@ -657,6 +671,18 @@ function handshakeComplete(s: Session, tls13: boolean, after: boolean): Readonly
   if (sd !== undefined && ct.ccsFrame && sd.frame > ct.ccsFrame) return { done: true, frame: sd.frame, text: "server application data after the client's ChangeCipherSpec: TLS handshake complete" };
   // ... or the server's CCS behind a session ticket: the client sends data after its own CCS and the server's answer to it
   if (fr !== undefined && ct.ccsFrame && st.records.some((x) => x.frame > ct.ccsFrame && (x.frame < fr.frame || (x.frame === fr.frame && x.type === CT_OPAQUE)))) return { done: true, frame: fr.frame, text: "client data after its ChangeCipherSpec and the server's flight (its ChangeCipherSpec cut by the snaplen): TLS handshake complete" };
+  // ... or the server's NewSessionTicket in answer to the client's second flight, with bytes behind it the snaplen
+  // cut (the server's ChangeCipherSpec and Finished, 6 + 45 bytes with AES-GCM): a TLS 1.2 server sends a ticket
+  // in its last flight only once it has the client's Finished (RFC 5077 3.3; a resumed session's ticket comes in
+  // the server's first flight, before the client says anything more)
+  const serverFirst = st.records[0];
+  if (serverFirst !== undefined && !st.ccsFrame) {
+    const i = st.records.findIndex((x) => x.type === CT_HANDSHAKE && x.handshakes.includes(HS.new_session_ticket) && ct.records.some((y) => y.frame > serverFirst.frame && y.frame < x.frame));
+    const rest = i >= 0 ? st.records[i + 1] : undefined;
+    if (rest !== undefined && rest.type === CT_OPAQUE && !rest.lost && rest.off === st.records[i]!.off + 5 + st.records[i]!.length && rest.length >= 6 + 5 + 16) {
+      return { done: true, frame: st.records[i]!.frame, text: "the server's session ticket in answer to the client's Finished, its ChangeCipherSpec and Finished behind it (cut by the snaplen): TLS handshake complete" };
+    }
+  }
   return NOT_COMPLETE;
 }
 
@@ -843,12 +869,14 @@ function tls13RefusedAtFinished(c: Connection, s: Session, f: ConnFinding, finis
  * from the server then is its close_notify (it closes without answering), not a refusal of the client.
  */
 function finishedOnly(s: Session): boolean {
-  const sh = s.serverTls.serverHello;
-  const fin = sh ? TLS13_FINISHED_RECORD.get(sh.cipherSuite) : undefined;
-  if (!fin) return false;
+  const suite = s.serverTls.serverHello?.cipherSuite ?? s.serverTls.cutHello?.cipherSuite ?? -1;
+  const fin = TLS13_FINISHED_RECORD.get(suite);
+  // (the suite cut by the snaplen with the ServerHello: a Finished of either hash of the usual suites, 53 or 69
+  // bytes; a Certificate and a Finished in one record are longer, but for the rare CCM_8 suite)
+  if (!fin && suite >= 0) return false;
   const firstServerEnc = s.serverTls.records.find(isProtected);
   const first = firstServerEnc ? s.clientTls.records.find((r) => r.frame >= firstServerEnc.frame && r.type === CT_APPDATA) : undefined;
-  return !!first && !first.cut && first.length === fin;
+  return !!first && (fin ? first.length === fin : first.length === TLS13_FINISHED_RECORD.get(0x1301) || first.length === TLS13_FINISHED_RECORD.get(0x1302));
 }
 
 /** the shortest TLS 1.3 Finished record: the ServerHello's suite's, else the shortest of any suite */

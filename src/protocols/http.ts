@@ -147,9 +147,14 @@ export class HttpStream implements StreamConsumer {
     this.broken = true;
   }
 
-  /** the stream ended: a message read until the close is complete now */
+  /** the stream ended: a message read until the close is complete now; a head never ended is read as far as it goes */
   end(): void {
     if (this.cur && this.untilClose) this.endMessage();
+    if (!this.cur && this.head && !this.broken && !this.tunnel) {
+      const m = this.parsePartialHead(this.head, this.headFrame, this.headTime);
+      this.head = '';
+      if (m) this.messages.push(m);
+    }
   }
 
   private parsePartialHead(text: string, frame: number, time: number): HttpMessage | null {
@@ -159,8 +164,9 @@ export class HttpStream implements StreamConsumer {
       return { kind: 'response', frame, time, version: m[1]!, status: Number(m[2]), reason: m[3] ?? '', headers: [], body: '', bodyLength: 0, complete: false, cut: true };
     }
     if ((m = /^([A-Z]+) (\S+)( (HTTP\/\d\.\d)?|$)/.exec(first))) {
-      // the target is whole only when a space (or the end of a whole line) follows it
-      const whole = m[3] !== '' || text.length > first.length;
+      // the target is whole only when a space (or the end of a whole line) follows it; cut in its query, its
+      // path is whole (the query is never shown)
+      const whole = m[3] !== '' || text.length > first.length || m[2]!.includes('?');
       if (!whole) return null;
       return { kind: 'request', frame, time, version: m[4] ?? '', method: m[1]!, target: m[2]!, headers: [], body: '', bodyLength: 0, complete: false, cut: true };
     }

@@ -378,6 +378,11 @@ export class TlsStream implements StreamConsumer {
   }
 
   gap(len: number, off: number, kind: GapKind, frame: number): void {
+    if (this.state === 'not-tls') {
+      // (what reads the bytes that are not TLS, plain HTTP, keeps its place, or reads a head the snaplen cut)
+      this.fallbackConsumer()?.gap(len, off, kind, frame);
+      return;
+    }
     if (this.state === 'body') {
       // the body is incomplete: what was captured of it is kept for the message type, nothing is parsed from it
       this.cur!.cut = true;
@@ -385,6 +390,7 @@ export class TlsStream implements StreamConsumer {
       const take = Math.min(len, this.bodyLeft);
       this.bodyLeft -= take;
       len -= take;
+      off += take;
       if (this.bodyLeft === 0) this.endRecord();
       if (len === 0) return;
     }
