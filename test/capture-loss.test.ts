@@ -172,16 +172,18 @@ describe('StreamReassembler: holes the receiver acknowledged', () => {
     ]);
     expect(r.stats.lostBytes).toBe(0);
   });
-  it('an ACK that comes after held data gives up the hole before it and delivers what waited', () => {
+  it('an ACK that comes after held data gives up the hole before it and delivers what waited; the hole is placed before that data, which was sent after it', () => {
     const c = new Collect();
     const r = new StreamReassembler(c);
     r.segment(0, 100, bytes(100), 1, 0);
     r.segment(200, 50, bytes(50), 3, 0);
     r.segment(250, 50, bytes(50), 4, 0);
     r.ackTo(300, 5);
+    // (at the ACK's frame 5 it would come after the request it belongs before: a TLS 1.3 client's Finished
+    // missed in front of its request made the request look sent before the handshake was complete)
     expect(c.parts).toEqual([
       { off: 0, len: 100, kind: 'data', frame: 1 },
-      { off: 100, len: 100, kind: 'loss', frame: 5 },
+      { off: 100, len: 100, kind: 'loss', frame: 3 },
       { off: 200, len: 50, kind: 'data', frame: 3 },
       { off: 250, len: 50, kind: 'data', frame: 4 },
     ]);

@@ -123,7 +123,7 @@ export class StreamReassembler {
       const h = this.held[0]!;
       if (h.off > this.next) {
         if (h.off > this.acked) return;
-        this.loseAcked(h.off - this.next, frame);
+        this.loseAcked(h.off - this.next, frame, h.frame);
       }
       this.drain();
     }
@@ -140,9 +140,12 @@ export class StreamReassembler {
     }
   }
 
-  /** a hole the receiver acknowledged: lost to the capture, placed at the ACK that proved it */
-  private loseAcked(len: number, frame: number): void {
-    this.lose(len, this.holeAckFrame || frame);
+  /**
+   * A hole the receiver acknowledged: lost to the capture, placed at the ACK that proved it, or at the
+   * segment behind it when that was captured earlier (the missed bytes were sent before it)
+   */
+  private loseAcked(len: number, frame: number, behind = Number.MAX_SAFE_INTEGER): void {
+    this.lose(len, Math.min(this.holeAckFrame || frame, behind));
   }
 
   /**
