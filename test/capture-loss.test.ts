@@ -266,3 +266,23 @@ describe('captures started late or stopped early', () => {
     });
   }
 });
+
+/**
+ * A capture that starts inside the handshake (at the server's flight, at the client's ChangeCipherSpec) holds
+ * its end: the client's Finished is no request, and the server's ticket flight no answer. Java retrying a
+ * refused token call on one kept-alive TLS 1.3 connection (-s 128, the ServerHello cut), started at each of
+ * those packets: the retries, not a Finished "request" of another size, decide.
+ */
+describe('captures started inside the handshake', () => {
+  const tmp = tmpDir('hs');
+  const [s] = classicSamples(path.join('test', 'recordings'), (JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'recordings', 'labels.json'), 'utf8')).captures as Label[]).filter((l) => l.file.startsWith('r78-')));
+  it.each([
+    [8, "the server's flight (its ServerHello cut by the snaplen)"],
+    [9, "the client's ACK of that flight"],
+    [10, "the client's ChangeCipherSpec"],
+  ])('from packet %i: %s', async (k) => {
+    const sv = await judgeAs(tmp, `r78-from-${k}.pcap`, s!, s!.recs.slice(k - 1).map(([a, e]) => s!.buf.subarray(a, e)));
+    expect(said(sv), sv?.summary).toBe('application/auth-rejected');
+    expect(sv!.summary).toMatch(/the same 381-byte request 3 times/);
+  });
+});

@@ -650,11 +650,11 @@ function handshakeComplete(s: Session, tls13: boolean, after: boolean): Readonly
     return { done: true, frame: Math.min(cd.frame, sd.frame), text: 'the capture starts after the TLS handshake: protected data both ways' };
   }
   if (tls13) {
-    const firstServerEnc = st.records.find(isProtected);
-    if (!firstServerEnc) return NOT_COMPLETE;
+    const clientFrom = clientProtectedFrom(s);
+    if (clientFrom < 0) return NOT_COMPLETE;
     for (const r of ct.records) {
       // (a record shorter than the suite's Finished is not one: an alert, padded by some clients, e.g. Java)
-      if (isProtected(r) && r.frame >= firstServerEnc.frame && r.length > TLS13_ALERT_MAX && (r.type === CT_OPAQUE || r.length >= minFinished(s))) return { done: true, frame: r.frame, text: 'client Finished (encrypted): TLS 1.3 handshake complete' };
+      if (isProtected(r) && r.frame >= clientFrom && r.length > TLS13_ALERT_MAX && (r.type === CT_OPAQUE || r.length >= minFinished(s))) return { done: true, frame: r.frame, text: 'client Finished (encrypted): TLS 1.3 handshake complete' };
     }
     return NOT_COMPLETE;
   }
@@ -686,11 +686,29 @@ function handshakeComplete(s: Session, tls13: boolean, after: boolean): Readonly
   return NOT_COMPLETE;
 }
 
+/**
+ * The frame from which a TLS 1.3 client's records are protected (-1: none seen): the server's first protected
+ * record, the encrypted flight the client answers; or the client's ChangeCipherSpec when the capture starts
+ * after the server's flight (no ServerHello in it, not even the start of one), where its Finished follows
+ */
+function clientProtectedFrom(s: Session): number {
+  const firstServerEnc = s.serverTls.records.find(isProtected);
+  const ccs = s.clientTls.ccsFrame;
+  const serverHello = !!s.serverTls.serverHello || s.serverTls.handshakeTypes.some((h) => h.type === HS.server_hello);
+  if (ccs > 0 && !serverHello && (!firstServerEnc || ccs < firstServerEnc.frame)) return ccs;
+  return firstServerEnc ? firstServerEnc.frame : -1;
+}
+
 const NOT_COMPLETE = Object.freeze({ done: false, frame: 0, text: '' });
 
-/** seen mid-stream with no hello of either side, and protected data (or records the snaplen hid) both ways */
+/**
+ * Seen mid-stream with no hello of either side (not even the start of one the snaplen cut) and no
+ * ChangeCipherSpec (a capture that starts at the server's flight, or at the client's answer to it, holds the
+ * end of the handshake), and protected data (or records the snaplen hid) both ways
+ */
 function afterHandshake(s: Session): boolean {
-  return s.conn.midstream && !s.clientTls.clientHello && !s.serverTls.serverHello && s.clientTls.records.some(isProtected) && s.serverTls.records.some(isProtected);
+  const handshake = (t: TlsStream) => t.ccsFrame > 0 || t.handshakeTypes.some((h) => h.type === HS.client_hello || h.type === HS.server_hello);
+  return s.conn.midstream && !s.clientTls.clientHello && !s.serverTls.serverHello && !handshake(s.clientTls) && !handshake(s.serverTls) && s.clientTls.records.some(isProtected) && s.serverTls.records.some(isProtected);
 }
 
 function firstAppData(t: TlsStream): TlsRecordInfo | undefined {
@@ -722,10 +740,10 @@ function exchanges(s: Session, from: number, tls13: boolean, c: Connection): Exc
   let finOnly = false;
   if (tls13) {
     // the client's first protected record is its Finished
-    const firstServerEnc = sr.find(isProtected);
-    if (firstServerEnc) {
+    const clientFrom = clientProtectedFrom(s);
+    if (clientFrom >= 0) {
       for (const r of cr) {
-        if (isData(r, from, min) && r.frame >= firstServerEnc.frame) {
+        if (isData(r, from, min) && r.frame >= clientFrom) {
           fin = r;
           break;
         }
@@ -850,8 +868,8 @@ function tls13RefusedAtFinished(c: Connection, s: Session, f: ConnFinding, finis
   if (!tls13 || (f.exchanges.length > 0 && !f.exchanges.some((x) => x.responseFrame === 0))) return null;
   // (from the client's first protected record after the server's flight: a server that refuses an empty
   // Certificate answers it at once, before the client's Finished, when the client sends them apart, as Java does)
-  const firstServerEnc = s.serverTls.records.find(isProtected);
-  const firstClientEnc = firstServerEnc ? s.clientTls.records.find((r) => isProtected(r) && r.frame >= firstServerEnc.frame) : undefined;
+  const clientFrom = clientProtectedFrom(s);
+  const firstClientEnc = clientFrom >= 0 ? s.clientTls.records.find((r) => isProtected(r) && r.frame >= clientFrom) : undefined;
   const from = Math.min(finishedFrame, firstClientEnc?.frame ?? finishedFrame);
   const after = s.serverTls.records.filter((r) => isProtected(r) && r.frame >= from);
   if (!(c.resp.rstFrame || c.resp.finFrame)) return null;
@@ -874,8 +892,8 @@ function finishedOnly(s: Session): boolean {
   // (the suite cut by the snaplen with the ServerHello: a Finished of either hash of the usual suites, 53 or 69
   // bytes; a Certificate and a Finished in one record are longer, but for the rare CCM_8 suite)
   if (!fin && suite >= 0) return false;
-  const firstServerEnc = s.serverTls.records.find(isProtected);
-  const first = firstServerEnc ? s.clientTls.records.find((r) => r.frame >= firstServerEnc.frame && r.type === CT_APPDATA) : undefined;
+  const clientFrom = clientProtectedFrom(s);
+  const first = clientFrom >= 0 ? s.clientTls.records.find((r) => r.frame >= clientFrom && r.type === CT_APPDATA) : undefined;
   return !!first && (fin ? first.length === fin : first.length === TLS13_FINISHED_RECORD.get(0x1301) || first.length === TLS13_FINISHED_RECORD.get(0x1302));
 }
 
