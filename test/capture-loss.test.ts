@@ -236,7 +236,6 @@ describe('packets stamped out of order', () => {
  * Where the cut leaves a confident other answer, it is listed with why.
  */
 const CUT_OTHERWISE: Record<string, string> = {
-  'a15-pmtu-blackhole.pcap from 7': "the capture starts after the server's large segments were lost: the client's ACKs of the handshake and its close are all that is left, and the client closes after the server's flight without a Finished (read as refusing the certificate)",
   'a18-proxy-502-upstream-refused.pcap from 2': "the CONNECT's SYN is cut off: the leg to the proxy is mid-stream on port 3128 and not read; what is left is the proxy's own connection to the server, refused (which is why the proxy answered 502)",
   'a18-proxy-502-upstream-refused.pcap from 3': 'as from 2',
   'a18-proxy-502-upstream-refused.pcap from 4': 'as from 2',
@@ -284,5 +283,20 @@ describe('captures started inside the handshake', () => {
     const sv = await judgeAs(tmp, `r78-from-${k}.pcap`, s!, s!.recs.slice(k - 1).map(([a, e]) => s!.buf.subarray(a, e)));
     expect(said(sv), sv?.summary).toBe('application/auth-rejected');
     expect(sv!.summary).toMatch(/the same 381-byte request 3 times/);
+  });
+});
+
+/**
+ * A capture that starts while a sender repeats what it sent before the capture began: its base is the first
+ * packet seen, and the repeats come from before it. They are retransmissions (a PMTU black hole seen late is
+ * still one), not bytes 4 GB away that never came.
+ */
+describe('retransmissions of bytes sent before the capture began', () => {
+  const tmp = tmpDir('before');
+  const [s] = classicSamples(path.join('test', 'recordings'), (JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'recordings', 'labels.json'), 'utf8')).captures as Label[]).filter((l) => l.file.startsWith('r65-')));
+  it('r65 (a client upload into a PMTU black hole) started at its first retransmission: stalled', async () => {
+    const sv = await judgeAs(tmp, 'r65-from-13.pcap', s!, s!.recs.slice(12).map(([a, e]) => s!.buf.subarray(a, e)));
+    expect(said(sv), sv?.summary).toBe('transport/stalled');
+    expect(sv!.summary).toMatch(/retransmitted 5 times without ever being acknowledged/);
   });
 });

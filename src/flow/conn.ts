@@ -490,7 +490,22 @@ export class Connection {
       this.addHistory(fromClient ? 'W' : 'w');
     }
     d.lastWindow = p.tcpWindow;
-    if (len > 0) {
+    // (bytes before the stream's base: seen mid-stream, the base is the first packet's, and the sender repeats
+    // what it sent before the capture began)
+    const before0 = off >= 0x80000000 ? 0x100000000 - off : 0;
+    if (len > 0 && before0 > 0) {
+      d.payloadBytes += len;
+      d.lastDataFrame = frame;
+      if (len > d.maxSegment) d.maxSegment = len;
+      if (this.midstream && before0 < 1 << 24) {
+        d.stream.stats.retransmissions++;
+        d.stream.stats.retransmittedBytes += len;
+        this.addHistory(fromClient ? 'T' : 't');
+        // (never acknowledged by the peer: its last ACK is not past them)
+        if (peer.lastAck < 0 || ((seq + len - peer.lastAck) | 0) > 0) d.unackedRetrans++;
+        this.event(frame, time, dir, `retransmission of ${len} bytes sent before the capture began`);
+      }
+    } else if (len > 0) {
       d.payloadBytes += len;
       if (d.firstDataFrame === 0) d.firstDataFrame = frame;
       d.lastDataFrame = frame;
