@@ -293,7 +293,16 @@ describe('captures started inside the handshake', () => {
  */
 describe('retransmissions of bytes sent before the capture began', () => {
   const tmp = tmpDir('before');
-  const [s] = classicSamples(path.join('test', 'recordings'), (JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'recordings', 'labels.json'), 'utf8')).captures as Label[]).filter((l) => l.file.startsWith('r65-')));
+  const recordings = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'recordings', 'labels.json'), 'utf8')).captures as Label[];
+  const [s, ssm] = classicSamples(path.join('test', 'recordings'), recordings.filter((l) => l.file.startsWith('r65-') || l.file.startsWith('r25-'))).sort((a, b) => (a.l.file < b.l.file ? 1 : -1));
+  it("r25 (the server's flight into a PMTU black hole, seen at the server) started at its third repeat: two more repeats and the client gives up, its FIN acknowledging none of it: stalled", async () => {
+    const sv = await judgeAs(tmp, 'r25-from-11.pcap', ssm!, ssm!.recs.slice(10).map(([a, e]) => ssm!.buf.subarray(a, e)));
+    expect(said(sv), sv?.summary).toBe('transport/stalled');
+  });
+  it('r25 started at its fourth repeat: one repeat left, too few to call the path; never "untrusted-certificate", as the client never received the certificate it would refuse', async () => {
+    const sv = await judgeAs(tmp, 'r25-from-12.pcap', ssm!, ssm!.recs.slice(11).map(([a, e]) => ssm!.buf.subarray(a, e)));
+    expect(said(sv)).not.toBe('tls/untrusted-certificate');
+  });
   it('r65 (a client upload into a PMTU black hole) started at its first retransmission: stalled', async () => {
     const sv = await judgeAs(tmp, 'r65-from-13.pcap', s!, s!.recs.slice(12).map(([a, e]) => s!.buf.subarray(a, e)));
     expect(said(sv), sv?.summary).toBe('transport/stalled');

@@ -327,12 +327,14 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
       // record of its own after it, not even an alert (node checks the certificate when its side of the
       // handshake is done and destroys the socket before its Finished goes out)
       const serverEnc = tls13 ? st.records.find(isProtected) : undefined;
-      if (serverEnc && clientLeft > serverEnc.frame && !ct.records.some((x) => x.frame >= serverEnc.frame && x.type !== CT_CCS)) {
+      // (a client refuses only what it received: its ACKs, its FIN's too, cover the server's flight)
+      const tookFlight = o.ackedOff >= streamEndBefore(st, clientLeft);
+      if (serverEnc && tookFlight && clientLeft > serverEnc.frame && !ct.records.some((x) => x.frame >= serverEnc.frame && x.type !== CT_CCS)) {
         if (loud) ev(serverEnc.frame, "the server's encrypted flight (its certificate)");
         ev(clientLeft, 'the client closes without a record of its own: no Finished, no alert');
         return set('untrusted-certificate', `the client leaves after ${srv}'s certificate flight without its Finished (inferred: it does not trust the certificate)`, true);
       }
-      if (!tls13 && (st.certificates.length > 0 || st.handshakeTypes.some((h) => h.type === HS.certificate || h.type === HS.server_hello_done) || (sh && !ct.ccsFrame))) {
+      if (!tls13 && tookFlight && (st.certificates.length > 0 || st.handshakeTypes.some((h) => h.type === HS.certificate || h.type === HS.server_hello_done) || (sh && !ct.ccsFrame))) {
         if (loud && st.certificates.length) ev(st.certificateFrame, `server certificate: ${st.certificates[0]!.subject}, issued by ${st.certificates[0]!.issuer}`);
         ev(clientLeft, 'the client closes without ChangeCipherSpec/Finished');
         return set('untrusted-certificate', `the client closes after the server's certificate flight without completing the handshake (inferred: it does not trust ${srv}'s certificate)`, true);
@@ -341,7 +343,7 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
       // server's whole flight (acknowledged it) and left without a record of its own, where TLS 1.2 owes its key
       // exchange and TLS 1.3 its Finished: what it refused is in that flight, the certificate
       const first = st.records[0];
-      if (!sh && !tls13 && first?.type === CT_HANDSHAKE && clientLeft > first.frame && r.stream.stats.lostBytes === 0 && o.ackedOff >= r.sentOff && !ct.records.some((x) => x.frame >= first.frame)) {
+      if (!sh && !tls13 && tookFlight && first?.type === CT_HANDSHAKE && clientLeft > first.frame && r.stream.stats.lostBytes === 0 && !ct.records.some((x) => x.frame >= first.frame)) {
         ev(clientLeft, "the client closes after the server's whole flight without a record of its own: no key exchange or Finished, no alert");
         return set('untrusted-certificate', `the client leaves after ${srv}'s certificate flight without answering it (inferred: it does not trust the certificate; the TLS version was cut by the snaplen)`, true);
       }
@@ -699,6 +701,16 @@ function clientProtectedFrom(s: Session): number {
   return firstServerEnc ? firstServerEnc.frame : -1;
 }
 
+/** the stream offset where the last record of `t` that began before `frame` ends (0: none) */
+function streamEndBefore(t: TlsStream, frame: number): number {
+  let end = 0;
+  for (const r of t.records) {
+    if (r.frame >= frame) break;
+    end = r.off + (r.type === CT_OPAQUE ? r.length : 5 + r.length);
+  }
+  return end;
+}
+
 const NOT_COMPLETE = Object.freeze({ done: false, frame: 0, text: '' });
 
 /**
@@ -932,7 +944,10 @@ function stalledDirection(c: Connection): { frame: number; text: string; summary
 type Stalled = { frame: number; text: string; summary: string } | null;
 
 function retransmittedUnacked(c: Connection, d: DirStats, peer: DirStats, who: 'server' | 'client'): Stalled {
-  if (d.unackedRetrans >= 3 && peer.ackedOff < d.sentOff) {
+  // (three repeats; or two, and then the receiver gives up, its FIN or RST still acknowledging none of the
+  // repeated bytes)
+  const gaveUp = (peer.finFrame > d.lastDataFrame || peer.rstFrame > d.lastDataFrame) && peer.ackedOff <= d.unackedRetransOff;
+  if ((d.unackedRetrans >= 3 || (d.unackedRetrans >= 2 && gaveUp)) && peer.ackedOff < d.sentOff) {
     const retr = c.events.filter((e) => e.dir === (who === 'server' ? 's' : 'c') && e.what.startsWith('retransmission'));
     const last = retr.at(-1);
     return {

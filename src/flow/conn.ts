@@ -119,6 +119,8 @@ export class DirStats {
   sentOff = 0;
   /** times the sender repeated data the receiver had not acknowledged */
   unackedRetrans = 0;
+  /** the stream offset of the first of those repeats (-1 none; 0 for bytes from before a mid-stream base) */
+  unackedRetransOff = -1;
   readonly stream: StreamReassembler = new StreamReassembler(null);
   firstDataFrame = 0;
   lastDataFrame = 0;
@@ -502,7 +504,10 @@ export class Connection {
         d.stream.stats.retransmittedBytes += len;
         this.addHistory(fromClient ? 'T' : 't');
         // (never acknowledged by the peer: its last ACK is not past them)
-        if (peer.lastAck < 0 || ((seq + len - peer.lastAck) | 0) > 0) d.unackedRetrans++;
+        if (peer.lastAck < 0 || ((seq + len - peer.lastAck) | 0) > 0) {
+          d.unackedRetrans++;
+          if (d.unackedRetransOff < 0) d.unackedRetransOff = 0;
+        }
         this.event(frame, time, dir, `retransmission of ${len} bytes sent before the capture began`);
       }
     } else if (len > 0) {
@@ -521,7 +526,10 @@ export class Connection {
       if (off < 0x80000000) noteSource(d, off, off + len, time, interfaceKey(p), p.ipTtl);
       if (retrans) {
         this.addHistory(fromClient ? 'T' : 't');
-        if (off + len > peer.ackedOff) d.unackedRetrans++;
+        if (off + len > peer.ackedOff) {
+          d.unackedRetrans++;
+          if (d.unackedRetransOff < 0) d.unackedRetransOff = off;
+        }
         this.event(frame, time, dir, `retransmission of ${len} bytes at offset ${off}`);
       } else if (this.segments.length < 128) this.segments.push(dir, frame, time, len, fin || rst, p.tcpPayloadCapLen < len);
       if (off + len > d.sentOff && off < 0x80000000) d.sentOff = off + len;
