@@ -91,7 +91,6 @@ const TELLING: Record<string, { verdict: string; reason?: string; why: string }>
   'a13-tls-to-plain-http-server.pcap#6': { verdict: 'inconclusive', reason: 'capture-incomplete', why: "the server's plain-HTTP answer (what shows it is not TLS) is the segment left out" },
   'a16-proxy-407.pcap#4': { verdict: 'none', why: 'the CONNECT request is the segment left out: nothing says the connection to port 3128 is a proxy leg, so the capture holds no traffic to the server' },
   'a16-proxy-407.pcap#6': { verdict: 'inconclusive', reason: 'capture-incomplete', why: "the proxy's 407 answer is the segment left out" },
-  'a17-proxy-tunnel-auth-403.pcap#9': { verdict: 'transport', reason: 'proxy-refused', why: "the proxy's 200 answer to CONNECT is the segment left out: the tunnel is not seen to open" },
   'a18-proxy-502-upstream-refused.pcap#4': { verdict: 'transport', reason: 'refused', why: 'the CONNECT request is the segment left out: the 502 is not read as the answer to a tunnel, and the proxy\'s own refused connection to the server is what is left' },
   'a18-proxy-502-upstream-refused.pcap#8': { verdict: 'inconclusive', reason: 'capture-incomplete', why: "the proxy's 502 answer is the segment left out" },
 };

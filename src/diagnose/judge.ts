@@ -172,6 +172,8 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
   // ---- proxy legs
   if (s.proxy) {
     const p = s.proxy;
+    const ct0 = s.clientTls;
+    const st0 = s.serverTls;
     if (loud) ev(p.requestFrame, `CONNECT ${p.target} to the proxy ${srv}${p.authorization ? ' (with Proxy-Authorization)' : ''}`);
     if (p.status === 407) {
       if (loud) ev(p.responseFrame, `HTTP ${p.status} ${p.reason} from the proxy`);
@@ -185,14 +187,17 @@ function judgeInner(c: Connection, s: Session, loud: boolean): ConnFinding {
       if (loud) ev(p.responseFrame, `HTTP ${p.status} ${p.reason} from the proxy`);
       return set('proxy-refused', `the proxy ${srv} refuses the CONNECT to ${p.target} (${p.status} ${p.reason})`);
     }
-    if (p.status < 0) {
+    // (its answer missed by the capture, and the client speaking TLS through the tunnel after it: it was a 200)
+    const openedUnseen = p.status < 0 && p.answerMissed && (ct0.clientHello !== null || ct0.records.length > 0) && st0.records.some((x) => x.type !== CT_OPAQUE);
+    if (p.status < 0 && !openedUnseen) {
       if (r.rstFrame || o.rstFrame) {
         ev(r.rstFrame || o.rstFrame, 'the proxy connection is reset before the proxy answers the CONNECT');
         return set('proxy-refused', `the connection to the proxy ${srv} is reset before it answers the CONNECT to ${p.target}`);
       }
       return set('capture-incomplete', `the proxy ${srv} has not answered the CONNECT to ${p.target} when the capture ends`);
     }
-    if (loud) ev(p.responseFrame, `HTTP 200 from the proxy: tunnel to ${p.target} open`);
+    if (loud && openedUnseen) ev(p.requestFrame, `the proxy's answer is not in the capture (the client acknowledged it), and TLS to ${p.target} follows both ways: the tunnel opened`);
+    else if (loud) ev(p.responseFrame, `HTTP 200 from the proxy: tunnel to ${p.target} open`);
   }
 
   // ---- stalled path: data repeated without the receiver ever acknowledging it

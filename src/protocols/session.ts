@@ -24,6 +24,8 @@ export interface ProxyInfo {
   responseFrame: number;
   /** the request carried Proxy-Authorization */
   authorization: boolean;
+  /** the proxy's answer is in bytes the capture missed (the client acknowledged them) */
+  answerMissed: boolean;
 }
 
 export class Session implements TlsOwner {
@@ -119,6 +121,14 @@ export class Session implements TlsOwner {
   }
 
   onGap(toServer: boolean, len: number, off: number, kind: GapKind, frame: number): void {
+    const p = this.proxy;
+    if (!toServer && kind === 'loss' && off === 0 && p !== null && p.status < 0) {
+      // the proxy's answer is in bytes the capture missed: what follows, if anything, is the tunnel's (the
+      // client speaks TLS through it only after a 200), read as TLS from the first record header that comes
+      p.answerMissed = true;
+      this.serverTls.state = 'lost';
+      this.serverHttp.tunnel = this.serverTls;
+    }
     if (this.clientKind === 'connect') (toServer ? this.clientHttp : this.serverHttp).gap(len, off, kind, frame);
     else (toServer ? this.clientTls : this.serverTls).gap(len, off, kind, frame);
   }
@@ -144,6 +154,7 @@ export class Session implements TlsOwner {
       reason: '',
       responseFrame: 0,
       authorization: m.headers.some(([k]) => k.toLowerCase() === 'proxy-authorization'),
+      answerMissed: false,
     };
     // what the client sends after its CONNECT request is for the target
     return this.clientTls;
