@@ -92,6 +92,7 @@ const TELLING: Record<string, { verdict: string; reason?: string; why: string }>
   'a16-proxy-407.pcap#4': { verdict: 'none', why: 'the CONNECT request is the segment left out: nothing says the connection to port 3128 is a proxy leg, so the capture holds no traffic to the server' },
   'a16-proxy-407.pcap#6': { verdict: 'inconclusive', reason: 'capture-incomplete', why: "the proxy's 407 answer is the segment left out" },
   'a18-proxy-502-upstream-refused.pcap#4': { verdict: 'transport', reason: 'refused', why: 'the CONNECT request is the segment left out: the 502 is not read as the answer to a tunnel, and the proxy\'s own refused connection to the server is what is left' },
+  'r14-proxy-tunnel-403.pcap#8': { verdict: 'none', why: 'the CONNECT request is the segment left out: nothing says the connection to port 3128 is a proxy leg' },
   'a18-proxy-502-upstream-refused.pcap#8': { verdict: 'inconclusive', reason: 'capture-incomplete', why: "the proxy's 502 answer is the segment left out" },
 };
 
@@ -101,11 +102,12 @@ const TELLING: Record<string, { verdict: string; reason?: string; why: string }>
  * network lost stay lost, bytes only the capture missed do not make a black hole). A close_notify the capture
  * missed before a FIN is no request (curl: r01, r52, r57); a server's alert it missed right after the client's
  * Finished is still that alert (r26); a Java request's body, a record as short as an alert, is still part of
- * the request when it is the one missed, because the server answers it (r77, r78). A TLS 1.2 handshake cut by
+ * the request when it is the one missed, because the server answers it (r77, r78). Through a proxy, a missed
+ * 200 with TLS after it opened the tunnel, and a missed ClientHello inside it is no Finished (r14). A TLS 1.2 handshake cut by
  * the snaplen whose first request or answer was missed is still complete: the server's session ticket answers
  * the client's Finished, its ChangeCipherSpec and Finished behind it (r11, -s 96).
  */
-const RECORDINGS = ['r01', 'r02', 'r11', 'r21', 'r22', 'r25', 'r26', 'r52', 'r57', 'r65', 'r72', 'r77', 'r78', 'r83'];
+const RECORDINGS = ['r01', 'r02', 'r11', 'r14', 'r21', 'r22', 'r25', 'r26', 'r52', 'r57', 'r65', 'r72', 'r77', 'r78', 'r83'];
 const recordingLabels = (JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'recordings', 'labels.json'), 'utf8')).captures as Label[]).filter((l) => RECORDINGS.includes(l.file.split('-')[0]!));
 
 describe('capture loss is not network loss', () => {

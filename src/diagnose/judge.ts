@@ -661,7 +661,7 @@ function handshakeComplete(s: Session, tls13: boolean, after: boolean): Readonly
     if (clientFrom < 0) return NOT_COMPLETE;
     for (const r of ct.records) {
       // (a record shorter than the suite's Finished is not one: an alert, padded by some clients, e.g. Java)
-      if (isProtected(r) && r.frame >= clientFrom && r.length > TLS13_ALERT_MAX && (r.type === CT_OPAQUE || r.length >= minFinished(s))) return { done: true, frame: r.frame, text: 'client Finished (encrypted): TLS 1.3 handshake complete' };
+      if (isProtected(r) && sentFrom(r, clientFrom) && r.length > TLS13_ALERT_MAX && (r.type === CT_OPAQUE || r.length >= minFinished(s))) return { done: true, frame: r.frame, text: 'client Finished (encrypted): TLS 1.3 handshake complete' };
     }
     return NOT_COMPLETE;
   }
@@ -716,6 +716,14 @@ function streamEndBefore(t: TlsStream, frame: number): number {
   return end;
 }
 
+/**
+ * The client record was sent at or after `frame`: a hole the capture missed placed at that very frame (the
+ * server's ACK of it rode on its flight) was sent before it (a missed ClientHello, not a Finished)
+ */
+function sentFrom(r: TlsRecordInfo, frame: number): boolean {
+  return r.frame > frame || (r.frame === frame && !r.lost);
+}
+
 const NOT_COMPLETE = Object.freeze({ done: false, frame: 0, text: '' });
 
 /**
@@ -760,7 +768,7 @@ function exchanges(s: Session, from: number, tls13: boolean, c: Connection): Exc
     const clientFrom = clientProtectedFrom(s);
     if (clientFrom >= 0) {
       for (const r of cr) {
-        if (isData(r, from, min) && r.frame >= clientFrom) {
+        if (isData(r, from, min) && sentFrom(r, clientFrom)) {
           fin = r;
           break;
         }
@@ -886,7 +894,7 @@ function tls13RefusedAtFinished(c: Connection, s: Session, f: ConnFinding, finis
   // (from the client's first protected record after the server's flight: a server that refuses an empty
   // Certificate answers it at once, before the client's Finished, when the client sends them apart, as Java does)
   const clientFrom = clientProtectedFrom(s);
-  const firstClientEnc = clientFrom >= 0 ? s.clientTls.records.find((r) => isProtected(r) && r.frame >= clientFrom) : undefined;
+  const firstClientEnc = clientFrom >= 0 ? s.clientTls.records.find((r) => isProtected(r) && sentFrom(r, clientFrom)) : undefined;
   const from = Math.min(finishedFrame, firstClientEnc?.frame ?? finishedFrame);
   const after = s.serverTls.records.filter((r) => isProtected(r) && r.frame >= from);
   if (!(c.resp.rstFrame || c.resp.finFrame)) return null;
