@@ -310,3 +310,13 @@ describe('retransmissions of bytes sent before the capture began', () => {
     expect(sv!.summary).toMatch(/retransmitted 5 times without ever being acknowledged/);
   });
 });
+
+describe("a TLS 1.3 client's Finished the capture missed", () => {
+  const tmp = tmpDir('fin');
+  const recordings = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'recordings', 'labels.json'), 'utf8')).captures as Label[];
+  const [s] = classicSamples(path.join('test', 'recordings'), recordings.filter((l) => l.file.startsWith('r37-')));
+  it('80 missed bytes of whole records are its ChangeCipherSpec and a Finished alone (no Certificate): the server\'s lone 19-byte record after the request is its close_notify, not a refusal (r37 without frame 12)', async () => {
+    const sv = await judgeAs(tmp, 'r37-without-12.pcap', s!, s!.recs.filter((_, i) => i !== 11).map(([a, e]) => s!.buf.subarray(a, e)));
+    expect(said(sv), sv?.summary).toBe('transport/reset');
+  });
+});

@@ -918,8 +918,11 @@ function finishedOnly(s: Session): boolean {
   // bytes; a Certificate and a Finished in one record are longer, but for the rare CCM_8 suite)
   if (!fin && suite >= 0) return false;
   const clientFrom = clientProtectedFrom(s);
-  const first = clientFrom >= 0 ? s.clientTls.records.find((r) => r.frame >= clientFrom && r.type === CT_APPDATA) : undefined;
-  return !!first && (fin ? first.length === fin : first.length === TLS13_FINISHED_RECORD.get(0x1301) || first.length === TLS13_FINISHED_RECORD.get(0x1302));
+  // (or bytes the capture missed there that are whole records: a Finished alone, with or without the
+  // ChangeCipherSpec before it, is exactly that long)
+  const first = clientFrom >= 0 ? s.clientTls.records.find((r) => sentFrom(r, clientFrom) && (r.type === CT_APPDATA || (r.lost && r.startsAtRecord === true && r.endsAtRecord === true))) : undefined;
+  const isFin = (body: number) => (first!.type === CT_APPDATA ? first!.length === body : first!.length === 5 + body || first!.length === 6 + 5 + body);
+  return !!first && (fin ? isFin(fin) : isFin(TLS13_FINISHED_RECORD.get(0x1301)!) || isFin(TLS13_FINISHED_RECORD.get(0x1302)!));
 }
 
 /** the shortest TLS 1.3 Finished record: the ServerHello's suite's, else the shortest of any suite */
