@@ -207,9 +207,17 @@ describe('StreamReassembler: holes the receiver acknowledged', () => {
  * answers is one connection, not a mid-stream one and a new one. Every pair of neighbouring packets of
  * every sample less than 2 ms apart is swapped in turn (their stamps too, so the file stays in time order).
  */
+/**
+ * Recordings whose swapped pairs include data of one direction captured before the data it follows (the
+ * request after its Finished: read where the hole in front of it is filled, as Wireshark reassembles it),
+ * and of opposite directions (an answer before the request its ACK covers: the request was sent before)
+ */
+const SWAP_RECORDINGS = ['r01', 'r14', 'r22', 'r37', 'r76', 'r78', 'r83', 'r84'];
+
 describe('packets stamped out of order', () => {
   const tmp = tmpDir('order');
-  for (const s of classicSamples('captures', labels)) {
+  const swapLabels = (JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'recordings', 'labels.json'), 'utf8')).captures as Label[]).filter((l) => SWAP_RECORDINGS.includes(l.file.split('-')[0]!));
+  for (const s of [...classicSamples('captures', labels), ...classicSamples(path.join('test', 'recordings'), swapLabels)]) {
     const { l, buf, recs } = s;
     const stamp = ([a]: [number, number]) => buf.readUInt32LE(a) + buf.readUInt32LE(a + 4) / (s.nsec ? 1e9 : 1e6);
     const pairs = recs.flatMap((r, i) => (i + 1 < recs.length && stamp(recs[i + 1]!) - stamp(r) < 0.002 ? [i] : []));

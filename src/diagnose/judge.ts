@@ -860,13 +860,21 @@ function shortHole(r: TlsRecordInfo, last: boolean): boolean {
 }
 
 /**
- * Record `a` (one direction) came before record `b` (the other): an earlier frame, or the same frame when
+ * Record `a` (one direction) was sent before record `b` (the other): an earlier frame, or the same frame when
  * `a` is bytes the capture missed. A frame carries one direction's bytes, so two records of opposite
  * directions share one only when a hole is placed at the frame of the ACK that proved it (see
- * StreamReassembler.ackTo): the missed bytes were sent before that ACK and what it carries.
+ * StreamReassembler.ackTo): the missed bytes were sent before that ACK and what it carries. A record captured
+ * after the peer's ACK of it (TlsRecordInfo.sentBefore) was sent before that ACK's frame.
  */
 function precedes(a: TlsRecordInfo, b: TlsRecordInfo): boolean {
-  return a.frame < b.frame || (a.frame === b.frame && a.type === CT_OPAQUE && b.type !== CT_OPAQUE);
+  const at = sentAt(a);
+  const bt = sentAt(b);
+  return at < bt || (at === bt && a.type === CT_OPAQUE && b.type !== CT_OPAQUE);
+}
+
+/** where a record was sent, in frames: its frame, or just before the peer's ACK of it when captured after that */
+function sentAt(r: TlsRecordInfo): number {
+  return r.sentBefore !== undefined ? r.sentBefore - 0.5 : r.frame;
 }
 
 /** a record of the exchanges: protected data from `from` on (opaque bytes, record boundaries lost to the snaplen, are data too), longer than `min` */

@@ -49,8 +49,11 @@ export class StreamReassembler {
    * fill it, so it is given up at once instead of holding what follows until the end of the connection.
    */
   acked = 0;
-  /** the frame of the first ACK that covered bytes not captured yet (0: none): where a hole it proves is placed */
-  private holeAckFrame = 0;
+  /**
+   * The frame of the first ACK that covered bytes not captured yet (0: none): where a hole it proves is
+   * placed, and before which those bytes, when they are captured after it, were sent
+   */
+  holeAckFrame = 0;
   readonly stats: ReassemblyStats = { delivered: 0, snaplenBytes: 0, lostBytes: 0, retransmissions: 0, retransmittedBytes: 0, outOfOrder: 0 };
   private held: Held[] = [];
   private heldBytes = 0;
@@ -104,7 +107,8 @@ export class StreamReassembler {
       this.stats.retransmittedBytes += skip;
       this.deliver(this.next, wireLen - skip, src, start + skip, capLen > skip ? capLen - skip : 0, frame, time);
     } else this.deliver(off, wireLen, src, start, capLen, frame, time);
-    if (this.held.length > 0) this.drain();
+    // (what waited behind the hole this segment filled is read now: in Wireshark's words, reassembled in this frame)
+    if (this.held.length > 0) this.drain(frame);
     return false;
   }
 
@@ -203,7 +207,12 @@ export class StreamReassembler {
     this.heldBytes += h.data.length;
   }
 
-  private drain(): void {
+  /**
+   * Deliver what is held and now in order; `filled`: the frame of the segment that filled the hole before it,
+   * where it is complete (a segment captured before the one filling the hole in front of it was sent after
+   * that one, or is read only from there)
+   */
+  private drain(filled = 0): void {
     while (this.held.length > 0) {
       const h = this.held[0]!;
       if (h.off > this.next) return;
@@ -212,7 +221,7 @@ export class StreamReassembler {
       const end = h.off + h.wireLen;
       if (end <= this.next) continue;
       const skip = this.next - h.off;
-      this.deliver(this.next, h.wireLen - skip, h.data, skip, h.data.length > skip ? h.data.length - skip : 0, h.frame, h.time);
+      this.deliver(this.next, h.wireLen - skip, h.data, skip, h.data.length > skip ? h.data.length - skip : 0, Math.max(h.frame, filled), h.time);
     }
   }
 }

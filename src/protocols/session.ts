@@ -65,6 +65,8 @@ export class Session implements TlsOwner {
     }
     this.clientTls.owner = this;
     this.serverTls.owner = this;
+    this.clientTls.source = conn.orig.stream;
+    this.serverTls.source = conn.resp.stream;
     attachConsumers(conn, new SideConsumer(this, true), new SideConsumer(this, false));
   }
 

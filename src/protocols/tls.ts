@@ -136,6 +136,11 @@ export interface TlsRecordInfo {
   /** bytes the capture missed (a hole, not a record): its length is the hole's, the records in it unknown */
   lost: boolean;
   /**
+   * The record was sent before this frame, though captured after it: the peer acknowledged its first byte
+   * there (an `-i any` or merged capture stamps the two directions by different clocks)
+   */
+  sentBefore?: number;
+  /**
    * A hole that began where a record ended (the capture missed whole records from there on, not the
    * middle of one); `endsAtRecord`: and a record header follows right after it, so it holds whole records
    * only. (A hole that is the last of its stream ends where the stream does: its judge knows whether that
@@ -233,6 +238,8 @@ export class TlsStream implements StreamConsumer {
   onServerHello: ((sh: ServerHelloInfo) => void) | null = null;
   /** the session this stream belongs to (one reference instead of a closure per callback) */
   owner: TlsOwner | null = null;
+  /** the reassembly feeding this stream: what its receiver acknowledged, and in which frame, before bytes came */
+  source: { acked: number; holeAckFrame: number } | null = null;
   /**
    * Set by the decryption stage: called at the end of every protected record with its body (the
    * captured part when `rec.cut`), the frame and time of its last byte, and for bytes whose record
@@ -445,6 +452,8 @@ export class TlsStream implements StreamConsumer {
     if (this.records.length < this.maxRecordsKept) {
       rec = { type, version, length, frame, time, off, encrypted, cut: false, handshakes: NO_TYPES, endFrame: 0, lost: false };
       this.records.push(rec);
+      const src = this.source;
+      if (src !== null && src.holeAckFrame > 0 && src.holeAckFrame < frame && off < src.acked) rec.sentBefore = src.holeAckFrame;
     } else {
       // past the records kept, one scratch record per stream carries the current one to its end
       rec = this.scratch ??= { type, version, length, frame, time, off, encrypted, cut: false, handshakes: NO_TYPES, endFrame: 0, lost: false };
