@@ -108,7 +108,14 @@ const TELLING: Record<string, { verdict: string; reason?: string; why: string }>
  * the client's Finished, its ChangeCipherSpec and Finished behind it (r11, -s 96).
  */
 const RECORDINGS = ['r01', 'r02', 'r11', 'r14', 'r21', 'r22', 'r25', 'r26', 'r52', 'r57', 'r65', 'r72', 'r77', 'r78', 'r83'];
-const recordingLabels = (JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'recordings', 'labels.json'), 'utf8')).captures as Label[]).filter((l) => RECORDINGS.includes(l.file.split('-')[0]!));
+/** the labelled recordings of test/recordings whose numbers (r01, ...) are given */
+const allRecordings = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'recordings', 'labels.json'), 'utf8')).captures as Label[];
+const recordingsNumbered = (ns: string[]) => allRecordings.filter((l) => ns.includes(l.file.split('-')[0]!));
+/** one recording as a sample to rewrite */
+const recordingSample = (n: string) => classicSamples(path.join('test', 'recordings'), recordingsNumbered([n]))[0]!;
+const recordingLabels = recordingsNumbered(RECORDINGS);
+/** the bytes of these records of a sample */
+const bytesOf = (x: Sample, recs: [number, number][]) => recs.map(([a, e]) => x.buf.subarray(a, e));
 
 describe('capture loss is not network loss', () => {
   const tmp = tmpDir('loss');
@@ -216,8 +223,7 @@ const SWAP_RECORDINGS = ['r01', 'r14', 'r22', 'r37', 'r76', 'r78', 'r83', 'r84']
 
 describe('packets stamped out of order', () => {
   const tmp = tmpDir('order');
-  const swapLabels = (JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'recordings', 'labels.json'), 'utf8')).captures as Label[]).filter((l) => SWAP_RECORDINGS.includes(l.file.split('-')[0]!));
-  for (const s of [...classicSamples('captures', labels), ...classicSamples(path.join('test', 'recordings'), swapLabels)]) {
+  for (const s of [...classicSamples('captures', labels), ...classicSamples(path.join('test', 'recordings'), recordingsNumbered(SWAP_RECORDINGS))]) {
     const { l, buf, recs } = s;
     const stamp = ([a]: [number, number]) => buf.readUInt32LE(a) + buf.readUInt32LE(a + 4) / (s.nsec ? 1e9 : 1e6);
     const pairs = recs.flatMap((r, i) => (i + 1 < recs.length && stamp(recs[i + 1]!) - stamp(r) < 0.002 ? [i] : []));
@@ -283,13 +289,13 @@ describe('captures started late or stopped early', () => {
  */
 describe('captures started inside the handshake', () => {
   const tmp = tmpDir('hs');
-  const [s] = classicSamples(path.join('test', 'recordings'), (JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'recordings', 'labels.json'), 'utf8')).captures as Label[]).filter((l) => l.file.startsWith('r78-')));
+  const s = recordingSample('r78');
   it.each([
     [8, "the server's flight (its ServerHello cut by the snaplen)"],
     [9, "the client's ACK of that flight"],
     [10, "the client's ChangeCipherSpec"],
   ])('from packet %i: %s', async (k) => {
-    const sv = await judgeAs(tmp, `r78-from-${k}.pcap`, s!, s!.recs.slice(k - 1).map(([a, e]) => s!.buf.subarray(a, e)));
+    const sv = await judgeAs(tmp, `r78-from-${k}.pcap`, s, bytesOf(s, s.recs.slice(k - 1)));
     expect(said(sv), sv?.summary).toBe('application/auth-rejected');
     expect(sv!.summary).toMatch(/the same 381-byte request 3 times/);
   });
@@ -302,18 +308,18 @@ describe('captures started inside the handshake', () => {
  */
 describe('retransmissions of bytes sent before the capture began', () => {
   const tmp = tmpDir('before');
-  const recordings = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'recordings', 'labels.json'), 'utf8')).captures as Label[];
-  const [s, ssm] = classicSamples(path.join('test', 'recordings'), recordings.filter((l) => l.file.startsWith('r65-') || l.file.startsWith('r25-'))).sort((a, b) => (a.l.file < b.l.file ? 1 : -1));
+  const s = recordingSample('r65');
+  const ssm = recordingSample('r25');
   it("r25 (the server's flight into a PMTU black hole, seen at the server) started at its third repeat: two more repeats and the client gives up, its FIN acknowledging none of it: stalled", async () => {
-    const sv = await judgeAs(tmp, 'r25-from-11.pcap', ssm!, ssm!.recs.slice(10).map(([a, e]) => ssm!.buf.subarray(a, e)));
+    const sv = await judgeAs(tmp, 'r25-from-11.pcap', ssm, bytesOf(ssm, ssm.recs.slice(10)));
     expect(said(sv), sv?.summary).toBe('transport/stalled');
   });
   it('r25 started at its fourth repeat: one repeat left, too few to call the path; never "untrusted-certificate", as the client never received the certificate it would refuse', async () => {
-    const sv = await judgeAs(tmp, 'r25-from-12.pcap', ssm!, ssm!.recs.slice(11).map(([a, e]) => ssm!.buf.subarray(a, e)));
+    const sv = await judgeAs(tmp, 'r25-from-12.pcap', ssm, bytesOf(ssm, ssm.recs.slice(11)));
     expect(said(sv)).not.toBe('tls/untrusted-certificate');
   });
   it('r65 (a client upload into a PMTU black hole) started at its first retransmission: stalled', async () => {
-    const sv = await judgeAs(tmp, 'r65-from-13.pcap', s!, s!.recs.slice(12).map(([a, e]) => s!.buf.subarray(a, e)));
+    const sv = await judgeAs(tmp, 'r65-from-13.pcap', s, bytesOf(s, s.recs.slice(12)));
     expect(said(sv), sv?.summary).toBe('transport/stalled');
     expect(sv!.summary).toMatch(/retransmitted 5 times without ever being acknowledged/);
   });
@@ -321,10 +327,9 @@ describe('retransmissions of bytes sent before the capture began', () => {
 
 describe("a TLS 1.3 client's Finished the capture missed", () => {
   const tmp = tmpDir('fin');
-  const recordings = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'recordings', 'labels.json'), 'utf8')).captures as Label[];
-  const [s] = classicSamples(path.join('test', 'recordings'), recordings.filter((l) => l.file.startsWith('r37-')));
+  const s = recordingSample('r37');
   it('80 missed bytes of whole records are its ChangeCipherSpec and a Finished alone (no Certificate): the server\'s lone 19-byte record after the request is its close_notify, not a refusal (r37 without frame 12)', async () => {
-    const sv = await judgeAs(tmp, 'r37-without-12.pcap', s!, s!.recs.filter((_, i) => i !== 11).map(([a, e]) => s!.buf.subarray(a, e)));
+    const sv = await judgeAs(tmp, 'r37-without-12.pcap', s, bytesOf(s, s.recs.filter((_, i) => i !== 11)));
     expect(said(sv), sv?.summary).toBe('transport/reset');
   });
 });
